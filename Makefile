@@ -1,0 +1,37 @@
+# Spaceport: `make run` starts the portal locally, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench venv test-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+test-deps: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	scripts/install-test-tools
+
+## run: set everything up and start web, worker and beat on SQLite with an embedded broker
+run: venv
+	$(BIN)/python manage.py runportal
+
+## test: install what the tests need, then run lint, type checks, migration check and the suite
+test: test-deps
+	scripts/ensure-services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) var node_modules

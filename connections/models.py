@@ -1,0 +1,1 @@
+"""Cloud connections: how Spaceport reaches an organization's storage."""

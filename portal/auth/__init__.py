@@ -1,0 +1,1 @@
+"""Sign-in: local accounts, single sign-on and API authentication."""
