@@ -1,0 +1,71 @@
+"""The shared actors every test can use: an owner, a member, an outsider and a platform admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from accessgrants.models import Grant, Role, Scope
+from portal.models import Organization, Space
+from portal.tenancy import create_organization, create_space
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(email: str, *, superuser: bool = False) -> Any:
+    user = get_user_model().objects.create_user(
+        username=email, email=email, password=PASSWORD, is_superuser=superuser, is_staff=superuser
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+@pytest.fixture
+def platform_admin(db: None) -> Any:
+    return make_user("root@example.com", superuser=True)
+
+
+@pytest.fixture
+def owner(db: None) -> Any:
+    return make_user("owner@example.com")
+
+
+@pytest.fixture
+def member(db: None) -> Any:
+    return make_user("member@example.com")
+
+
+@pytest.fixture
+def outsider(db: None) -> Any:
+    return make_user("outsider@example.com")
+
+
+@pytest.fixture
+def organization(owner: Any) -> Organization:
+    """``acme``, owned by ``owner``; ``member`` has access to it and supplies ``raw``."""
+    return create_organization(name="acme", display_name="Acme Research", owner=owner)
+
+
+@pytest.fixture
+def space(organization: Organization, member: Any) -> Space:
+    raw = create_space(organization, name="raw", description="Raw measurements")
+    Grant.objects.create(user=member, scope=Scope.ORGANIZATION, role=Role.ACCESS, organization=organization)
+    Grant.objects.create(user=member, scope=Scope.SPACE, role=Role.SUPPLIER, organization=organization, space=raw)
+    return raw
+
+
+def api_client_for(user: Any) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api() -> Any:
+    """``api(user)`` gives an API client signed in as ``user`` (``None`` for anonymous)."""
+    return api_client_for
