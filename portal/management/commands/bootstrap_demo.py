@@ -9,7 +9,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from accessgrants.models import Grant, Role, Scope
@@ -22,6 +22,9 @@ DEMO_MEMBER_EMAIL = "ada@spaceport.local"
 
 class Command(BaseCommand):
     help = "Create a demo platform admin and a demo organization (idempotent) and print the login."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="where the portal answers")
 
     def handle(self, *args: Any, **options: Any) -> None:
         password_file = Path(settings.VAR_DIR) / "demo-login.txt"
@@ -38,7 +41,7 @@ class Command(BaseCommand):
             self._organization(admin, member)
         self.stdout.write(
             self.style.SUCCESS(
-                "\n  Spaceport is starting at http://127.0.0.1:8000/\n"
+                f"\n  Spaceport is starting at {options['url']}\n"
                 f"  Platform admin: {DEMO_EMAIL}  password: {password}\n"
                 f"  Demo member:    {DEMO_MEMBER_EMAIL}  password: {password}\n"
             )

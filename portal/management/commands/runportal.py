@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         if not options["no_demo"]:
-            call_command("bootstrap_demo")
+            call_command("bootstrap_demo", url=f"http://{options['addr']}/")
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", options["addr"], "--noreload"],

@@ -1,0 +1,114 @@
+"""The admin site IT reviews: organizations, spaces, tokens, and the read-only audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from portal.models import ApiToken, AuditEvent, Organization, Space
+
+admin.site.site_header = "Spaceport administration"
+admin.site.site_title = "Spaceport"
+admin.site.index_title = "Review"
+
+
+class SpaceInline(admin.TabularInline):
+    model = Space
+    fields = ("name", "display_name", "confidentiality", "state", "retention_days")
+    readonly_fields = ("name",)
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "display_name", "confidentiality", "state", "space_count", "created")
+    list_filter = ("confidentiality", "state", "created")
+    search_fields = ("name", "display_name", "description", "company")
+    filter_horizontal = ("owners",)
+    readonly_fields = ("created", "modified")
+    inlines = [SpaceInline]
+    date_hierarchy = "created"
+
+    @admin.display(description="Spaces")
+    def space_count(self, obj: Organization) -> int:
+        return obj.spaces.count()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> tuple[str, ...]:
+        """Names are identities in role claims and storage paths; they never change."""
+        return (*self.readonly_fields, "name") if obj is not None else tuple(self.readonly_fields)
+
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        from portal.tenancy import create_organization
+
+        fields = {
+            f: form.cleaned_data[f]
+            for f in ("display_name", "description", "confidentiality", "state", "tags", "company")
+            if f in form.cleaned_data
+        }
+        created = create_organization(name=obj.name, **fields)
+        obj.pk = created.pk
+        obj.created = created.created
+
+
+@admin.register(Space)
+class SpaceAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "confidentiality", "state", "retention_days", "created")
+    list_filter = ("confidentiality", "state", "organization")
+    search_fields = ("name", "display_name", "description", "organization__name")
+    list_select_related = ("organization",)
+    readonly_fields = ("created", "modified")
+    actions = None
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Space | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return tuple(self.readonly_fields)
+        return (*self.readonly_fields, "name", "organization")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Space | None = None) -> bool:
+        """The loadingzone belongs to its organization and goes only with it."""
+        if obj is not None and obj.is_loadingzone:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("name", "user", "key_hint", "created", "expires", "last_used")
+    list_filter = ("created", "expires")
+    search_fields = ("name", "user__email", "key_hint")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "name", "key_hint", "created", "expires", "last_used")
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """A token's key is shown only to its owner, once, when they create it in the API."""
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("time", "actor_label", "action", "target_label", "organization_name", "outcome", "ip_address")
+    list_filter = ("outcome", "action", "target_type", "time")
+    search_fields = ("actor_label", "action", "target_label", "organization_name", "request_id", "target_id")
+    date_hierarchy = "time"
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        return super().get_queryset(request).select_related("actor", "organization")
