@@ -20,7 +20,7 @@ from portal.models import AuditEvent, Organization
 MASK = "********"
 _SECRET_KEY = re.compile(
     r"secret|password|passwd|token|api[_-]?key|private[_-]?key|credential|connection[_-]?string|"
-    r"sas|signature|authorization|cookie|session|access[_-]?key|key_hash|hmac",
+    r"sas|signature|authorization|cookie|session|access[_-]?key|account[_-]?key|key_hash|hmac|(?:^|[_-])key$",
     re.IGNORECASE,
 )
 _SECRET_VALUE = re.compile(

@@ -1,0 +1,86 @@
+"""The admin site: every model reviewable, changes audited, the audit trail and loadingzone protected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django.urls import reverse
+
+from portal.models import LOADINGZONE, AuditEvent, Organization, Space
+
+
+@pytest.fixture
+def admin_client_for(platform_admin: Any) -> Client:
+    client = Client()
+    client.force_login(platform_admin)
+    return client
+
+
+def test_every_spaceport_model_has_a_changelist(admin_client_for: Client, space: Space) -> None:
+    ours = [m for m in admin.site._registry if m._meta.app_label in {"portal", "accessgrants", "connections"}]
+    assert {m._meta.model_name for m in ours} >= {"organization", "space", "grant", "apitoken", "auditevent"}
+    for model in ours:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        response = admin_client_for.get(url, {"q": "acme"})
+        assert response.status_code == 200, url
+
+
+def test_task_results_and_schedules_are_visible(admin_client_for: Client) -> None:
+    for name in ("django_celery_results_taskresult", "django_celery_beat_periodictask"):
+        assert admin_client_for.get(reverse(f"admin:{name}_changelist")).status_code == 200
+
+
+def test_an_organization_created_in_the_admin_gets_its_loadingzone_and_is_audited(
+    admin_client_for: Client, platform_admin: Any
+) -> None:
+    response = admin_client_for.post(
+        reverse("admin:portal_organization_add"),
+        {
+            "name": "newco",
+            "display_name": "New Co",
+            "description": "",
+            "confidentiality": "INTERNAL",
+            "state": "OPEN",
+            "tags": "[]",
+            "company": "",
+            "spaces-TOTAL_FORMS": "0",
+            "spaces-INITIAL_FORMS": "0",
+            "spaces-MIN_NUM_FORMS": "0",
+            "spaces-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    organization = Organization.objects.get(name="newco")
+    assert list(organization.spaces.values_list("name", flat=True)) == [LOADINGZONE]
+    event = AuditEvent.objects.get(action="organization.create", target_id=str(organization.pk))
+    assert event.actor == platform_admin
+    assert event.request_id
+
+
+def test_the_audit_trail_cannot_be_changed_or_deleted(admin_client_for: Client, space: Space) -> None:
+    event = AuditEvent.objects.first()
+    assert event is not None
+    change = reverse("admin:portal_auditevent_change", args=[event.pk])
+    assert admin_client_for.get(change).status_code == 200
+    assert admin_client_for.post(change, {"action": "tampered"}).status_code == 403
+    assert admin_client_for.post(reverse("admin:portal_auditevent_delete", args=[event.pk])).status_code == 403
+    event.refresh_from_db()
+    assert event.action != "tampered"
+
+
+def test_the_loadingzone_cannot_be_deleted_in_the_admin(admin_client_for: Client, organization: Organization) -> None:
+    loadingzone = organization.spaces.get(name=LOADINGZONE)
+    url = reverse("admin:portal_space_delete", args=[loadingzone.pk])
+    assert admin_client_for.post(url, {"post": "yes"}).status_code == 403
+    assert Space.objects.filter(pk=loadingzone.pk).exists()
+
+
+def test_people_without_staff_rights_are_sent_to_sign_in(member: Any) -> None:
+    client = Client()
+    client.force_login(member)
+    response = client.get(reverse("admin:portal_auditevent_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
