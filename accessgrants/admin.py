@@ -26,6 +26,6 @@ class GrantAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Grant, form: Any, change: bool) -> None:
         if obj.space_id and not obj.organization_id:
             obj.organization = obj.space.organization  # type: ignore[union-attr]
-        if not change:
+        if not change and request.user.is_authenticated:
             obj.granted_by = request.user
         super().save_model(request, obj, form, change)

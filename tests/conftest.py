@@ -13,6 +13,8 @@ from accessgrants.models import Grant, Role, Scope
 from portal.models import Organization, Space
 from portal.tenancy import create_organization, create_space
 
+pytest_plugins = ["tests.fixtures.emulators"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 
