@@ -50,3 +50,28 @@ def mark_organization_for_deletion(organization: Organization) -> Organization:
     organization.state = State.DELETION
     organization.save(update_fields=["state", "modified"])
     return organization
+
+
+def _update(instance: Organization | Space, fields: dict[str, Any]) -> None:
+    if instance.state == State.DELETION:
+        raise DomainError("state", "This is marked for deletion and can no longer be changed.")
+    if "name" in fields:
+        raise DomainError("name", "The name cannot be changed: roles and storage paths refer to it.")
+    if fields.get("state") == State.DELETION:
+        raise DomainError("state", "Use mark for deletion to delete; it cannot be set as a plain change.")
+    for field_name, value in fields.items():
+        setattr(instance, field_name, value)
+    instance.full_clean()
+    instance.save(update_fields=[*fields, "modified"])
+
+
+def update_organization(organization: Organization, **fields: Any) -> Organization:
+    """Change an organization's descriptive fields, keeping its name and leaving deletion to its own step."""
+    _update(organization, fields)
+    return organization
+
+
+def update_space(space: Space, **fields: Any) -> Space:
+    """Change a space's descriptive fields, keeping its name and leaving deletion to its own step."""
+    _update(space, fields)
+    return space
