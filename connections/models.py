@@ -1,1 +1,68 @@
 """Cloud connections: how Spaceport reaches an organization's storage."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from connections.fields import EncryptedJSONField
+from connections.methods import Method, MethodSpec, Provider, spec_for
+
+EXTERNAL_ID_PREFIX = "spaceport-"
+
+
+def new_external_id() -> str:
+    """192 random bits: unguessable, so one customer cannot make Spaceport act in another's account."""
+    return EXTERNAL_ID_PREFIX + secrets.token_hex(24)
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    VALIDATING = "validating", "Validating"
+    VALID = "valid", "Valid"
+    INVALID = "invalid", "Invalid"
+    DISABLED = "disabled", "Disabled"
+
+
+class CloudConnection(models.Model):
+    """One way into a customer's storage, with the secret part encrypted and never shown again."""
+
+    organization = models.ForeignKey("portal.Organization", on_delete=models.CASCADE, related_name="connections")
+    name = models.CharField(
+        max_length=63,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z", "Use 3 to 63 lowercase letters, digits, -.")],
+    )
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    method = models.CharField(max_length=32, choices=Method.choices)
+    config = models.JSONField(default=dict, blank=True, help_text="The non-secret settings of the method.")
+    secret = EncryptedJSONField(null=True, blank=True)
+    external_id = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    status_message = models.CharField(max_length=500, blank=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    validation_report = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="connection_name_unique_in_organization"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization.name}/{self.name}"
+
+    @property
+    def spec(self) -> MethodSpec:
+        return spec_for(self.method)
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.secret)

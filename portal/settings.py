@@ -248,6 +248,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-expired-api-tokens": {"task": "portal.tasks.purge_expired_api_tokens", "schedule": 6 * 3600.0},
+    "revalidate-connections": {"task": "connections.tasks.revalidate_connections", "schedule": 24 * 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -297,3 +298,25 @@ if env_str("EMAIL_HOST"):
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Cloud connections ---
+# Spaceport's own AWS principal, which assumes customers' cross-account roles. Without keys it falls
+# back to boto3's default chain (instance profile, IRSA, ~/.aws). The account and principal ARN are what
+# the wizard tells customers to trust.
+SPACEPORT_AWS_ACCESS_KEY_ID = env_str("SPACEPORT_AWS_ACCESS_KEY_ID")
+SPACEPORT_AWS_SECRET_ACCESS_KEY = env_str("SPACEPORT_AWS_SECRET_ACCESS_KEY")
+SPACEPORT_AWS_ACCOUNT_ID = env_str("SPACEPORT_AWS_ACCOUNT_ID")
+SPACEPORT_AWS_PRINCIPAL_ARN = env_str("SPACEPORT_AWS_PRINCIPAL_ARN")
+SPACEPORT_AWS_STS_ENDPOINT = env_str("SPACEPORT_AWS_STS_ENDPOINT")
+SPACEPORT_AWS_SESSION_SECONDS = env_int("SPACEPORT_AWS_SESSION_SECONDS", 3600)
+# Where Spaceport gets the OIDC token it trades for customers' roles: a projected token file
+# (Kubernetes/EKS), or an OAuth client-credentials grant at its identity provider.
+SPACEPORT_WEB_IDENTITY_TOKEN_FILE = env_str("SPACEPORT_WEB_IDENTITY_TOKEN_FILE")
+SPACEPORT_WEB_IDENTITY_TOKEN_URL = env_str("SPACEPORT_WEB_IDENTITY_TOKEN_URL")
+SPACEPORT_WEB_IDENTITY_CLIENT_ID = env_str("SPACEPORT_WEB_IDENTITY_CLIENT_ID")
+SPACEPORT_WEB_IDENTITY_CLIENT_SECRET = env_str("SPACEPORT_WEB_IDENTITY_CLIENT_SECRET")
+SPACEPORT_WEB_IDENTITY_AUDIENCE = env_str("SPACEPORT_WEB_IDENTITY_AUDIENCE")
+# S3-API requests (AWS, IBM COS, S3-compatible stores): how long to wait and how often to retry.
+SPACEPORT_S3_CONNECT_TIMEOUT = env_int("SPACEPORT_S3_CONNECT_TIMEOUT", 10)
+SPACEPORT_S3_READ_TIMEOUT = env_int("SPACEPORT_S3_READ_TIMEOUT", 60)
+SPACEPORT_S3_MAX_ATTEMPTS = env_int("SPACEPORT_S3_MAX_ATTEMPTS", 3)

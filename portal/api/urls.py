@@ -39,5 +39,6 @@ urlpatterns = [
     ),
     *router.urls,
     path("", include("accessgrants.api.urls")),
+    path("", include("connections.api.urls")),
     re_path(r"^.*/$", UnknownEndpointView.as_view(), name="unknown-endpoint"),
 ]

@@ -1,0 +1,103 @@
+"""Connections in the admin: IT reviewers see status, method and the last report, and can disable one.
+
+The secret never appears: the encrypted field has no form field, and the report and
+configuration hold no secret material.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from connections import onboarding
+from connections.models import CloudConnection, Status
+
+
+def check_result(check: dict[str, object]) -> str:
+    if check.get("skipped"):
+        return "skipped"
+    if check.get("warning"):
+        return "warning"
+    return "ok" if check.get("ok") else "FAILED"
+
+
+@admin.register(CloudConnection)
+class CloudConnectionAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "provider", "method", "status", "validated_at", "created_by")
+    list_filter = ("status", "provider", "method")
+    search_fields = ("name", "organization__name", "status_message", "external_id")
+    list_select_related = ("organization", "created_by")
+    actions = ["disable", "revalidate"]
+    readonly_fields = (
+        "organization",
+        "provider",
+        "method",
+        "configuration",
+        "secret_stored",
+        "external_id",
+        "status",
+        "status_message",
+        "validated_at",
+        "report",
+        "created_by",
+        "created",
+        "modified",
+    )
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Connections are made in the onboarding wizard or the API, which check every field."""
+        return False
+
+    @admin.display(description="Configuration")
+    def configuration(self, obj: CloudConnection) -> SafeString:
+        return format_html("<pre>{}</pre>", json.dumps(obj.config, indent=2, sort_keys=True))
+
+    @admin.display(description="Secret", boolean=True)
+    def secret_stored(self, obj: CloudConnection) -> bool:
+        return obj.has_secret
+
+    @admin.display(description="Last validation")
+    def report(self, obj: CloudConnection) -> SafeString:
+        checks = (obj.validation_report or {}).get("checks", [])
+        if not checks:
+            return format_html("<em>{}</em>", "Not validated yet")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    c["operation"],
+                    "skipped"
+                    if c.get("skipped")
+                    else ("warning" if c.get("warning") else ("ok" if c["ok"] else "FAILED")),
+                    c["message"],
+                    c.get("hint", ""),
+                )
+                for c in checks
+            ),
+        )
+        return format_html(
+            "<table><tr><th>Operation</th><th>Result</th><th>Message</th><th>What to do</th></tr>{}</table>", rows
+        )
+
+    @admin.action(description="Disable the selected connections")
+    def disable(self, request: HttpRequest, queryset: QuerySet[CloudConnection]) -> None:
+        count = 0
+        for connection in queryset.exclude(status=Status.DISABLED):
+            onboarding.disable_connection(connection, f"Disabled in the admin by {request.user}.")
+            count += 1
+        self.message_user(request, f"Disabled {count} connection(s).", messages.SUCCESS)
+
+    @admin.action(description="Validate the selected connections again")
+    def revalidate(self, request: HttpRequest, queryset: QuerySet[CloudConnection]) -> None:
+        count = 0
+        for connection in queryset.exclude(status=Status.DISABLED):
+            onboarding.start_validation(connection)
+            count += 1
+        self.message_user(request, f"Started validating {count} connection(s).", messages.SUCCESS)

@@ -1,0 +1,121 @@
+"""Connections in the API: settings readable, secrets write-only and never echoed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from connections.methods import SPECS, Method
+from connections.models import CloudConnection
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    secret_fields_set = serializers.SerializerMethodField(
+        help_text="Which secret fields hold a value; their values are never returned."
+    )
+    organization = serializers.CharField(source="organization.name", read_only=True)
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CloudConnection
+        fields = [
+            "name",
+            "organization",
+            "provider",
+            "method",
+            "config",
+            "secret_fields_set",
+            "external_id",
+            "status",
+            "status_message",
+            "validated_at",
+            "created",
+            "modified",
+            "links",
+        ]
+        read_only_fields = fields
+
+    def get_secret_fields_set(self, obj: CloudConnection) -> list[str]:
+        return sorted((obj.secret or {}).keys())
+
+    def get_links(self, obj: CloudConnection) -> dict[str, str]:
+        kwargs = {"organization_name": obj.organization.name, "name": obj.name}
+        return {
+            "self": reverse("connection-detail", kwargs=kwargs),
+            "validate": reverse("connection-validate", kwargs=kwargs),
+            "report": reverse("connection-report", kwargs=kwargs),
+        }
+
+
+class ConnectionWriteSerializer(serializers.Serializer):
+    """What a client sends: the method and its fields (secret ones included) under ``values``."""
+
+    name = serializers.RegexField(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z", max_length=63, required=False)
+    method = serializers.ChoiceField(choices=Method.choices, required=False)
+    values = serializers.DictField(
+        child=serializers.JSONField(),
+        write_only=True,
+        required=False,
+        help_text="The method's fields (see /api/v1/connection-methods/). Secret fields left out keep their value.",
+    )
+    validate_now = serializers.BooleanField(default=True, write_only=True)
+
+    def validate_values(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > 20:
+            raise serializers.ValidationError("Too many fields.")
+        return value
+
+
+class ReportSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    status_message = serializers.CharField()
+    validated_at = serializers.DateTimeField(allow_null=True)
+    report = serializers.JSONField()
+
+
+class MethodInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    guidance = serializers.CharField()
+    secret = serializers.BooleanField()
+    optional = serializers.BooleanField()
+    kind = serializers.CharField()
+
+
+class MethodSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    provider = serializers.CharField()
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    risk = serializers.CharField()
+    uses_external_id = serializers.BooleanField()
+    recommended = serializers.BooleanField()
+    inputs = MethodInputSerializer(many=True)
+
+
+def method_catalogue() -> list[dict[str, Any]]:
+    return [
+        {
+            "method": spec.method,
+            "provider": spec.provider,
+            "title": spec.label,
+            "summary": spec.summary,
+            "risk": spec.risk,
+            "uses_external_id": spec.uses_external_id,
+            "recommended": spec.recommended,
+            "inputs": [
+                {
+                    "name": f.name,
+                    "title": f.label,
+                    "guidance": f.help,
+                    "secret": f.secret,
+                    "optional": not f.required,
+                    "kind": f.kind,
+                }
+                for f in spec.fields
+            ],
+        }
+        for spec in SPECS.values()
+    ]

@@ -1,0 +1,209 @@
+"""The connections API: create, list, read, update, disable, validate (202), and the report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import reverse
+from django.utils.functional import cached_property
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from connections import onboarding
+from connections.api.serializers import (
+    ConnectionSerializer,
+    ConnectionWriteSerializer,
+    MethodSerializer,
+    ReportSerializer,
+    method_catalogue,
+)
+from connections.methods import ConnectionInputError
+from connections.models import CloudConnection, Status
+from portal.api.base import PortalApiView, PortalViewSet, refuse
+from portal.models import Organization
+
+ORGANIZATION_PATH = OpenApiParameter("organization_name", str, OpenApiParameter.PATH, description="Organization name")
+NAME_PATH = OpenApiParameter("name", str, OpenApiParameter.PATH, description="Connection name")
+
+
+def _input_error(exc: ConnectionInputError) -> serializers.ValidationError:
+    top_level = {"name", "method", "status"}
+    return serializers.ValidationError({(k if k in top_level else f"values.{k}"): [v] for k, v in exc.errors.items()})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List an organization's connections", parameters=[ORGANIZATION_PATH]),
+    retrieve=extend_schema(summary="Read a connection (never its secret)", parameters=[ORGANIZATION_PATH, NAME_PATH]),
+    create=extend_schema(
+        summary="Create a connection and start validating it",
+        request=ConnectionWriteSerializer,
+        responses={201: ConnectionSerializer},
+        parameters=[ORGANIZATION_PATH],
+    ),
+    partial_update=extend_schema(
+        summary="Change a connection's settings (secret fields left out keep their value) and validate again",
+        request=ConnectionWriteSerializer,
+        responses={200: ConnectionSerializer},
+        parameters=[ORGANIZATION_PATH, NAME_PATH],
+    ),
+)
+class ConnectionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, PortalViewSet
+):
+    """An organization's storage connections; its owners and admins manage them."""
+
+    serializer_class = ConnectionSerializer
+    lookup_field = "name"
+    audit_name = "cloudconnection"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_fields = ["provider", "method", "status"]
+    search_fields = ["name", "status_message"]
+    ordering = ["name"]
+
+    @cached_property
+    def organization(self) -> Organization:
+        organization = self.access.visible_organizations().filter(name=self.kwargs.get("organization_name")).first()
+        if organization is None:
+            raise Http404("No such organization.")
+        return organization
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if getattr(self, "swagger_fake_view", False):
+            return
+        try:
+            organization = self.organization
+        except Http404:
+            self.record_hidden_write()
+            raise
+        if not self.access.may_administer(organization):
+            raise refuse(
+                self.audit_action(),
+                organization=organization,
+                message="Only the organization's owners and admins may see and manage its connections.",
+            )
+
+    def hidden_object(self) -> Organization | None:
+        return Organization.objects.filter(name=self.kwargs.get("organization_name")).first()
+
+    def get_queryset(self) -> QuerySet[CloudConnection]:
+        if getattr(self, "swagger_fake_view", False):
+            return CloudConnection.objects.none()
+        return CloudConnection.objects.filter(organization=self.organization).select_related("organization")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        write = ConnectionWriteSerializer(data=request.data)
+        write.is_valid(raise_exception=True)
+        data = write.validated_data
+        missing = {f: ["This field is required."] for f in ("name", "method") if f not in data}
+        if missing:
+            raise serializers.ValidationError(missing)
+        try:
+            connection = onboarding.create_connection(
+                self.organization,
+                name=data["name"],
+                method=data["method"],
+                values=data.get("values", {}),
+                created_by=request.user,
+                validate=data["validate_now"],
+            )
+        except ConnectionInputError as exc:
+            raise _input_error(exc) from None
+        return Response(ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        connection = self.get_object()
+        write = ConnectionWriteSerializer(data=request.data, partial=True)
+        write.is_valid(raise_exception=True)
+        data = write.validated_data
+        if "method" in data and data["method"] != connection.method:
+            raise serializers.ValidationError({"method": ["The method cannot change; create another connection."]})
+        if connection.status == Status.DISABLED:
+            raise serializers.ValidationError({"status": ["This connection is disabled; enable it first."]})
+        values = data.get("values")
+        if values is None:
+            values = dict(connection.config)
+        try:
+            onboarding.update_connection(
+                connection, values=values, name=data.get("name"), validate=data.get("validate_now", True)
+            )
+        except ConnectionInputError as exc:
+            raise _input_error(exc) from None
+        return Response(ConnectionSerializer(connection).data)
+
+    @extend_schema(
+        summary="Validate the connection now",
+        request=None,
+        responses={202: ConnectionSerializer},
+        parameters=[ORGANIZATION_PATH, NAME_PATH],
+    )
+    @action(detail=True, methods=["post"])
+    def validate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        connection = self.get_object()
+        try:
+            onboarding.start_validation(connection)
+        except ConnectionInputError as exc:
+            raise _input_error(exc) from None
+        report_url = reverse(
+            "connection-report", kwargs={"organization_name": self.organization.name, "name": connection.name}
+        )
+        return Response(
+            {**ConnectionSerializer(connection).data, "status_url": report_url},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": report_url},
+        )
+
+    @extend_schema(
+        summary="Disable the connection",
+        request=None,
+        responses={200: ConnectionSerializer},
+        parameters=[ORGANIZATION_PATH, NAME_PATH],
+    )
+    @action(detail=True, methods=["post"])
+    def disable(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        connection = onboarding.disable_connection(self.get_object(), f"Disabled by {request.user}.")
+        return Response(ConnectionSerializer(connection).data)
+
+    @extend_schema(
+        summary="Enable a disabled connection (validates it again)",
+        request=None,
+        responses={202: ConnectionSerializer},
+        parameters=[ORGANIZATION_PATH, NAME_PATH],
+    )
+    @action(detail=True, methods=["post"])
+    def enable(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        connection = self.get_object()
+        if connection.status != Status.DISABLED:
+            raise serializers.ValidationError({"status": ["This connection is not disabled."]})
+        onboarding.enable_connection(connection)
+        return Response(ConnectionSerializer(connection).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="The last validation report",
+        responses={200: ReportSerializer},
+        parameters=[ORGANIZATION_PATH, NAME_PATH],
+    )
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        connection = self.get_object()
+        return Response(
+            {
+                "status": connection.status,
+                "status_message": connection.status_message,
+                "validated_at": connection.validated_at,
+                "report": connection.validation_report,
+            }
+        )
+
+
+class ConnectionMethodsView(PortalApiView):
+    """Every connection method with its fields, what it asks of the customer, and its risk."""
+
+    @extend_schema(summary="List the connection methods", responses={200: MethodSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(method_catalogue())

@@ -1,0 +1,159 @@
+"""Creating, changing and disabling connections, and starting their validation.
+
+Validation is enqueued on transaction commit with the connection's primary key only: the
+task re-reads the row, so no secret ever travels through the broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from connections.methods import ConnectionInputError, clean_input, spec_for
+from connections.models import CloudConnection, Status, new_external_id
+from portal.audit import record
+from portal.models import Organization
+
+
+def _enqueue_validation(connection: CloudConnection) -> None:
+    from connections.tasks import validate_connection
+
+    transaction.on_commit(lambda: validate_connection.delay(connection.pk))
+
+
+def create_connection(
+    organization: Organization,
+    *,
+    name: str,
+    method: str,
+    values: Mapping[str, Any],
+    created_by: Any = None,
+    validate: bool = True,
+    draft: bool = False,
+) -> CloudConnection:
+    """Check the input, store it (secret part encrypted), and start validating unless it is a draft.
+
+    A draft keeps whatever was entered so far, so the wizard can come back to it; its fields are
+    checked once it is submitted.
+    """
+    spec = spec_for(method)
+    if draft:
+        config, secret = _partial(method, values)
+    else:
+        config, secret = clean_input(method, values)
+    connection = CloudConnection(
+        organization=organization,
+        name=name,
+        provider=spec.provider,
+        method=method,
+        config=config,
+        secret=secret or None,
+        external_id=new_external_id() if spec.uses_external_id else None,
+        status=Status.DRAFT if draft or not validate else Status.VALIDATING,
+        created_by=created_by,
+    )
+    try:
+        connection.full_clean(exclude=["secret", "config", "external_id"], validate_constraints=False)
+    except ValidationError as exc:
+        raise ConnectionInputError({k: v[0] for k, v in exc.message_dict.items()}) from None
+    try:
+        with transaction.atomic():
+            connection.save()
+            if organization.connection_id is None and not draft:
+                Organization.objects.filter(pk=organization.pk, connection__isnull=True).update(connection=connection)
+    except IntegrityError:
+        raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
+    if connection.status == Status.VALIDATING:
+        _enqueue_validation(connection)
+    return connection
+
+
+def _partial(method: str, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keep the fields of a draft that already pass their check, and nothing else."""
+    spec = spec_for(method)
+    config: dict[str, Any] = {}
+    secret: dict[str, Any] = {}
+    for item in spec.fields:
+        raw = values.get(item.name)
+        if raw in (None, ""):
+            continue
+        try:
+            (secret if item.secret else config)[item.name] = item.check(raw)
+        except ValueError:
+            continue
+    return config, secret
+
+
+def update_connection(
+    connection: CloudConnection, *, values: Mapping[str, Any], name: str | None = None, validate: bool = True
+) -> CloudConnection:
+    """Change a connection's settings; secret fields left empty keep their stored value."""
+    config, secret = clean_input(connection.method, values, existing_secret=connection.secret or {})
+    connection.config = config
+    connection.secret = secret or None
+    if name is not None and name != connection.name:
+        connection.name = name
+        try:
+            connection.full_clean(exclude=["secret", "config", "external_id"], validate_constraints=False)
+        except ValidationError as exc:
+            raise ConnectionInputError({k: v[0] for k, v in exc.message_dict.items()}) from None
+    connection.status = Status.VALIDATING if validate else Status.DRAFT
+    connection.status_message = ""
+    try:
+        with transaction.atomic():
+            connection.save()
+            if connection.organization.connection_id is None:
+                Organization.objects.filter(pk=connection.organization_id, connection__isnull=True).update(
+                    connection=connection
+                )
+    except IntegrityError:
+        raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
+    if validate:
+        _enqueue_validation(connection)
+    return connection
+
+
+def start_validation(connection: CloudConnection) -> CloudConnection:
+    if connection.status == Status.DISABLED:
+        raise ConnectionInputError({"status": "This connection is disabled; enable it before validating."})
+    if connection.status == Status.DRAFT and connection.method and not _is_complete(connection):
+        raise ConnectionInputError({"status": "This draft is incomplete; finish its fields first."})
+    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALIDATING, status_message="")
+    connection.status = Status.VALIDATING
+    _enqueue_validation(connection)
+    return connection
+
+
+def _is_complete(connection: CloudConnection) -> bool:
+    spec = connection.spec
+    secret = connection.secret or {}
+    return all((f.name in secret) if f.secret else (f.name in connection.config) for f in spec.fields if f.required)
+
+
+def disable_connection(connection: CloudConnection, reason: str = "") -> CloudConnection:
+    connection.status = Status.DISABLED
+    connection.status_message = (reason or "Disabled by an administrator.")[:500]
+    connection.save(update_fields=["status", "status_message", "modified"])
+    return connection
+
+
+def enable_connection(connection: CloudConnection) -> CloudConnection:
+    connection.status = Status.VALIDATING
+    connection.status_message = ""
+    connection.save(update_fields=["status", "status_message", "modified"])
+    _enqueue_validation(connection)
+    return connection
+
+
+def revalidate_all() -> int:
+    """Enqueue a validation of every connection that is in use (not a draft, not disabled)."""
+    from connections.tasks import validate_connection
+
+    ids = list(CloudConnection.objects.exclude(status__in=[Status.DRAFT, Status.DISABLED]).values_list("pk", flat=True))
+    for connection_id in ids:
+        validate_connection.delay(connection_id)
+    record("connection.revalidate_all", details={"count": len(ids)})
+    return len(ids)

@@ -1,0 +1,120 @@
+"""What every provider module implements, and the errors they all speak.
+
+A provider knows how to build an authenticated client for each of its methods (refreshing
+temporary credentials before they expire), and how to list, write, read and delete objects.
+Code that needs "some provider" takes a :class:`StorageClient` and nothing more specific.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from connections.methods import Provider
+from portal.models import LOADINGZONE
+
+if TYPE_CHECKING:
+    from connections.models import CloudConnection
+
+VALIDATION_PREFIX = ".spaceport-validation/"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where one space's objects live: a bucket (or Azure container) and a key prefix inside it."""
+
+    bucket: str
+    prefix: str = ""
+
+    def key(self, relative: str) -> str:
+        return f"{self.prefix}{relative}"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    etag: str = ""
+
+
+@dataclass
+class Check:
+    """One operation of a validation run, as the report shows it."""
+
+    operation: str
+    ok: bool
+    message: str
+    hint: str = ""
+    warning: bool = False
+    skipped: bool = False
+    duration_ms: int = 0
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class StorageError(Exception):
+    """A failed storage operation, with what to do about it.
+
+    ``code`` is stable for programs (``access_denied``, ``no_such_bucket``, ``clock_skew``,
+    ``unreachable``, ``invalid_credentials``, ``trust_policy``, ``not_found``, ...);
+    ``hint`` tells a person what to fix; ``transient`` says whether retrying may help.
+    Messages never contain secrets.
+    """
+
+    def __init__(self, code: str, message: str, hint: str = "", *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.transient = transient
+
+
+def location_for(connection: CloudConnection, space_name: str) -> Location:
+    """Azure: one container per space, named like the space. Buckets: one prefix per space."""
+    if connection.provider == Provider.AZURE:
+        return Location(bucket=space_name)
+    config = connection.config
+    return Location(bucket=config["bucket"], prefix=f"{config.get('prefix', '')}{space_name}/")
+
+
+def validation_location(connection: CloudConnection) -> Location:
+    """Validation writes into the loadingzone, under a reserved prefix no upload uses."""
+    location = location_for(connection, LOADINGZONE)
+    return Location(bucket=location.bucket, prefix=location.prefix + VALIDATION_PREFIX)
+
+
+class StorageClient(ABC):
+    """Object operations on one connection's storage."""
+
+    def __init__(self, connection: CloudConnection) -> None:
+        self.connection = connection
+        self.config = dict(connection.config)
+
+    @abstractmethod
+    def authenticate(self) -> str:
+        """Obtain (or refresh) credentials; return who Spaceport is acting as, for the report."""
+
+    @abstractmethod
+    def list_objects(self, location: Location, prefix: str = "", limit: int | None = None) -> Iterator[StoredObject]:
+        """Objects under ``location.prefix + prefix``, keys relative to the bucket."""
+
+    @abstractmethod
+    def put_object(self, location: Location, key: str, data: bytes) -> StoredObject:
+        """Write ``data`` at ``location.prefix + key``."""
+
+    @abstractmethod
+    def get_object(self, location: Location, key: str) -> bytes:
+        """Read the object at ``location.prefix + key``."""
+
+    @abstractmethod
+    def delete_object(self, location: Location, key: str) -> None:
+        """Delete the object at ``location.prefix + key``."""
+
+    def extra_checks(self) -> list[Check]:
+        """Provider-specific checks after the basic ones (the ExternalId check, for instance)."""
+        return []
+
+    @abstractmethod
+    def explain(self, exc: Exception) -> StorageError:
+        """Turn an SDK exception into a :class:`StorageError` with an actionable hint."""

@@ -1,0 +1,141 @@
+"""Validating a connection by doing, for real, what Spaceport will do with it.
+
+The run authenticates, lists, writes a small object under a reserved prefix in the
+loadingzone, reads it back, deletes it, then runs the provider's own checks. Each operation
+lands in the report with an actionable message; an operation whose predecessor failed is
+reported as skipped rather than attempted.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from django.utils import timezone
+
+from connections.models import CloudConnection, Status
+from connections.providers import client_for
+from connections.providers.base import Check, StorageClient, StorageError, validation_location
+from portal.audit import record
+from portal.models import AuditEvent
+
+PAYLOAD = b"Spaceport checks that it can write, read and delete here. This object is removed at once.\n"
+
+
+def _timed(operation: str, action: Callable[[], str], client: StorageClient) -> tuple[Check, StorageError | None]:
+    started = time.monotonic()
+    try:
+        message = action()
+    except StorageError as exc:
+        return _failed(operation, exc, started), exc
+    except Exception as exc:
+        error = client.explain(exc)
+        return _failed(operation, error, started), error
+    return Check(operation, True, message, duration_ms=int((time.monotonic() - started) * 1000)), None
+
+
+def _failed(operation: str, error: StorageError, started: float) -> Check:
+    return Check(
+        operation,
+        False,
+        error.message,
+        hint=error.hint,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        details={"code": error.code, "transient": "yes" if error.transient else "no"},
+    )
+
+
+def probe(connection: CloudConnection) -> tuple[list[Check], bool]:
+    """Run every operation; returns the checks and whether a failure may pass if retried."""
+    try:
+        client = client_for(connection)
+    except StorageError as exc:
+        return [_failed("connect", exc, time.monotonic())], exc.transient
+    location = validation_location(connection)
+    key = f"{uuid.uuid4().hex}.txt"
+
+    def listing() -> str:
+        count = sum(1 for _ in client.list_objects(location, limit=10))
+        return f"Listed {count} object(s) in {location.bucket}."
+
+    def write() -> str:
+        return f"Wrote {location.key(key)} ({client.put_object(location, key, PAYLOAD).size} bytes)."
+
+    def delete() -> str:
+        client.delete_object(location, key)
+        return f"Deleted {location.key(key)}."
+
+    steps: list[tuple[str, Callable[[], str]]] = [
+        ("authenticate", client.authenticate),
+        ("list", listing),
+        ("write", write),
+        ("read", lambda: _read_back(client, location, key)),
+        ("delete", delete),
+    ]
+    checks: list[Check] = []
+    transient = False
+    for operation, action in steps:
+        if checks and not checks[-1].ok:
+            checks.append(Check(operation, False, "Not attempted: an earlier step failed.", skipped=True))
+            continue
+        check, error = _timed(operation, action, client)
+        checks.append(check)
+        transient = transient or bool(error and error.transient)
+    if all(c.ok for c in checks):
+        checks.extend(client.extra_checks())
+    return checks, transient
+
+
+def _read_back(client: StorageClient, location: Any, key: str) -> str:
+    data = client.get_object(location, key)
+    if data != PAYLOAD:
+        raise StorageError(
+            "corrupted", "The object read back differs from what was written.", "Check for a proxy rewriting content."
+        )
+    return f"Read {len(data)} bytes back, unchanged."
+
+
+def summarize(checks: list[Check]) -> tuple[str, str]:
+    """The connection's status and one sentence saying why."""
+    failed = [c for c in checks if not c.ok and not c.skipped]
+    if failed:
+        first = failed[0]
+        return Status.INVALID, f"{first.operation} failed: {first.message}"[:500]
+    warnings = [c for c in checks if c.warning]
+    if warnings:
+        return Status.VALID, f"Works, with {len(warnings)} warning(s): {warnings[0].message}"[:500]
+    return Status.VALID, "Every operation succeeded."
+
+
+def validate(connection: CloudConnection, *, final: bool = True) -> tuple[str, bool]:
+    """Validate and store the report; returns the status and whether a retry could help.
+
+    With ``final=False`` a transient failure leaves the connection in ``validating`` so the
+    caller can retry; the report still shows what happened.
+    """
+    checks, transient = probe(connection)
+    status, message = summarize(checks)
+    retrying = status == Status.INVALID and transient and not final
+    report = {
+        "checked_at": timezone.now().isoformat(),
+        "status": status,
+        "retrying": retrying,
+        "checks": [asdict(c) for c in checks],
+    }
+    CloudConnection.objects.filter(pk=connection.pk).exclude(status=Status.DISABLED).update(
+        status=Status.VALIDATING if retrying else status,
+        status_message=("Retrying: " + message)[:500] if retrying else message,
+        validation_report=report,
+        validated_at=timezone.now(),
+    )
+    if not retrying:
+        record(
+            "connection.validate",
+            connection,
+            outcome=AuditEvent.Outcome.SUCCESS if status == Status.VALID else AuditEvent.Outcome.FAILURE,
+            details={"status": status, "message": message},
+        )
+    return status, retrying
