@@ -13,7 +13,7 @@ from accessgrants.models import Grant, Role, Scope
 from portal.models import Organization, Space
 from portal.tenancy import create_organization, create_space
 
-pytest_plugins = ["tests.fixtures.emulators"]
+pytest_plugins = ["tests.fixtures.emulators", "tests.fixtures.worker"]
 
 PASSWORD = "correct-horse-battery-staple"
 
