@@ -149,3 +149,18 @@ def test_the_method_catalogue_lists_every_method_with_its_risk(api: Any, member:
     assert "confused deputy" in cross["risk"]
     keys = next(m for m in methods if m["method"] == "aws_access_keys")
     assert {i["name"] for i in keys["inputs"] if i["secret"]} == {"secret_access_key"}
+
+
+def test_instructions_fill_in_the_external_id_principal_and_bucket(
+    api: Any, owner: Any, organization: Organization, settings: Any
+) -> None:
+    settings.SPACEPORT_AWS_PRINCIPAL_ARN = "arn:aws:iam::999999999999:role/spaceport"
+    created = api(owner).post(url(), body(method="aws_cross_account_role"), format="json").json()
+    steps = api(owner).get(url(name="primary", tail="instructions")).json()
+    trust = json.loads(steps[0]["body"])
+    statement = trust["Statement"][0]
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::999999999999:role/spaceport"}
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": created["external_id"]}}
+    permissions = json.loads(steps[1]["body"])
+    assert permissions["Statement"][0]["Condition"] == {"StringLike": {"s3:prefix": ["spaceport/*"]}}
+    assert permissions["Statement"][1]["Resource"] == "arn:aws:s3:::acme-data/spaceport/*"

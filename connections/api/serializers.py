@@ -68,6 +68,12 @@ class ConnectionWriteSerializer(serializers.Serializer):
         return value
 
 
+class InstructionSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    body = serializers.CharField()
+    language = serializers.CharField()
+
+
 class ReportSerializer(serializers.Serializer):
     status = serializers.CharField()
     status_message = serializers.CharField()

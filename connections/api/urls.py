@@ -15,5 +15,10 @@ urlpatterns = [
     path(f"{PREFIX}<str:name>/validate/", ConnectionViewSet.as_view({"post": "validate"}), name="connection-validate"),
     path(f"{PREFIX}<str:name>/disable/", ConnectionViewSet.as_view({"post": "disable"}), name="connection-disable"),
     path(f"{PREFIX}<str:name>/enable/", ConnectionViewSet.as_view({"post": "enable"}), name="connection-enable"),
+    path(
+        f"{PREFIX}<str:name>/instructions/",
+        ConnectionViewSet.as_view({"get": "instructions"}),
+        name="connection-instructions",
+    ),
     path(f"{PREFIX}<str:name>/report/", ConnectionViewSet.as_view({"get": "report"}), name="connection-report"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.db.models import QuerySet
@@ -14,10 +15,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from connections import onboarding
+from connections import instructions, onboarding
 from connections.api.serializers import (
     ConnectionSerializer,
     ConnectionWriteSerializer,
+    InstructionSerializer,
     MethodSerializer,
     ReportSerializer,
     method_catalogue,
@@ -182,6 +184,15 @@ class ConnectionViewSet(
             raise serializers.ValidationError({"status": ["This connection is not disabled."]})
         onboarding.enable_connection(connection)
         return Response(ConnectionSerializer(connection).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="What to do on the cloud side: policies and commands filled in for this connection",
+        responses={200: InstructionSerializer(many=True)},
+        parameters=[ORGANIZATION_PATH, NAME_PATH],
+    )
+    @action(detail=True, methods=["get"])
+    def instructions(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response([asdict(step) for step in instructions.for_connection(self.get_object())])
 
     @extend_schema(
         summary="The last validation report",
