@@ -1,3 +1,5 @@
+"""Server-rendered pages: dashboard, organizations, spaces."""
+
 from __future__ import annotations
 
 from django.urls import path
@@ -6,4 +8,13 @@ from portal.pages import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("o/new/", views.organization_create, name="organization_create"),
+    path("o/<str:name>/", views.organization_detail, name="organization"),
+    path("o/<str:name>/settings/", views.organization_update, name="organization_update"),
+    path("o/<str:name>/spaces/new/", views.space_create, name="space_create"),
+    path("o/<str:name>/grants/new/", views.grant_create, name="grant_create"),
+    path("o/<str:name>/grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
+    path("o/<str:organization>/s/<str:space>/", views.space_detail, name="space"),
+    path("o/<str:organization>/s/<str:space>/settings/", views.space_update, name="space_update"),
+    path("o/<str:organization>/s/<str:space>/delete/", views.space_mark_for_deletion, name="space_mark_for_deletion"),
 ]
