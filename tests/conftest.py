@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from typing import Any
 
 import pytest
@@ -16,6 +18,21 @@ from portal.tenancy import create_organization, create_space
 pytest_plugins = ["tests.fixtures.emulators", "tests.fixtures.worker"]
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def own_cache_namespace(settings: Any) -> str:
+    """The cache is the shared Redis: a key prefix per test keeps rate-limit counts and cached
+    keys from leaking between tests and between runs.
+
+    Passwords are hashed with a fast hasher: tests sign in often and hashing cost is not under test.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    prefix = f"test-{uuid.uuid4().hex}"
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = prefix
+    settings.CACHES = caches
+    return prefix
 
 
 def make_user(email: str, *, superuser: bool = False) -> Any:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import hmac
 import re
 import struct
 import time
-import uuid
 from typing import Any
 
-import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.contrib.auth import get_user_model
@@ -23,20 +20,6 @@ from django.urls import reverse
 from tests.conftest import PASSWORD
 
 LOGIN = "/accounts/login/"
-
-
-@pytest.fixture(autouse=True)
-def own_cache_namespace(settings: Any) -> str:
-    """Rate limits live in the (Redis) cache; a key prefix per test keeps counts from leaking between tests.
-
-    Passwords are hashed with a fast hasher: the tests sign in often and hashing cost is not under test.
-    """
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    prefix = f"test-signin-{uuid.uuid4().hex}"
-    caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["KEY_PREFIX"] = prefix
-    settings.CACHES = caches
-    return prefix
 
 
 def signed_in_user_id(client: Client) -> int | None:

@@ -17,11 +17,11 @@ organization_name_validator = RegexValidator(
     "Use 3 to 24 characters: lowercase letters and digits only.",
     code="invalid_name",
 )
-RESERVED_ORGANIZATION_NAMES = frozenset({"org", "spc"})
+RESERVED_ORGANIZATION_NAMES = frozenset({"org", "spc", "new"})
 
 
 def validate_organization_name_not_reserved(value: str) -> None:
-    """``org`` and ``spc`` would make role names such as ``org_x_trustee`` ambiguous."""
+    """``org`` and ``spc`` would make role names such as ``org_x_trustee`` ambiguous; ``new`` is a page."""
     if value in RESERVED_ORGANIZATION_NAMES:
         raise ValidationError(f"{value!r} is reserved; choose another name.", code="reserved_name")
 
