@@ -265,7 +265,11 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_context"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # botocore logs every request's headers (session tokens, IBM bearer tokens) at DEBUG.
+        "botocore": {"level": "INFO"},
+    },
 }
 
 # --- Security (production) ---
@@ -316,7 +320,18 @@ SPACEPORT_WEB_IDENTITY_TOKEN_URL = env_str("SPACEPORT_WEB_IDENTITY_TOKEN_URL")
 SPACEPORT_WEB_IDENTITY_CLIENT_ID = env_str("SPACEPORT_WEB_IDENTITY_CLIENT_ID")
 SPACEPORT_WEB_IDENTITY_CLIENT_SECRET = env_str("SPACEPORT_WEB_IDENTITY_CLIENT_SECRET")
 SPACEPORT_WEB_IDENTITY_AUDIENCE = env_str("SPACEPORT_WEB_IDENTITY_AUDIENCE")
+# What the wizard tells customers to trust: the token's issuer (the IAM OIDC provider) and subject.
+SPACEPORT_WEB_IDENTITY_ISSUER = env_str("SPACEPORT_WEB_IDENTITY_ISSUER")
+SPACEPORT_WEB_IDENTITY_SUBJECT = env_str("SPACEPORT_WEB_IDENTITY_SUBJECT")
 # S3-API requests (AWS, IBM COS, S3-compatible stores): how long to wait and how often to retry.
 SPACEPORT_S3_CONNECT_TIMEOUT = env_int("SPACEPORT_S3_CONNECT_TIMEOUT", 10)
 SPACEPORT_S3_READ_TIMEOUT = env_int("SPACEPORT_S3_READ_TIMEOUT", 60)
 SPACEPORT_S3_MAX_ATTEMPTS = env_int("SPACEPORT_S3_MAX_ATTEMPTS", 3)
+# Spaceport's own Google identity for direct IAM bindings: a credentials file (service-account key or
+# workload identity configuration), else Application Default Credentials. The e-mail is what the
+# wizard tells customers to grant on their bucket.
+SPACEPORT_GCP_CREDENTIALS_FILE = env_str("SPACEPORT_GCP_CREDENTIALS_FILE")
+SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL = env_str("SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL")
+# Token endpoints a customer's key or credential configuration may name besides *.googleapis.com:
+# Spaceport's own identity token must never be sent anywhere else.
+SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = env_list("SPACEPORT_GCP_EXTRA_TOKEN_HOSTS")

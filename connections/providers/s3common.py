@@ -1,0 +1,267 @@
+"""The S3 API as AWS, IBM Cloud Object Storage and S3-compatible stores all speak it.
+
+The provider modules differ only in how they authenticate; listing, writing, reading,
+deleting and turning botocore's errors into advice a person can act on live here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import botocore.session
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from botocore.exceptions import (
+    SSLError as BotoSSLError,
+)
+from django.conf import settings
+
+from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+
+if TYPE_CHECKING:
+    from connections.models import CloudConnection
+
+# Stores give up on a page after 1000 keys whatever is asked; asking for more only hides that.
+PAGE_SIZE = 1000
+
+THROTTLED = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "ServiceUnavailable",
+}
+SERVER_ERRORS = {"InternalError", "InternalFailure", "RequestTimeout", "ServiceFailure"}
+UNKNOWN_KEY = {"InvalidAccessKeyId", "InvalidClientTokenId", "UnrecognizedClientException"}
+EXPIRED = {"ExpiredToken", "ExpiredTokenException", "TokenRefreshRequired"}
+WRONG_REGION = {"AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException"}
+DENIED = {"AccessDenied", "AllAccessDisabled", "Forbidden", "403", "AccountProblem"}
+
+# What a refused operation needs, and how to say it: (permission, verb, applies to objects).
+PERMISSIONS: dict[str, tuple[str, str, bool]] = {
+    "ListObjectsV2": ("s3:ListBucket", "list objects", False),
+    "ListObjects": ("s3:ListBucket", "list objects", False),
+    "PutObject": ("s3:PutObject", "write objects", True),
+    "GetObject": ("s3:GetObject", "read objects", True),
+    "HeadObject": ("s3:GetObject", "read objects", True),
+    "DeleteObject": ("s3:DeleteObject", "delete objects", True),
+}
+
+
+def s3_config(
+    *, addressing_style: str = "auto", unsigned: bool = False, only_required_checksums: bool = False
+) -> Config:
+    """Timeouts and retries from settings, so a dead endpoint fails in seconds rather than minutes.
+
+    ``only_required_checksums`` keeps botocore from sending the CRC checksums newer AWS regions
+    expect but many S3-compatible stores (IBM COS, older MinIO, VAST) refuse.
+    """
+    options: dict[str, Any] = {
+        "connect_timeout": settings.SPACEPORT_S3_CONNECT_TIMEOUT,
+        "read_timeout": settings.SPACEPORT_S3_READ_TIMEOUT,
+        "retries": {"mode": "standard", "max_attempts": settings.SPACEPORT_S3_MAX_ATTEMPTS},
+        "s3": {"addressing_style": addressing_style},
+        "user_agent_extra": "spaceport",
+    }
+    if unsigned:
+        options["signature_version"] = UNSIGNED
+    if only_required_checksums:
+        options["request_checksum_calculation"] = "when_required"
+        options["response_checksum_validation"] = "when_required"
+    return Config(**options)
+
+
+def static_key_s3(
+    *,
+    endpoint_url: str | None,
+    region: str,
+    access_key_id: str,
+    secret_access_key: str,
+    config: Config,
+    verify: bool = True,
+) -> Any:
+    """An S3 client signing with one fixed key pair, isolated from any AWS profile on the host."""
+    session = botocore.session.Session()
+    return session.create_client(
+        "s3",
+        region_name=region,
+        endpoint_url=endpoint_url or None,
+        verify=verify,
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        config=config,
+    )
+
+
+class S3Client(StorageClient):
+    """Object operations through a botocore S3 client; subclasses decide how it authenticates.
+
+    ``identity`` names who Spaceport acts as (an access key id, a role, a service ID), for
+    hints such as which policy is missing a permission. It never holds a secret.
+    """
+
+    def __init__(self, connection: CloudConnection, s3: Any, *, endpoint: str, identity: str) -> None:
+        super().__init__(connection)
+        self.s3 = s3
+        self.endpoint = endpoint
+        self.identity = identity
+
+    def list_objects(self, location: Location, prefix: str = "", limit: int | None = None) -> Iterator[StoredObject]:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        page_size = min(limit, PAGE_SIZE) if limit else PAGE_SIZE
+        pages = paginator.paginate(
+            Bucket=location.bucket, Prefix=location.key(prefix), PaginationConfig={"PageSize": page_size}
+        )
+        if limit is not None and limit <= 0:
+            return
+        count = 0
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield StoredObject(key=item["Key"], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'))
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+
+    def put_object(self, location: Location, key: str, data: bytes) -> StoredObject:
+        response = self.s3.put_object(Bucket=location.bucket, Key=location.key(key), Body=data)
+        return StoredObject(key=location.key(key), size=len(data), etag=response.get("ETag", "").strip('"'))
+
+    def get_object(self, location: Location, key: str) -> bytes:
+        response = self.s3.get_object(Bucket=location.bucket, Key=location.key(key))
+        body = response["Body"]
+        try:
+            return bytes(body.read())
+        finally:
+            body.close()
+
+    def delete_object(self, location: Location, key: str) -> None:
+        self.s3.delete_object(Bucket=location.bucket, Key=location.key(key))
+
+    def permission_hint(self, permission: str, resource: str) -> str:
+        """How to grant a missing permission; stores with their own IAM say it their way."""
+        return f"Allow {permission} on {resource} in the policy of {self.identity}."
+
+    def explain(self, exc: Exception) -> StorageError:
+        if isinstance(exc, StorageError):
+            return exc
+        if isinstance(exc, ClientError):
+            return self.explain_client_error(exc)
+        if isinstance(exc, BotoSSLError):
+            return StorageError(
+                "tls",
+                f"The TLS certificate of {self.endpoint} is not trusted.",
+                "Install the store's CA certificate on the Spaceport server, or turn off TLS verification "
+                "for a store inside your own network.",
+            )
+        if isinstance(exc, BotoConnectionError | HTTPClientError):
+            return StorageError(
+                "unreachable",
+                f"Cannot reach {self.endpoint}.",
+                "Check the endpoint URL, and that the Spaceport server's network (firewall, proxy, DNS) "
+                "lets it reach the store.",
+                transient=True,
+            )
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+            return StorageError(
+                "no_credentials", "Spaceport found no credentials to sign requests with.", "Enter the keys again."
+            )
+        if isinstance(exc, ParamValidationError):
+            return StorageError("invalid_request", "The store would not accept this request.", str(exc)[:300])
+        if isinstance(exc, BotoCoreError):
+            return StorageError("error", f"The request to {self.endpoint} failed: {exc}"[:500])
+        return StorageError("error", f"The request to {self.endpoint} failed ({type(exc).__name__}).")
+
+    def explain_client_error(self, exc: ClientError) -> StorageError:
+        """Map the store's error code, with the operation that got it, to a cause and a remedy."""
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        operation = exc.operation_name
+        bucket = str(error.get("BucketName") or self.config.get("bucket", ""))
+        said = str(error.get("Message", "")).strip()
+        if code == "NoSuchBucket":
+            return StorageError(
+                "no_such_bucket",
+                f"The bucket '{bucket}' does not exist at {self.endpoint}.",
+                "The bucket does not exist: create it, or correct the bucket name (and region) of the connection.",
+            )
+        if code in ("NoSuchKey", "404", "NotFound"):
+            return StorageError("not_found", f"The object does not exist in bucket '{bucket}'.", "")
+        if code == "SignatureDoesNotMatch":
+            return StorageError(
+                "invalid_credentials",
+                "The store could not verify Spaceport's signature: the secret access key is wrong.",
+                f"Enter the secret that belongs to {self.identity} again, copied without spaces.",
+            )
+        if code in UNKNOWN_KEY:
+            return StorageError(
+                "invalid_credentials",
+                "The store does not know this access key id: the access key is wrong or was deleted.",
+                "Check the access key id, or create a new key pair and enter it here.",
+            )
+        if code in EXPIRED:
+            return StorageError(
+                "expired_credentials",
+                "The temporary credentials expired before the request reached the store.",
+                "Retry; Spaceport fetches new credentials. If this persists, check the server's clock.",
+                transient=True,
+            )
+        if code == "RequestTimeTooSkewed":
+            return StorageError(
+                "clock_skew",
+                "The store refused the request because the clock is skewed.",
+                "The Spaceport server's clock differs from the store's by more than 15 minutes: synchronize it (NTP).",
+            )
+        if code in WRONG_REGION or status == 301:
+            return StorageError(
+                "wrong_region",
+                f"The bucket '{bucket}' is not in the region the connection names.",
+                f"Set the connection's region to the bucket's region. The store said: {said}"[:300],
+            )
+        if code in DENIED or status == 403:
+            return self._denied(operation, bucket)
+        if code in THROTTLED or status in (429, 503):
+            return StorageError(
+                "throttled",
+                f"{self.endpoint} is throttling requests ({code or status}).",
+                "Retry later; Spaceport backs off on its own.",
+                transient=True,
+            )
+        if code in SERVER_ERRORS or status >= 500:
+            return StorageError(
+                "server_error",
+                f"{self.endpoint} failed with an internal error ({code or status}).",
+                "Retry later; if it persists, check the store's health.",
+                transient=True,
+            )
+        return StorageError("error", f"{operation} failed: {code or status}: {said}"[:500], "")
+
+    def _denied(self, operation: str, bucket: str) -> StorageError:
+        permission, verb, on_objects = PERMISSIONS.get(operation, ("", "", False))
+        if not permission:
+            return StorageError(
+                "access_denied",
+                f"The store refused {operation} to {self.identity}.",
+                f"Allow {operation} for {self.identity}.",
+            )
+        base = self.config.get("prefix", "")
+        resource = f"arn:aws:s3:::{bucket}/{base}*" if on_objects else f"arn:aws:s3:::{bucket}"
+        return StorageError(
+            "access_denied",
+            f"Spaceport may not {verb} in bucket '{bucket}': {operation} was refused ({permission} is missing).",
+            self.permission_hint(permission, resource),
+        )
