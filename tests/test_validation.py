@@ -149,3 +149,66 @@ def test_creating_a_connection_validates_it_in_a_worker(
     worker.wait_for(settled, what="the validation task")
     assert connection.status == Status.VALID, connection.validation_report
     assert len(connection.validation_report["checks"]) == 5
+
+
+def test_a_cross_account_role_set_up_from_our_instructions_validates(
+    organization: Organization, moto_server: Any, settings: Any
+) -> None:
+    """The role is created with exactly the trust and permission policies the wizard shows.
+
+    moto does not enforce the ExternalId condition, so the check that assumes the role without
+    it succeeds here and the report carries the confused-deputy warning; against AWS that check
+    fails and the warning is absent. The request Spaceport builds is tested in test_provider_aws.
+    """
+    import json
+    import secrets
+
+    from connections.instructions import cross_account_trust_policy, s3_permission_policy
+
+    settings.SPACEPORT_AWS_STS_ENDPOINT = moto_server.endpoint_url
+    arn, key = moto_server.create_user(
+        f"spaceport-{secrets.token_hex(3)}",
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
+    )
+    settings.SPACEPORT_AWS_ACCESS_KEY_ID = key.access_key_id
+    settings.SPACEPORT_AWS_SECRET_ACCESS_KEY = key.secret_access_key
+    settings.SPACEPORT_AWS_PRINCIPAL_ARN = arn
+    bucket = f"acme-{secrets.token_hex(4)}"
+    moto_server.client("s3").create_bucket(Bucket=bucket)
+    connection = onboarding.create_connection(
+        organization,
+        name="aws",
+        method="aws_cross_account_role",
+        values={
+            "role_arn": "arn:aws:iam::123456789012:role/placeholder",
+            "bucket": bucket,
+            "region": "us-east-1",
+            "prefix": "spaceport",
+            "endpoint_url": moto_server.endpoint_url,
+        },
+        draft=True,
+    )
+    iam = moto_server.client("iam")
+    role_name = f"SpaceportAccess-{secrets.token_hex(3)}"
+    role_arn = iam.create_role(
+        RoleName=role_name,
+        AssumeRolePolicyDocument=json.dumps(cross_account_trust_policy(connection.external_id or "")),
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=role_name,
+        PolicyName="spaceport",
+        PolicyDocument=json.dumps(s3_permission_policy(bucket, "spaceport/")),
+    )
+    onboarding.update_connection(
+        connection,
+        values={**connection.config, "role_arn": role_arn},
+        validate=False,
+    )
+    connection.refresh_from_db()
+    status, _ = validate(connection)
+    checks = checks_of(connection)
+    assert status == Status.VALID, connection.validation_report
+    assert [c["ok"] for name, c in checks.items() if name != "external_id"] == [True] * 5
+    assert checks["external_id"]["warning"] is True
+    assert "confused deputy" in checks["external_id"]["message"]
+    assert connection.status_message.startswith("Works, with 1 warning")
