@@ -287,6 +287,23 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
+# --- Credential vending ---
+# Lifetimes in minutes per access level (AccessManager's sas.token.expiration.read/write/delete),
+# the longest a caller may ask for, and the safety buffer: a cached credential is reused only
+# while it has more than the buffer left (AccessManager's sas.token.cache.buffer).
+SPACEPORT_CREDENTIAL_LIFETIME_MINUTES = {
+    "read": env_int("SPACEPORT_CREDENTIAL_LIFETIME_READ", 60),
+    "write": env_int("SPACEPORT_CREDENTIAL_LIFETIME_WRITE", 60),
+    "delete": env_int("SPACEPORT_CREDENTIAL_LIFETIME_DELETE", 30),
+}
+SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES = {
+    "read": env_int("SPACEPORT_CREDENTIAL_MAX_LIFETIME_READ", 720),
+    "write": env_int("SPACEPORT_CREDENTIAL_MAX_LIFETIME_WRITE", 240),
+    "delete": env_int("SPACEPORT_CREDENTIAL_MAX_LIFETIME_DELETE", 60),
+}
+SPACEPORT_CREDENTIAL_CACHE_BUFFER_MINUTES = env_int("SPACEPORT_CREDENTIAL_CACHE_BUFFER", 10)
+SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE = env_int("SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE", 60)
+
 # --- Spaceport ---
 SPACEPORT_SITE_NAME = env_str("SPACEPORT_SITE_NAME", "Spaceport")
 SPACEPORT_API_TOKEN_MAX_PER_USER = env_int("SPACEPORT_API_TOKEN_MAX_PER_USER", 20)

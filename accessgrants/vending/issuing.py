@@ -1,0 +1,215 @@
+"""Issuing a credential: check the rules, pick the connection, reuse a cached one, audit.
+
+The cache key holds everything that goes into the token (connection and its version,
+location, access level, lifetime, object keys, and the person for per-person credentials),
+so a reader can never be handed a writer's token: AccessManager cached by organization and
+space only and stored delete tokens under the read type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from accessgrants.rules import AccessContext
+from accessgrants.vending.base import Access, Credential, Scope, Target
+from accessgrants.vending.registry import vendor_for
+from connections import crypto
+from connections.models import CloudConnection, Status
+from connections.providers.base import location_for
+from portal.audit import record
+from portal.errors import AccessDenied, DomainError
+from portal.models import LOADINGZONE, AuditEvent, Space
+
+CACHE_PREFIX = "vend:"
+
+
+class RateLimited(DomainError):
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "non_field_errors", f"Too many credentials requested; try again in {retry_after} s.", "throttled"
+        )
+        self.retry_after = retry_after
+
+
+class NotVendable(DomainError):
+    """The organization's storage cannot give this kind of credential (no connection, disabled, ...)."""
+
+    status = 409
+
+
+@dataclass
+class Issued:
+    credential: Credential
+    cached: bool
+
+
+def default_lifetime(access: str) -> timedelta:
+    return timedelta(minutes=settings.SPACEPORT_CREDENTIAL_LIFETIME_MINUTES[access])
+
+
+def max_lifetime(access: str) -> timedelta:
+    return timedelta(minutes=settings.SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES[access])
+
+
+def check_access(context: AccessContext, space: Space, access: str, target: str) -> Space:
+    """The space whose storage the credential opens, once the rules allow it.
+
+    ``target=loadingzone`` is AccessManager's upload: write on the named space opens the
+    organization's loadingzone. Reading or deleting there follows the loadingzone rule.
+    """
+    if target == Target.LOADINGZONE and not space.is_loadingzone:
+        loadingzone = Space.objects.select_related("organization").get(
+            organization=space.organization, name=LOADINGZONE
+        )
+        allowed = {
+            Access.READ: lambda: context.may_read(loadingzone),
+            Access.WRITE: lambda: context.may_write(space),
+            Access.DELETE: lambda: context.may_delete(loadingzone),
+        }[Access(access)]()
+        opened = loadingzone
+    else:
+        allowed = {
+            Access.READ: context.may_read,
+            Access.WRITE: context.may_write,
+            Access.DELETE: context.may_delete,
+        }[Access(access)](space)
+        opened = space
+    if not allowed:
+        raise AccessDenied(f"You may not {access} in {space.organization.name}/{space.name}.", code=f"{access}_denied")
+    return opened
+
+
+def connection_of(space: Space) -> CloudConnection:
+    connection = space.organization.connection
+    if connection is None:
+        raise NotVendable("organization", "The organization has no storage connected yet.", "no_connection")
+    if connection.status == Status.DISABLED:
+        raise NotVendable("connection", "The organization's storage connection is disabled.", "connection_disabled")
+    if connection.status in (Status.DRAFT, Status.INVALID):
+        raise NotVendable(
+            "connection",
+            f"The organization's storage connection is {connection.status}; an admin must fix and validate it.",
+            f"connection_{connection.status}",
+        )
+    return connection
+
+
+def _throttle(user_id: int) -> None:
+    limit = settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE
+    window = int(timezone.now().timestamp() // 60)
+    key = f"vend-rate:{user_id}:{window}"
+    count = cache.get_or_set(key, 0, 70) or 0
+    if count >= limit:
+        raise RateLimited(retry_after=60 - int(timezone.now().timestamp()) % 60)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, 70)
+
+
+def cache_key(scope: Scope, per_user: bool) -> str:
+    parts = {
+        "connection": scope.connection.pk,
+        "version": scope.connection.modified.isoformat(),
+        "bucket": scope.location.bucket,
+        "prefix": scope.location.prefix,
+        "access": scope.access,
+        "lifetime": int(scope.lifetime.total_seconds()),
+        "objects": list(scope.object_keys),
+        "user": scope.user_id if per_user else None,
+    }
+    return CACHE_PREFIX + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _cached(key: str) -> Credential | None:
+    """A cached credential with more than the buffer left; entries are encrypted like secrets at rest."""
+    token = cache.get(key)
+    if token is None:
+        return None
+    try:
+        credential = Credential.from_json(crypto.decrypt(token))
+    except (crypto.DecryptionError, ValueError, KeyError):
+        return None
+    buffer = timedelta(minutes=settings.SPACEPORT_CREDENTIAL_CACHE_BUFFER_MINUTES)
+    return credential if credential.remaining(timezone.now()) > buffer else None
+
+
+def _store(key: str, credential: Credential) -> None:
+    buffer = timedelta(minutes=settings.SPACEPORT_CREDENTIAL_CACHE_BUFFER_MINUTES)
+    timeout = int((credential.remaining(timezone.now()) - buffer).total_seconds())
+    if timeout > 0:
+        cache.set(key, crypto.encrypt(credential.to_json()), timeout)
+
+
+def issue(
+    context: AccessContext,
+    space: Space,
+    *,
+    access: str,
+    user: Any,
+    target: str = Target.SPACE,
+    lifetime: timedelta | None = None,
+    object_keys: tuple[str, ...] = (),
+) -> Issued:
+    """Issue (or reuse) a credential for ``access`` on ``space``; refusals are audited too."""
+    try:
+        opened = check_access(context, space, access, target)
+        connection = connection_of(space)
+        if lifetime is None:
+            lifetime = default_lifetime(access)
+        if lifetime <= timedelta(0) or lifetime > max_lifetime(access):
+            raise DomainError(
+                "lifetime_minutes",
+                f"Choose a lifetime between 1 and {int(max_lifetime(access).total_seconds() // 60)} minutes "
+                f"for {access} access.",
+                "lifetime_out_of_range",
+            )
+        _throttle(user.pk)
+    except DomainError as exc:
+        record(
+            "credential.refuse",
+            space,
+            outcome=AuditEvent.Outcome.DENIED,
+            details={"access": access, "target": target, "reason": exc.code},
+        )
+        raise
+    scope = Scope(
+        connection=connection,
+        location=location_for(connection, opened.name),
+        access=access,
+        lifetime=lifetime,
+        user_id=user.pk,
+        user_label=str(getattr(user, "email", "") or user),
+        object_keys=object_keys,
+    )
+    vendor = vendor_for(connection)
+    key = cache_key(scope, vendor.per_user)
+    credential = _cached(key)
+    cached = credential is not None
+    if credential is None:
+        credential = vendor.vend(scope)
+        _store(key, credential)
+    record(
+        "credential.issue",
+        opened,
+        details={
+            "access": access,
+            "target": target,
+            "space": space.name,
+            "provider": credential.provider,
+            "kind": credential.kind,
+            "expires_at": credential.expires_at.isoformat(),
+            "cached": cached,
+        },
+    )
+    return Issued(credential, cached)
