@@ -102,7 +102,9 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     if isinstance(exc, DomainError):
         set_rollback()
         fields = {exc.field: [exc.message]} if exc.status == status.HTTP_400_BAD_REQUEST else {}
-        return error_response(exc.status, exc.code, exc.message, fields)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return error_response(exc.status, exc.code, exc.message, fields, headers)
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         return _django_validation(exc)

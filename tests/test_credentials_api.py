@@ -1,0 +1,101 @@
+"""The native credentials API: the rules, the connection's state, limits and audit, before any vendor runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from connections import onboarding
+from connections.models import CloudConnection, Status
+from portal.models import AuditEvent, Organization, Space
+
+URL = "/api/v1/organizations/acme/spaces/{space}/credentials/"
+
+
+@pytest.fixture
+def connection(organization: Organization) -> CloudConnection:
+    connection = onboarding.create_connection(
+        organization,
+        name="store",
+        method="s3_static_keys",
+        values={
+            "endpoint": "http://127.0.0.1:9",
+            "bucket": "acme-data",
+            "access_key_id": "SPACEPORTKEY",
+            "secret_access_key": "not-used-here",
+        },
+        validate=False,
+    )
+    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
+    organization.refresh_from_db()
+    return connection
+
+
+def post(api: Any, user: Any, space: str = "raw", **body: Any) -> Any:
+    return api(user).post(URL.format(space=space), body, format="json")
+
+
+def test_a_space_the_caller_cannot_see_is_not_found(api: Any, outsider: Any, space: Space) -> None:
+    assert post(api, outsider, access="read").status_code == 404
+
+
+def test_more_than_the_role_allows_is_refused_and_audited(
+    api: Any, member: Any, space: Space, connection: CloudConnection
+) -> None:
+    response = post(api, member, access="delete")
+    assert response.status_code == 403
+    assert response.json()["error"] == "delete_denied"
+    event = AuditEvent.objects.get(action="credential.refuse")
+    assert event.outcome == "denied"
+    assert event.actor == member
+    assert event.details["reason"] == "delete_denied"
+
+
+def test_an_organization_without_storage_says_so(api: Any, member: Any, space: Space) -> None:
+    response = post(api, member, access="read")
+    assert response.status_code == 409
+    assert response.json()["error"] == "no_connection"
+
+
+@pytest.mark.parametrize(
+    ("state", "code"), [(Status.DISABLED, "connection_disabled"), (Status.INVALID, "connection_invalid")]
+)
+def test_a_connection_that_cannot_be_used_says_what_to_do(
+    api: Any, member: Any, space: Space, connection: CloudConnection, state: str, code: str
+) -> None:
+    CloudConnection.objects.filter(pk=connection.pk).update(status=state)
+    response = post(api, member, access="read")
+    assert response.status_code == 409
+    assert response.json()["error"] == code
+    assert "admin" in response.json()["message"] or "disabled" in response.json()["message"]
+
+
+def test_a_lifetime_over_the_maximum_names_the_field(
+    api: Any, member: Any, space: Space, connection: CloudConnection, settings: Any
+) -> None:
+    settings.SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES = {"read": 30, "write": 15, "delete": 5}
+    response = post(api, member, access="write", lifetime_minutes=16)
+    assert response.status_code == 400
+    assert "lifetime_minutes" in response.json()["fields"]
+    assert "15" in response.json()["message"]
+
+
+def test_bad_requests_name_the_field(api: Any, member: Any, space: Space, connection: CloudConnection) -> None:
+    response = post(api, member, access="everything")
+    assert response.status_code == 400
+    assert "access" in response.json()["fields"]
+    response = post(api, member, access="read", lifetime_minutes=0)
+    assert "lifetime_minutes" in response.json()["fields"]
+    response = post(api, member, access="read", target="elsewhere")
+    assert "target" in response.json()["fields"]
+
+
+def test_the_rate_limit_answers_429_with_retry_after(
+    api: Any, member: Any, space: Space, connection: CloudConnection, settings: Any
+) -> None:
+    settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE = 0
+    response = post(api, member, access="read")
+    assert response.status_code == 429
+    assert response.json()["error"] == "throttled"
+    assert 0 < int(response["Retry-After"]) <= 60
