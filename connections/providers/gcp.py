@@ -1,0 +1,298 @@
+"""Google Cloud Storage: one bucket per connection, one prefix per space.
+
+Credentials come from a service-account key, a workload identity federation configuration, or
+Spaceport's own identity (direct IAM binding). Each client keeps one credentials object, which
+google-auth refreshes shortly before its token expires.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import google.auth
+import requests
+from django.conf import settings
+from google.api_core import exceptions as api_errors
+from google.api_core.retry import Retry
+from google.auth import exceptions as auth_errors
+from google.auth.credentials import Credentials
+from google.auth.transport.requests import Request
+from google.cloud import storage
+from google.cloud.storage.retry import DEFAULT_RETRY
+from google.oauth2 import service_account
+
+from connections.methods import Method
+from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+
+if TYPE_CHECKING:
+    from connections.models import CloudConnection
+
+SCOPES = ["https://www.googleapis.com/auth/devstorage.read_write"]
+AWS_SUBJECT_TOKEN_TYPE = "urn:ietf:params:aws:token-type:aws4_request"  # noqa: S105 - a token type, not a token
+PAGE_SIZE = 1000
+TIMEOUT = (10, 60)
+RETRY: Retry = DEFAULT_RETRY.with_timeout(20.0)
+PERMISSION = re.compile(r"storage\.[a-zA-Z]+\.[a-zA-Z]+")
+CLOCK_SKEW_MARKERS = ("iat and exp", "reasonable timeframe", "clock skew", "token used too early")
+
+
+class GcsClient(StorageClient):
+    """Object operations under ``Location.prefix`` in the connection's bucket."""
+
+    def __init__(self, connection: CloudConnection) -> None:
+        super().__init__(connection)
+        secret = dict(connection.secret or {})
+        self.credentials, self.identity = _credentials(connection.method, self.config, secret)
+        endpoint = self.config.get("api_endpoint") or ""
+        self.service = storage.Client(
+            project=self.config.get("project_id") or None,
+            credentials=self.credentials,
+            client_options={"api_endpoint": endpoint} if endpoint else None,
+        )
+
+    def authenticate(self) -> str:
+        try:
+            if not self.credentials.valid:
+                self.credentials.refresh(Request())
+        except Exception as exc:
+            raise self.explain(exc) from exc
+        return self.identity
+
+    def list_objects(self, location: Location, prefix: str = "", limit: int | None = None) -> Iterator[StoredObject]:
+        page_size = min(limit, PAGE_SIZE) if limit else PAGE_SIZE
+        try:
+            blobs = self.service.list_blobs(
+                location.bucket,
+                prefix=location.key(prefix),
+                max_results=limit,
+                page_size=page_size,
+                timeout=TIMEOUT,
+                retry=RETRY,
+            )
+            for listed, blob in enumerate(blobs):
+                if limit is not None and listed >= limit:
+                    return
+                yield StoredObject(key=blob.name, size=blob.size or 0, etag=blob.etag or "")
+        except Exception as exc:
+            raise self._explain(exc, location, "storage.objects.list") from exc
+
+    def put_object(self, location: Location, key: str, data: bytes) -> StoredObject:
+        blob = self.service.bucket(location.bucket).blob(location.key(key))
+        try:
+            blob.upload_from_string(data, timeout=TIMEOUT)
+        except Exception as exc:
+            raise self._explain(exc, location, "storage.objects.create") from exc
+        return StoredObject(key=blob.name or location.key(key), size=len(data), etag=blob.etag or "")
+
+    def get_object(self, location: Location, key: str) -> bytes:
+        blob = self.service.bucket(location.bucket).blob(location.key(key))
+        try:
+            return bytes(blob.download_as_bytes(timeout=TIMEOUT, retry=RETRY))
+        except Exception as exc:
+            raise self._explain(exc, location, "storage.objects.get") from exc
+
+    def delete_object(self, location: Location, key: str) -> None:
+        """Deleting an object that is already gone succeeds, as it does on every other provider."""
+        try:
+            self.service.bucket(location.bucket).blob(location.key(key)).delete(timeout=TIMEOUT, retry=RETRY)
+        except api_errors.NotFound as exc:
+            if not self._bucket_missing(exc, location.bucket):
+                return
+            raise self._explain(exc, location, "storage.objects.delete") from exc
+        except Exception as exc:
+            raise self._explain(exc, location, "storage.objects.delete") from exc
+
+    def explain(self, exc: Exception) -> StorageError:
+        return self._explain(exc, None, "")
+
+    def _explain(self, exc: Exception, location: Location | None, permission: str) -> StorageError:
+        if isinstance(exc, StorageError):
+            return exc
+        bucket = location.bucket if location else self.config.get("bucket", "")
+        text = str(exc)
+        if isinstance(exc, api_errors.NotFound):
+            if permission in ("storage.objects.list", "storage.objects.create") or self._bucket_missing(exc, bucket):
+                return StorageError(
+                    "no_such_bucket",
+                    f"The bucket '{bucket}' does not exist.",
+                    f"the bucket '{bucket}' does not exist: check its name, or create it in the Google Cloud project",
+                )
+            return StorageError("not_found", "The object does not exist.")
+        if isinstance(exc, api_errors.Forbidden):
+            named = PERMISSION.search(text)
+            missing = named.group(0) if named else permission or "storage.objects.*"
+            return StorageError(
+                "access_denied",
+                f"Google Cloud Storage refused {self.identity} the permission {missing} on bucket '{bucket}'.",
+                f"Grant {self.identity} a role with {missing} on the bucket, such as Storage Object Admin "
+                "(roles/storage.objectAdmin); check also that no VPC Service Controls perimeter blocks Spaceport.",
+            )
+        if isinstance(exc, auth_errors.TransportError | requests.ConnectionError | api_errors.RetryError) or (
+            isinstance(exc, auth_errors.RefreshError | auth_errors.OAuthError) and exc.retryable
+        ):
+            return StorageError(
+                "unreachable",
+                "Spaceport could not reach Google Cloud (storage or its token endpoint).",
+                "Check the API endpoint, DNS and that the firewall lets Spaceport out; "
+                "this may also be a passing network failure.",
+                transient=True,
+            )
+        if isinstance(exc, auth_errors.RefreshError | auth_errors.OAuthError | api_errors.Unauthorized):
+            if any(marker in text.lower() for marker in CLOCK_SKEW_MARKERS):
+                return StorageError(
+                    "clock_skew",
+                    "Google refused the token request because Spaceport's clock differs too much from Google's.",
+                    "Synchronize the clock of the Spaceport server (NTP) and try again.",
+                )
+            return StorageError("invalid_credentials", f"Google did not accept {self.identity}.", self._refresh_hint())
+        if isinstance(exc, auth_errors.DefaultCredentialsError):
+            return StorageError(
+                "invalid_credentials",
+                "Spaceport has no Google identity of its own to act with.",
+                "Set SPACEPORT_GCP_CREDENTIALS_FILE, or run Spaceport on Google Cloud with a service account.",
+            )
+        if isinstance(exc, api_errors.ServiceUnavailable | api_errors.InternalServerError | api_errors.TooManyRequests):
+            return StorageError(
+                "unavailable",
+                f"Google Cloud Storage answered {exc.code}.",
+                "Google reports a temporary problem; try again in a few minutes.",
+                transient=True,
+            )
+        return StorageError("error", f"Google Cloud Storage failed: {type(exc).__name__}.")
+
+    def _bucket_missing(self, exc: api_errors.NotFound, bucket: str) -> bool:
+        """Whether a 404 on an object means its bucket is gone.
+
+        Google says which in the message; where it does not (the emulator), listing one object
+        tells, and needs only storage.objects.list, which Spaceport has anyway.
+        """
+        text = str(exc).lower()
+        if "no such object" in text:
+            return False
+        if "bucket does not exist" in text:
+            return True
+        if not bucket:
+            return False
+        try:
+            list(self.service.list_blobs(bucket, max_results=1, timeout=TIMEOUT, retry=RETRY))
+        except api_errors.NotFound:
+            return True
+        except Exception:
+            return False
+        return False
+
+    def _refresh_hint(self) -> str:
+        if self.connection.method == Method.GCP_SERVICE_ACCOUNT_KEY:
+            return (
+                "Was the key deleted or disabled, or the service account disabled or deleted? "
+                "Create a new key in IAM & Admin > Service Accounts > Keys and upload it here."
+            )
+        if self.connection.method == Method.GCP_WORKLOAD_IDENTITY:
+            return (
+                "Check that the workload identity pool and provider exist and are enabled, that the provider's "
+                "attribute condition admits Spaceport's identity, and that Spaceport may impersonate the service "
+                "account (roles/iam.workloadIdentityUser)."
+            )
+        return "Spaceport's own Google credentials were refused; the Spaceport operator must renew them."
+
+
+def _credentials(method: str, config: dict[str, Any], secret: dict[str, Any]) -> tuple[Credentials, str]:
+    """The one credentials object of a client, and who it acts as (for reports and hints)."""
+    try:
+        return _credentials_for(method, config, secret)
+    except (ValueError, auth_errors.DefaultCredentialsError) as exc:
+        raise StorageError(
+            "invalid_config",
+            f"Google's library cannot use this {Method(method).label.lower()}: {type(exc).__name__}.",
+            "Upload the file Google Cloud generated, unchanged.",
+        ) from exc
+
+
+def _credentials_for(method: str, config: dict[str, Any], secret: dict[str, Any]) -> tuple[Credentials, str]:
+    if method == Method.GCP_SERVICE_ACCOUNT_KEY:
+        key = dict(secret["key_json"])
+        _check_token_host(key.get("token_uri", ""), "token_uri")
+        sa = service_account.Credentials.from_service_account_info(key, scopes=SCOPES)
+        return sa, f"service account {key['client_email']}"
+    if method == Method.GCP_WORKLOAD_IDENTITY:
+        document = dict(config["credential_config"])
+        _check_token_host(document.get("token_url", ""), "token_url")
+        if document.get("service_account_impersonation_url"):
+            _check_token_host(document["service_account_impersonation_url"], "service_account_impersonation_url")
+        return _external_account(document)
+    if method == Method.GCP_DIRECT_IAM:
+        return _own_credentials()
+    raise StorageError("unsupported_method", f"Google Cloud does not support the method '{method}'.")
+
+
+def _external_account(document: dict[str, Any]) -> tuple[Credentials, str]:
+    """Build the specific credentials type; the generic loaders also call Resource Manager for a project id."""
+    source = document.get("credential_source") or {}
+    if "executable" in source:
+        raise StorageError(
+            "invalid_config",
+            "Spaceport does not run programs named in a credential configuration.",
+            "Create the configuration with a file, URL or AWS credential source.",
+        )
+    if document.get("subject_token_type") == AWS_SUBJECT_TOKEN_TYPE:
+        from google.auth import aws
+
+        credentials: Credentials = aws.Credentials.from_info(document, scopes=SCOPES)
+    else:
+        from google.auth import identity_pool
+
+        credentials = identity_pool.Credentials.from_info(document, scopes=SCOPES)
+    email = getattr(credentials, "service_account_email", None)
+    identity = f"service account {email}" if email else f"workload identity {document.get('audience', '')}"
+    return credentials, f"{identity} (through workload identity federation)"
+
+
+def _own_credentials() -> tuple[Credentials, str]:
+    """Spaceport's ambient identity: the configured file, else Application Default Credentials."""
+    path = settings.SPACEPORT_GCP_CREDENTIALS_FILE
+    email = settings.SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL
+    if path:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        if document.get("type") == "service_account":
+            credentials: Credentials = service_account.Credentials.from_service_account_info(document, scopes=SCOPES)
+            email = email or document.get("client_email", "")
+        elif document.get("type") == "external_account":
+            credentials, _ = _external_account(document)
+        else:
+            credentials, _ = google.auth.load_credentials_from_file(path, scopes=SCOPES)
+    else:
+        try:
+            credentials, _ = google.auth.default(scopes=SCOPES)
+        except auth_errors.DefaultCredentialsError as exc:
+            raise StorageError(
+                "invalid_credentials",
+                "Spaceport has no Google identity of its own to act with.",
+                "Set SPACEPORT_GCP_CREDENTIALS_FILE, or run Spaceport on Google Cloud with a service account.",
+            ) from exc
+    email = email or getattr(credentials, "service_account_email", "") or ""
+    return credentials, f"Spaceport's service account {email}" if email else "Spaceport's own Google identity"
+
+
+def _check_token_host(url: str, field: str) -> None:
+    """Refuse to send a signed assertion or Spaceport's own identity token anywhere but Google."""
+    if not url:
+        return
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "googleapis.com" or host.endswith(".googleapis.com"):
+        return
+    if host in {h.lower() for h in settings.SPACEPORT_GCP_EXTRA_TOKEN_HOSTS}:
+        return
+    raise StorageError(
+        "invalid_config",
+        f"The {field} points at {host or 'no host'}, which is not a Google token endpoint.",
+        "Use the file Google Cloud generated, unchanged (its endpoints are on googleapis.com).",
+    )
+
+
+def build_client(connection: CloudConnection) -> StorageClient:
+    return GcsClient(connection)

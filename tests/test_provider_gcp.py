@@ -1,0 +1,546 @@
+"""The GCS provider against gcp-storage-emulator, with the token exchanges done for real.
+
+gcp-storage-emulator checks no credentials at all, and no emulator exists for Google's OAuth
+token endpoint, its STS (workload identity federation) or the IAM Credentials API. So these tests
+run small stand-ins for those three on loopback that check what Spaceport sends (the signed
+JWT-bearer assertion, the token-exchange request, the impersonation call), and put a recording
+proxy in front of the emulator to check that every storage request carries the token they issued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import http.server
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from connections.methods import Method, Provider, clean_input
+from connections.models import CloudConnection
+from connections.providers import gcp
+from connections.providers.base import Location, StorageError, location_for
+from connections.providers.registry import client_for, forget_clients
+from portal.models import Organization
+from tests.emulators import LOOPBACK, GcsEmulator, free_port
+
+READ_WRITE = "https://www.googleapis.com/auth/devstorage.read_write"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+POOL_AUDIENCE = "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/spaceport/providers/portal"
+IMPERSONATED = "reader@customer-project.iam.gserviceaccount.com"
+
+
+@dataclass
+class GoogleStandIn:
+    """Google's OAuth token endpoint, STS and IAM Credentials API, for the keys the tests create."""
+
+    base: str
+    storage_endpoint: str = ""
+    public_keys: dict[str, Any] = field(default_factory=dict)
+    disabled_keys: set[str] = field(default_factory=set)
+    pool_refuses: bool = False
+    clock_off: bool = False
+    storage_refuses: str = ""
+    requests: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+    issued: list[str] = field(default_factory=list)
+    storage_authorizations: list[str] = field(default_factory=list)
+    storage_paths: list[str] = field(default_factory=list)
+
+    def new_token(self, kind: str) -> str:
+        token = f"ya29.{kind}-{secrets.token_urlsafe(12)}"
+        self.issued.append(token)
+        return token
+
+    def oauth_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if form.get("grant_type") != JWT_BEARER:
+            return 400, {"error": "unsupported_grant_type"}
+        header = jwt.get_unverified_header(form["assertion"])
+        kid = header.get("kid", "")
+        if self.clock_off:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "Invalid JWT: Token must be a short-lived token (60 minutes) and in a "
+                "reasonable timeframe. Check your iat and exp values in the JWT claim.",
+            }
+        if kid not in self.public_keys or kid in self.disabled_keys:
+            return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+        claims = jwt.decode(
+            form["assertion"],
+            self.public_keys[kid],
+            algorithms=["RS256"],
+            audience="https://oauth2.googleapis.com/token",
+        )
+        if READ_WRITE not in claims.get("scope", "").split():
+            return 400, {"error": "invalid_scope"}
+        return 200, {"access_token": self.new_token("sa"), "expires_in": 3599, "token_type": "Bearer"}
+
+    def sts_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if self.pool_refuses:
+            return 400, {
+                "error": "unauthorized_client",
+                "error_description": "The given credential is rejected by the attribute condition.",
+            }
+        return 200, {
+            "access_token": self.new_token("sts"),
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+        }
+
+    def impersonate(self, authorization: str) -> tuple[int, dict[str, Any]]:
+        if not any(authorization == f"Bearer {token}" for token in self.issued if token.startswith("ya29.sts-")):
+            return 401, {"error": {"code": 401, "message": "Request had invalid authentication credentials."}}
+        expiry = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return 200, {"accessToken": self.new_token("impersonated"), "expireTime": expiry}
+
+
+def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> tuple[http.server.ThreadingHTTPServer, int]:
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, int(server.server_address[1])
+
+
+@pytest.fixture
+def google(gcs_emulator: GcsEmulator) -> Iterator[GoogleStandIn]:
+    stand_in = GoogleStandIn(base="")
+
+    class TokenHandler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                body: dict[str, Any] = json.loads(raw or "{}")
+            else:
+                body = {k: v[0] for k, v in parse_qs(raw).items()}
+            authorization = self.headers.get("Authorization", "")
+            stand_in.requests.append((self.path, body, authorization))
+            if self.path == "/token":
+                status, answer = stand_in.oauth_token(body)
+            elif self.path == "/v1/token":
+                status, answer = stand_in.sts_token(body)
+            elif self.path.endswith(f"/serviceAccounts/{IMPERSONATED}:generateAccessToken"):
+                status, answer = stand_in.impersonate(authorization)
+            else:
+                status, answer = 404, {"error": "not_found"}
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    emulator_port = int(urlsplit(gcs_emulator.endpoint_url).port or 0)
+
+    class StorageProxy(http.server.BaseHTTPRequestHandler):
+        """Forwards to the emulator, recording the Authorization header it would ignore."""
+
+        def _forward(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            stand_in.storage_authorizations.append(self.headers.get("Authorization", ""))
+            stand_in.storage_paths.append(self.path)
+            if stand_in.storage_refuses:
+                self._refuse(stand_in.storage_refuses)
+                return
+            upstream = http.client.HTTPConnection(LOOPBACK, emulator_port, timeout=30)
+            skip = {"host", "connection", "transfer-encoding", "content-length"}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            response = upstream.getresponse()
+            data = response.read()
+            upstream.close()
+            self.send_response(response.status)
+            for key, value in response.getheaders():
+                if key.lower() not in skip:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _refuse(self, permission: str) -> None:
+            """Google's answer when the bucket's IAM policy lacks ``permission`` (no emulator checks IAM)."""
+            message = (
+                f"spaceport@customer-project.iam.gserviceaccount.com does not have {permission} access to the "
+                f"Google Cloud Storage object. Permission '{permission}' denied on resource (or it may not exist)."
+            )
+            payload = json.dumps(
+                {"error": {"code": 403, "message": message, "errors": [{"reason": "forbidden", "message": message}]}}
+            ).encode()
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    tokens, token_port = _serve(TokenHandler)
+    proxy, proxy_port = _serve(StorageProxy)
+    stand_in.base = f"http://{LOOPBACK}:{token_port}"
+    stand_in.storage_endpoint = f"http://{LOOPBACK}:{proxy_port}"
+    try:
+        yield stand_in
+    finally:
+        for server in (tokens, proxy):
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback_token_hosts(settings: Any) -> None:
+    """The stand-ins live on loopback; production accepts only *.googleapis.com unless told otherwise."""
+    settings.SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = [LOOPBACK]
+    forget_clients()
+
+
+def service_account_key(
+    google: GoogleStandIn, email: str = "spaceport@customer-project.iam.gserviceaccount.com"
+) -> dict[str, Any]:
+    """A key file like the one IAM downloads, with a fresh RSA key and token_uri at the stand-in."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_id = uuid.uuid4().hex
+    google.public_keys[key_id] = private.public_key()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": "customer-project",
+        "private_key_id": key_id,
+        "private_key": pem,
+        "client_email": email,
+        "client_id": "1234567890",
+        "token_uri": f"{google.base}/token",
+    }
+
+
+def make_connection(organization: Organization, method: str, values: dict[str, Any]) -> CloudConnection:
+    config, secret = clean_input(method, values)
+    return CloudConnection.objects.create(
+        organization=organization,
+        name=f"gcs-{uuid.uuid4().hex[:8]}",
+        provider=Provider.GCP,
+        method=method,
+        config=config,
+        secret=secret,
+    )
+
+
+@pytest.fixture
+def bucket(gcs_emulator: GcsEmulator) -> str:
+    name = f"bucket-{uuid.uuid4().hex[:10]}"
+    gcs_emulator.client().create_bucket(name)
+    return name
+
+
+def round_trip(client: gcp.GcsClient, location: Location) -> None:
+    payloads = {
+        "a/b/c/deep.csv": b"x,y\n1,2\n",
+        "a/top.txt": b"top",
+        "données/résumé 2024 ☃.txt": "unicode body ✓".encode(),
+        "empty.bin": b"",
+    }
+    for key, body in payloads.items():
+        stored = client.put_object(location, key, body)
+        assert stored.key == location.key(key)
+        assert stored.size == len(body)
+    for key, body in payloads.items():
+        assert client.get_object(location, key) == body
+    listed = {item.key: item.size for item in client.list_objects(location)}
+    assert listed == {location.key(key): len(body) for key, body in payloads.items()}
+    assert {item.key for item in client.list_objects(location, "a/")} == {
+        location.key("a/b/c/deep.csv"),
+        location.key("a/top.txt"),
+    }
+    assert len(list(client.list_objects(location, limit=3))) == 3
+    client.put_object(location, "a/top.txt", b"overwritten")
+    assert client.get_object(location, "a/top.txt") == b"overwritten"
+    for key in payloads:
+        client.delete_object(location, key)
+    client.delete_object(location, "empty.bin")
+    assert list(client.list_objects(location)) == []
+    with pytest.raises(StorageError) as excinfo:
+        client.get_object(location, "a/top.txt")
+    assert excinfo.value.code == "not_found"
+
+
+def test_service_account_key_round_trip_under_the_space_prefix(
+    organization: Organization, google: GoogleStandIn, bucket: str, gcs_emulator: GcsEmulator
+) -> None:
+    key = service_account_key(google)
+    connection = make_connection(
+        organization,
+        Method.GCP_SERVICE_ACCOUNT_KEY,
+        {"key_json": json.dumps(key), "bucket": bucket, "prefix": "spaceport", "api_endpoint": google.storage_endpoint},
+    )
+    client = client_for(connection)
+    assert isinstance(client, gcp.GcsClient)
+    assert key["client_email"] in client.authenticate()
+    location = location_for(connection, "raw")
+    assert location == Location(bucket=bucket, prefix="spaceport/raw/")
+    gcs_emulator.client().bucket(bucket).blob("elsewhere/other.txt").upload_from_string(b"not in the space")
+
+    round_trip(client, location)
+
+    token_requests = [body for path, body, _ in google.requests if path == "/token"]
+    assert len(token_requests) == 1, "one credentials object per client: the token is reused"
+    assert token_requests[0]["grant_type"] == JWT_BEARER
+    assert google.storage_authorizations
+    assert set(google.storage_authorizations) == {f"Bearer {google.issued[0]}"}
+
+
+def test_listing_asks_for_pages_and_honours_the_limit(
+    organization: Organization, google: GoogleStandIn, bucket: str, monkeypatch: Any
+) -> None:
+    """gcp-storage-emulator ignores maxResults and answers in one page, so only the request is checked."""
+    monkeypatch.setattr(gcp, "PAGE_SIZE", 2)
+    connection = make_connection(
+        organization,
+        Method.GCP_SERVICE_ACCOUNT_KEY,
+        {"key_json": service_account_key(google), "bucket": bucket, "api_endpoint": google.storage_endpoint},
+    )
+    client = gcp.build_client(connection)
+    location = location_for(connection, "paged")
+    keys = {location.key(f"{n}.txt") for n in range(5)}
+    for key in keys:
+        client.put_object(location, key.removeprefix(location.prefix), b"x")
+    assert {item.key for item in client.list_objects(location)} == keys
+    listing = parse_qs(urlsplit(google.storage_paths[-1]).query)
+    assert listing["maxResults"] == ["2"]
+    assert listing["prefix"] == ["paged/"]
+    assert len(list(client.list_objects(location, limit=4))) == 4
+
+
+def test_missing_bucket_is_no_such_bucket(organization: Organization, google: GoogleStandIn) -> None:
+    connection = make_connection(
+        organization,
+        Method.GCP_SERVICE_ACCOUNT_KEY,
+        {"key_json": service_account_key(google), "bucket": "no-such-bucket", "api_endpoint": google.storage_endpoint},
+    )
+    client = gcp.build_client(connection)
+    location = location_for(connection, "raw")
+    for operation in (
+        lambda: client.put_object(location, "x.txt", b"x"),
+        lambda: list(client.list_objects(location)),
+        lambda: client.get_object(location, "x.txt"),
+        lambda: client.delete_object(location, "x.txt"),
+    ):
+        with pytest.raises(StorageError) as excinfo:
+            operation()
+        assert excinfo.value.code == "no_such_bucket"
+        assert "'no-such-bucket' does not exist" in excinfo.value.hint
+
+
+def test_deleted_key_is_invalid_credentials(organization: Organization, google: GoogleStandIn, bucket: str) -> None:
+    key = service_account_key(google)
+    google.disabled_keys.add(key["private_key_id"])
+    connection = make_connection(
+        organization,
+        Method.GCP_SERVICE_ACCOUNT_KEY,
+        {"key_json": key, "bucket": bucket, "api_endpoint": google.storage_endpoint},
+    )
+    client = gcp.build_client(connection)
+    with pytest.raises(StorageError) as excinfo:
+        client.authenticate()
+    assert excinfo.value.code == "invalid_credentials"
+    assert "deleted or disabled" in excinfo.value.hint
+    with pytest.raises(StorageError) as excinfo:
+        client.put_object(location_for(connection, "raw"), "x.txt", b"x")
+    assert excinfo.value.code == "invalid_credentials"
+    private_key_body = key["private_key"].splitlines()[1]
+    assert private_key_body not in excinfo.value.message + excinfo.value.hint
+    assert google.storage_authorizations == [], "nothing reaches storage without a token"
+
+
+def test_missing_permission_is_named(organization: Organization, google: GoogleStandIn, bucket: str) -> None:
+    google.storage_refuses = "storage.objects.create"
+    connection = make_connection(
+        organization,
+        Method.GCP_SERVICE_ACCOUNT_KEY,
+        {"key_json": service_account_key(google), "bucket": bucket, "api_endpoint": google.storage_endpoint},
+    )
+    with pytest.raises(StorageError) as excinfo:
+        gcp.build_client(connection).put_object(location_for(connection, "raw"), "x.txt", b"x")
+    assert excinfo.value.code == "access_denied"
+    assert "storage.objects.create" in excinfo.value.message
+    assert "roles/storage.objectAdmin" in excinfo.value.hint
+
+
+def test_refused_token_timeframe_is_clock_skew(organization: Organization, google: GoogleStandIn, bucket: str) -> None:
+    google.clock_off = True
+    connection = make_connection(
+        organization,
+        Method.GCP_SERVICE_ACCOUNT_KEY,
+        {"key_json": service_account_key(google), "bucket": bucket, "api_endpoint": google.storage_endpoint},
+    )
+    with pytest.raises(StorageError) as excinfo:
+        gcp.build_client(connection).authenticate()
+    assert excinfo.value.code == "clock_skew"
+
+
+def test_token_endpoint_outside_google_is_refused(
+    organization: Organization, google: GoogleStandIn, bucket: str, settings: Any
+) -> None:
+    settings.SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = []
+    connection = make_connection(
+        organization, Method.GCP_SERVICE_ACCOUNT_KEY, {"key_json": service_account_key(google), "bucket": bucket}
+    )
+    with pytest.raises(StorageError) as excinfo:
+        gcp.build_client(connection)
+    assert excinfo.value.code == "invalid_config"
+    assert google.requests == []
+
+
+def test_unreachable_storage_and_token_endpoint_are_transient(
+    organization: Organization, google: GoogleStandIn, bucket: str, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(gcp, "RETRY", gcp.RETRY.with_timeout(1.0))
+    closed = f"http://{LOOPBACK}:{free_port()}"
+    connection = make_connection(
+        organization,
+        Method.GCP_SERVICE_ACCOUNT_KEY,
+        {"key_json": service_account_key(google), "bucket": bucket, "api_endpoint": closed},
+    )
+    started = time.monotonic()
+    with pytest.raises(StorageError) as excinfo:
+        gcp.build_client(connection).get_object(location_for(connection, "raw"), "x.txt")
+    assert (excinfo.value.code, excinfo.value.transient) == ("unreachable", True)
+
+    key = service_account_key(google)
+    key["token_uri"] = f"{closed}/token"
+    connection = make_connection(
+        organization,
+        Method.GCP_SERVICE_ACCOUNT_KEY,
+        {"key_json": key, "bucket": bucket, "api_endpoint": google.storage_endpoint},
+    )
+    with pytest.raises(StorageError) as excinfo:
+        gcp.build_client(connection).authenticate()
+    assert (excinfo.value.code, excinfo.value.transient) == ("unreachable", True)
+    assert time.monotonic() - started < 20
+
+
+# --- workload identity federation: no emulator exists for Google's STS ---------------------------
+
+
+def credential_config(google: GoogleStandIn, token_file: Path, *, impersonate: bool = True) -> dict[str, Any]:
+    """What ``gcloud iam workload-identity-pools create-cred-config`` writes, aimed at the stand-in."""
+    config: dict[str, Any] = {
+        "type": "external_account",
+        "audience": POOL_AUDIENCE,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": f"{google.base}/v1/token",
+        "credential_source": {"file": str(token_file)},
+    }
+    if impersonate:
+        config["service_account_impersonation_url"] = (
+            f"{google.base}/v1/projects/-/serviceAccounts/{IMPERSONATED}:generateAccessToken"
+        )
+    return config
+
+
+def test_workload_identity_exchanges_spaceport_token(
+    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path
+) -> None:
+    subject_token = "eyJhbGciOiJSUzI1NiJ9.spaceport-identity." + secrets.token_urlsafe(16)
+    token_file = tmp_path / "spaceport-token.jwt"
+    token_file.write_text(subject_token)
+    connection = make_connection(
+        organization,
+        Method.GCP_WORKLOAD_IDENTITY,
+        {
+            "credential_config": json.dumps(credential_config(google, token_file)),
+            "bucket": bucket,
+            "api_endpoint": google.storage_endpoint,
+        },
+    )
+    client = gcp.build_client(connection)
+    assert IMPERSONATED in client.authenticate()
+    round_trip(client, location_for(connection, "raw"))
+
+    exchange = [body for path, body, _ in google.requests if path == "/v1/token"]
+    assert len(exchange) == 1
+    assert exchange[0]["grant_type"] == TOKEN_EXCHANGE
+    assert exchange[0]["audience"] == POOL_AUDIENCE
+    assert exchange[0]["subject_token"] == subject_token
+    assert exchange[0]["subject_token_type"] == "urn:ietf:params:oauth:token-type:jwt"
+    assert exchange[0]["requested_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
+    impersonation = [(body, auth) for path, body, auth in google.requests if path.endswith(":generateAccessToken")]
+    assert len(impersonation) == 1
+    assert READ_WRITE in impersonation[0][0]["scope"]
+    impersonated_token = next(t for t in google.issued if t.startswith("ya29.impersonated-"))
+    assert set(google.storage_authorizations) == {f"Bearer {impersonated_token}"}
+
+
+def test_workload_identity_refused_by_the_pool(
+    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path
+) -> None:
+    google.pool_refuses = True
+    token_file = tmp_path / "token.jwt"
+    token_file.write_text("eyJhbGciOiJSUzI1NiJ9.other.sig")
+    connection = make_connection(
+        organization,
+        Method.GCP_WORKLOAD_IDENTITY,
+        {
+            "credential_config": credential_config(google, token_file, impersonate=False),
+            "bucket": bucket,
+            "api_endpoint": google.storage_endpoint,
+        },
+    )
+    with pytest.raises(StorageError) as excinfo:
+        gcp.build_client(connection).put_object(location_for(connection, "raw"), "x.txt", b"x")
+    assert excinfo.value.code == "invalid_credentials"
+    assert "attribute condition" in excinfo.value.hint
+    assert google.storage_authorizations == []
+
+
+def test_workload_identity_never_runs_programs(
+    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path
+) -> None:
+    config = credential_config(google, tmp_path / "unused")
+    config["credential_source"] = {"executable": {"command": "/bin/true", "timeout_millis": 5000}}
+    connection = make_connection(
+        organization, Method.GCP_WORKLOAD_IDENTITY, {"credential_config": config, "bucket": bucket}
+    )
+    with pytest.raises(StorageError) as excinfo:
+        gcp.build_client(connection)
+    assert excinfo.value.code == "invalid_config"
+
+
+# --- direct IAM binding: Spaceport's own credentials from settings -------------------------------
+
+
+def test_direct_iam_uses_spaceport_credentials_file(
+    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path, settings: Any
+) -> None:
+    own_key = service_account_key(google, email="portal@spaceport-prod.iam.gserviceaccount.com")
+    key_file = tmp_path / "spaceport-sa.json"
+    key_file.write_text(json.dumps(own_key))
+    settings.SPACEPORT_GCP_CREDENTIALS_FILE = str(key_file)
+    settings.SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL = "portal@spaceport-prod.iam.gserviceaccount.com"
+    connection = make_connection(
+        organization, Method.GCP_DIRECT_IAM, {"bucket": bucket, "api_endpoint": google.storage_endpoint}
+    )
+    assert connection.secret in ({}, None)
+    client = gcp.build_client(connection)
+    assert "portal@spaceport-prod.iam.gserviceaccount.com" in client.authenticate()
+    round_trip(client, location_for(connection, "raw"))
+    assert [path for path, _, _ in google.requests] == ["/token"]
+    assert set(google.storage_authorizations) == {f"Bearer {google.issued[0]}"}
