@@ -457,16 +457,20 @@ def credential_config(google: GoogleStandIn, token_file: Path, *, impersonate: b
 
 
 def test_workload_identity_exchanges_spaceport_token(
-    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path
+    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path, settings: Any
 ) -> None:
+    """The subject token is Spaceport's own (from settings), whatever file the customer's configuration names."""
     subject_token = "eyJhbGciOiJSUzI1NiJ9.spaceport-identity." + secrets.token_urlsafe(16)
     token_file = tmp_path / "spaceport-token.jwt"
     token_file.write_text(subject_token)
+    settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = str(token_file)
+    customer_named = tmp_path / "customer-chosen-file"
+    customer_named.write_text("local file contents that must never leave Spaceport")
     connection = make_connection(
         organization,
         Method.GCP_WORKLOAD_IDENTITY,
         {
-            "credential_config": json.dumps(credential_config(google, token_file)),
+            "credential_config": json.dumps(credential_config(google, customer_named)),
             "bucket": bucket,
             "api_endpoint": google.storage_endpoint,
         },
@@ -490,11 +494,12 @@ def test_workload_identity_exchanges_spaceport_token(
 
 
 def test_workload_identity_refused_by_the_pool(
-    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path
+    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path, settings: Any
 ) -> None:
     google.pool_refuses = True
     token_file = tmp_path / "token.jwt"
     token_file.write_text("eyJhbGciOiJSUzI1NiJ9.other.sig")
+    settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = str(token_file)
     connection = make_connection(
         organization,
         Method.GCP_WORKLOAD_IDENTITY,
@@ -512,16 +517,40 @@ def test_workload_identity_refused_by_the_pool(
 
 
 def test_workload_identity_never_runs_programs(
-    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path
+    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path, settings: Any
 ) -> None:
+    """An executable source in the customer's file is ignored like any other: Spaceport's token is used."""
+    token_file = tmp_path / "token.jwt"
+    token_file.write_text("eyJhbGciOiJSUzI1NiJ9.spaceport.sig")
+    settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = str(token_file)
+    marker = tmp_path / "ran"
     config = credential_config(google, tmp_path / "unused")
-    config["credential_source"] = {"executable": {"command": "/bin/true", "timeout_millis": 5000}}
+    config["credential_source"] = {"executable": {"command": f"/usr/bin/touch {marker}", "timeout_millis": 5000}}
     connection = make_connection(
-        organization, Method.GCP_WORKLOAD_IDENTITY, {"credential_config": config, "bucket": bucket}
+        organization,
+        Method.GCP_WORKLOAD_IDENTITY,
+        {"credential_config": config, "bucket": bucket, "api_endpoint": google.storage_endpoint},
+    )
+    client = gcp.build_client(connection)
+    client.put_object(location_for(connection, "raw"), "x.txt", b"x")
+    assert not marker.exists()
+    exchange = [body for path, body, _ in google.requests if path == "/v1/token"]
+    assert exchange[-1]["subject_token"] == "eyJhbGciOiJSUzI1NiJ9.spaceport.sig"
+
+
+def test_workload_identity_without_a_spaceport_identity_says_so(
+    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path, settings: Any
+) -> None:
+    settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = ""
+    settings.SPACEPORT_WEB_IDENTITY_TOKEN_URL = ""
+    connection = make_connection(
+        organization,
+        Method.GCP_WORKLOAD_IDENTITY,
+        {"credential_config": credential_config(google, tmp_path / "t"), "bucket": bucket},
     )
     with pytest.raises(StorageError) as excinfo:
         gcp.build_client(connection)
-    assert excinfo.value.code == "invalid_config"
+    assert excinfo.value.code == "not_configured"
 
 
 # --- direct IAM binding: Spaceport's own credentials from settings -------------------------------

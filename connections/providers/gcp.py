@@ -28,6 +28,7 @@ from google.oauth2 import service_account
 
 from connections.methods import Method
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.providers.identity import configured_token_source
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -224,15 +225,50 @@ def _credentials_for(method: str, config: dict[str, Any], secret: dict[str, Any]
         _check_token_host(document.get("token_url", ""), "token_url")
         if document.get("service_account_impersonation_url"):
             _check_token_host(document["service_account_impersonation_url"], "service_account_impersonation_url")
-        return _external_account(document)
+        return _external_account(document, customer=True)
     if method == Method.GCP_DIRECT_IAM:
         return _own_credentials()
     raise StorageError("unsupported_method", f"Google Cloud does not support the method '{method}'.")
 
 
-def _external_account(document: dict[str, Any]) -> tuple[Credentials, str]:
-    """Build the specific credentials type; the generic loaders also call Resource Manager for a project id."""
+class _SpaceportSubjectToken:
+    """Supplies Spaceport's own identity token to a customer's workload identity pool."""
+
+    def __init__(self) -> None:
+        self.source = configured_token_source()
+
+    def get_subject_token(self, context: Any, request: Any) -> str:
+        return self.source()
+
+
+def _external_account(document: dict[str, Any], *, customer: bool = False) -> tuple[Credentials, str]:
+    """Build the specific credentials type; the generic loaders also call Resource Manager for a project id.
+
+    For a customer's file, the subject token always comes from Spaceport's own configuration:
+    its ``credential_source`` would otherwise let the customer choose a local file or URL for
+    Spaceport to read and send on. A customer's AWS-type source may only name the standard
+    instance metadata endpoints.
+    """
     source = document.get("credential_source") or {}
+    if customer and document.get("subject_token_type") == AWS_SUBJECT_TOKEN_TYPE:
+        _check_aws_metadata_urls(source)
+    elif customer:
+        from google.auth import identity_pool
+
+        fields = {k: v for k, v in document.items() if k not in ("credential_source", "type", "universe_domain")}
+        try:
+            credentials_: Credentials = identity_pool.Credentials(
+                **fields, subject_token_supplier=_SpaceportSubjectToken(), scopes=SCOPES
+            )
+        except TypeError as exc:
+            raise StorageError(
+                "invalid_config",
+                "The credential configuration has fields Google's library does not accept.",
+                "Upload the file gcloud generated, unchanged.",
+            ) from exc
+        email = getattr(credentials_, "service_account_email", None)
+        identity = f"service account {email}" if email else f"workload identity {document.get('audience', '')}"
+        return credentials_, f"{identity} (through workload identity federation)"
     if "executable" in source:
         raise StorageError(
             "invalid_config",
@@ -250,6 +286,20 @@ def _external_account(document: dict[str, Any]) -> tuple[Credentials, str]:
     email = getattr(credentials, "service_account_email", None)
     identity = f"service account {email}" if email else f"workload identity {document.get('audience', '')}"
     return credentials, f"{identity} (through workload identity federation)"
+
+
+AWS_METADATA_HOSTS = {"169.254.169.254", "fd00:ec2::254", "[fd00:ec2::254]"}
+
+
+def _check_aws_metadata_urls(source: dict[str, Any]) -> None:
+    for field in ("url", "region_url", "imdsv2_session_token_url"):
+        url = source.get(field)
+        if url and (urlsplit(url).hostname or "") not in AWS_METADATA_HOSTS:
+            raise StorageError(
+                "invalid_config",
+                f"The credential source's {field} is not the AWS instance metadata endpoint.",
+                "Use the file gcloud generated for an AWS workload, unchanged.",
+            )
 
 
 def _own_credentials() -> tuple[Credentials, str]:
