@@ -1,0 +1,109 @@
+"""A connection's validation report as the pages show it: one row per operation, in words.
+
+The stored report is written by :mod:`connections.validation` once a run ends; while a run is
+under way the page shows the operations it is about to try, so the person sees what is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+
+from connections.models import CloudConnection, Status
+
+OPERATIONS = ("authenticate", "list", "write", "read", "delete")
+TITLES = {
+    "connect": "Connect",
+    "authenticate": "Authenticate",
+    "list": "List objects",
+    "write": "Write a test object",
+    "read": "Read it back",
+    "delete": "Delete it again",
+    "external_id": "ExternalId condition",
+}
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    operation: str
+    title: str
+    state: str
+    message: str = ""
+    hint: str = ""
+    duration_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ReportView:
+    status: str
+    status_label: str
+    status_message: str
+    rows: list[CheckRow] = field(default_factory=list)
+    checked_at: datetime | None = None
+    retrying: bool = False
+
+    @property
+    def polling(self) -> bool:
+        """Pages keep asking for news only while a run is under way."""
+        return self.status == Status.VALIDATING
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for row in self.rows if row.state in ("passed", "warning"))
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for row in self.rows if row.state == "failed")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for row in self.rows if row.state == "warning")
+
+
+def title_of(operation: str) -> str:
+    return TITLES.get(operation, operation.replace("_", " ").capitalize())
+
+
+def _state(check: dict[str, Any]) -> str:
+    if check.get("skipped"):
+        return "skipped"
+    if not check.get("ok"):
+        return "failed"
+    return "warning" if check.get("warning") else "passed"
+
+
+def _row(check: dict[str, Any]) -> CheckRow:
+    operation = str(check.get("operation", ""))
+    return CheckRow(
+        operation=operation,
+        title=title_of(operation),
+        state=_state(check),
+        message=str(check.get("message", "")),
+        hint=str(check.get("hint", "")),
+        duration_ms=int(check.get("duration_ms") or 0),
+    )
+
+
+def report_of(connection: CloudConnection) -> ReportView:
+    """What to show for the connection now: pending operations while validating, else the last report."""
+    report = connection.validation_report or {}
+    stored = [_row(check) for check in report.get("checks", []) if isinstance(check, dict)]
+    checked_at = parse_datetime(report["checked_at"]) if isinstance(report.get("checked_at"), str) else None
+    retrying = connection.status == Status.VALIDATING and bool(report.get("retrying"))
+    if connection.status == Status.VALIDATING and not retrying:
+        rows = [CheckRow(operation, title_of(operation), "pending") for operation in OPERATIONS]
+    elif connection.status == Status.DRAFT:
+        rows = []
+    else:
+        rows = stored
+    return ReportView(
+        status=connection.status,
+        status_label=Status(connection.status).label,
+        status_message=connection.status_message,
+        rows=rows,
+        checked_at=checked_at,
+        retrying=retrying,
+    )

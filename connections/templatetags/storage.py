@@ -1,0 +1,34 @@
+"""Template helpers for storage connections: the organization page's storage card and cloud marks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from connections.clouds import cloud_of
+from portal.access import access_for
+from portal.models import Organization
+
+register = template.Library()
+
+
+@register.filter
+def cloud_mark(provider: str) -> str:
+    """The short mark that stands in for a cloud's logo, so no third-party artwork ships with Spaceport."""
+    cloud = cloud_of(provider)
+    return cloud.mark if cloud is not None else provider[:3].upper()
+
+
+@register.inclusion_tag("connections/_storage_card.html", takes_context=True)
+def storage_card(context: dict[str, Any], organization: Organization) -> dict[str, Any]:
+    """The organization's connections with their status; only its owners and admins see them."""
+    request = context.get("request")
+    administers = request is not None and access_for(request).may_administer(organization)
+    connections = list(organization.connections.order_by("name")) if administers else []
+    return {
+        "organization": organization,
+        "administers": administers,
+        "connections": connections,
+        "primary_id": organization.connection_id,
+    }

@@ -1,0 +1,262 @@
+"""The onboarding wizard: choose the cloud and the method, prepare the cloud side, enter the details,
+and watch the validation; the same pages edit, disable and enable a connection later.
+
+Every step has its own URL, so back, forward and reload work, and the draft row keeps what was
+chosen. Only an organization's owners and admins reach these pages: the organization is looked up
+through the caller's visible organizations (404 otherwise), then administration is required (403).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from connections import instructions, onboarding
+from connections.clouds import CLOUDS, cloud_of
+from connections.drafts import discard_draft, start_draft
+from connections.forms import BoundedUploadHandler, ConnectionDetailsForm
+from connections.methods import SPECS, ConnectionInputError
+from connections.models import CloudConnection, Status
+from connections.report import report_of
+from portal.access import access_for
+from portal.models import Organization
+
+
+def _administered(request: HttpRequest, name: str) -> Organization:
+    context = access_for(request)
+    organization = get_object_or_404(context.visible_organizations(), name=name)
+    if not context.may_administer(organization):
+        raise PermissionDenied("Only the organization's owners and admins may manage its storage connections.")
+    return organization
+
+
+def _connection(request: HttpRequest, name: str, connection: str) -> CloudConnection:
+    organization = _administered(request, name)
+    found = get_object_or_404(organization.connections, name=connection)
+    found.organization = organization
+    return found
+
+
+STEPS = (
+    ("cloud", "Cloud"),
+    ("method", "Method"),
+    ("setup", "On your cloud"),
+    ("details", "Details"),
+    ("validate", "Validation"),
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    label: str
+    state: str
+    url: str = ""
+
+
+def _steps(organization: Organization, current: str, connection: CloudConnection | None = None) -> list[Step]:
+    """The wizard's progress; cloud and method stay fixed once a connection left the draft stage."""
+    keys = [key for key, _ in STEPS]
+    position = keys.index(current)
+    urls: dict[str, str] = {"cloud": reverse("connection_new", args=[organization.name])}
+    if connection is not None:
+        args = [organization.name, connection.name]
+        urls |= {
+            "method": reverse("connection_new_method", args=[organization.name, connection.provider]),
+            "setup": reverse("connection_setup", args=args),
+            "details": reverse("connection_details", args=args),
+            "validate": reverse("connection", args=args),
+        }
+        if connection.status != Status.DRAFT:
+            del urls["cloud"], urls["method"]
+    steps = []
+    for index, (key, label) in enumerate(STEPS):
+        state = "done" if index < position else "current" if index == position else "upcoming"
+        steps.append(Step(index + 1, label, state, "" if index == position else urls.get(key, "")))
+    return steps
+
+
+def _page(connection: CloudConnection, step: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "organization": connection.organization,
+        "connection": connection,
+        "spec": connection.spec,
+        "cloud": cloud_of(connection.provider),
+        "steps": _steps(connection.organization, step, connection),
+        "is_draft": connection.status == Status.DRAFT,
+        **extra,
+    }
+
+
+@login_required
+def connection_list(request: HttpRequest, name: str) -> HttpResponse:
+    organization = _administered(request, name)
+    connections = organization.connections.order_by("name")
+    return render(
+        request,
+        "connections/list.html",
+        {"organization": organization, "connections": connections, "primary_id": organization.connection_id},
+    )
+
+
+@login_required
+def choose_cloud(request: HttpRequest, name: str) -> HttpResponse:
+    organization = _administered(request, name)
+    page = {"organization": organization, "clouds": CLOUDS, "steps": _steps(organization, "cloud")}
+    return render(request, "connections/cloud.html", page)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def choose_method(request: HttpRequest, name: str, provider: str) -> HttpResponse:
+    organization = _administered(request, name)
+    cloud = cloud_of(provider)
+    if cloud is None:
+        raise Http404("No such cloud.")
+    if request.method == "POST":
+        method = request.POST.get("method", "")
+        if method not in SPECS or SPECS[method].provider != cloud.provider:
+            messages.error(request, "Choose one of the methods below.")
+        else:
+            try:
+                draft = start_draft(organization, method, created_by=request.user)
+            except ConnectionInputError as exc:
+                messages.error(request, " ".join(exc.errors.values()))
+            else:
+                return redirect("connection_setup", name=organization.name, connection=draft.name)
+    page = {
+        "organization": organization,
+        "cloud": cloud,
+        "methods": cloud.methods,
+        "steps": _steps(organization, "method"),
+    }
+    return render(request, "connections/method.html", page, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def cloud_setup(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    target = _connection(request, name, connection)
+    steps = instructions.for_connection(target)
+    placeholder = any(instructions.PLACEHOLDER_BUCKET in step.body for step in steps)
+    page = _page(target, "setup", instructions=steps, has_placeholder=placeholder)
+    return render(request, "connections/setup.html", page)
+
+
+@csrf_exempt
+def details(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    """Bounded uploads must be in place before anything, the CSRF check included, reads the body."""
+    if request.method == "POST":
+        request.upload_handlers = [BoundedUploadHandler(request)]
+    return _details(request, name=name, connection=connection)
+
+
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+@login_required
+def _details(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    target = _connection(request, name, connection)
+    if target.status == Status.DISABLED:
+        messages.warning(request, "Enable the connection before changing its details.")
+        return redirect("connection", name=name, connection=target.name)
+    if request.method != "POST":
+        form = ConnectionDetailsForm(connection=target)
+        return render(request, "connections/details.html", _page(target, "details", form=form))
+    form = ConnectionDetailsForm(request.POST, request.FILES, connection=target)
+    if form.is_valid():
+        try:
+            onboarding.update_connection(target, values=form.values(), name=form.cleaned_data["name"], validate=True)
+        except ConnectionInputError as exc:
+            form.add_input_error(exc)
+        else:
+            return redirect("connection", name=name, connection=target.name)
+    target.refresh_from_db()
+    return render(request, "connections/details.html", _page(target, "details", form=form), status=400)
+
+
+@login_required
+def status(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    target = _connection(request, name, connection)
+    page = _page(target, "validate", report=report_of(target), connection_settings=_settings_of(target))
+    return render(request, "connections/status.html", page)
+
+
+@login_required
+def report(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    """The live part of the status page; htmx asks for it every second while a run is under way."""
+    target = _connection(request, name, connection)
+    page = _page(target, "validate", report=report_of(target), swap_badge=request.headers.get("HX-Request") == "true")
+    return render(request, "connections/_report.html", page)
+
+
+def _settings_of(connection: CloudConnection) -> list[tuple[str, Any]]:
+    """The non-secret settings by their labels, and only the fact that each secret is stored."""
+    config = connection.config or {}
+    stored = set((connection.secret or {}).keys())
+    rows: list[tuple[str, Any]] = []
+    for item in connection.spec.fields:
+        if item.secret:
+            if item.name in stored:
+                rows.append((item.label, None))
+        elif item.kind == "file":
+            if item.name in config:
+                rows.append((item.label, "Uploaded"))
+        elif item.kind == "bool":
+            rows.append((item.label, "Yes" if config.get(item.name, item.default) else "No"))
+        elif config.get(item.name) not in (None, ""):
+            rows.append((item.label, config[item.name]))
+    return rows
+
+
+@require_POST
+@login_required
+def validate_again(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    target = _connection(request, name, connection)
+    try:
+        onboarding.start_validation(target)
+    except ConnectionInputError as exc:
+        messages.error(request, " ".join(exc.errors.values()))
+        if target.status == Status.DRAFT:
+            return redirect("connection_details", name=name, connection=target.name)
+    return redirect("connection", name=name, connection=target.name)
+
+
+@require_POST
+@login_required
+def disable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    target = _connection(request, name, connection)
+    if target.status != Status.DRAFT:
+        onboarding.disable_connection(target, f"Disabled by {request.user}.")
+        messages.success(request, f"Connection {target.name} is disabled; nothing reaches the storage through it.")
+    return redirect("connection", name=name, connection=target.name)
+
+
+@require_POST
+@login_required
+def enable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    target = _connection(request, name, connection)
+    if target.status == Status.DISABLED:
+        onboarding.enable_connection(target)
+        messages.success(request, f"Connection {target.name} is enabled and being validated again.")
+    return redirect("connection", name=name, connection=target.name)
+
+
+@require_POST
+@login_required
+def discard(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    target = _connection(request, name, connection)
+    try:
+        discard_draft(target)
+    except ConnectionInputError as exc:
+        messages.error(request, " ".join(exc.errors.values()))
+        return redirect("connection", name=name, connection=target.name)
+    messages.success(request, f"Draft {target.name} discarded.")
+    return redirect("connection_list", name=name)
