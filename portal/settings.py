@@ -230,6 +230,8 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -352,3 +354,5 @@ SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL = env_str("SPACEPORT_GCP_SERVICE_ACCOUNT_EMA
 # Token endpoints a customer's key or credential configuration may name besides *.googleapis.com:
 # Spaceport's own identity token must never be sent anywhere else.
 SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = env_list("SPACEPORT_GCP_EXTRA_TOKEN_HOSTS")
+# Where downscoped tokens are exchanged (Google's Security Token Service); tests point it at a stand-in.
+SPACEPORT_GCP_STS_ENDPOINT = env_str("SPACEPORT_GCP_STS_ENDPOINT", "https://sts.googleapis.com/v1/token")

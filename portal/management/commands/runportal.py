@@ -24,6 +24,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if not options["no_demo"]:
             call_command("bootstrap_demo", url=f"http://{options['addr']}/")
+        self.stdout.flush()
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", options["addr"], "--noreload"],
