@@ -197,7 +197,16 @@ def issue(
     credential = _cached(key)
     cached = credential is not None
     if credential is None:
-        credential = vendor.vend(scope)
+        try:
+            credential = vendor.vend(scope)
+        except DomainError as exc:
+            record(
+                "credential.refuse",
+                opened,
+                outcome=AuditEvent.Outcome.DENIED,
+                details={"access": access, "target": target, "reason": exc.code},
+            )
+            raise
         _store(key, credential)
     record(
         "credential.issue",

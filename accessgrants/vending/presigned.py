@@ -1,0 +1,170 @@
+"""Presigned URLs for S3-compatible stores and IBM COS, which have no STS to vend scoped keys.
+
+A presigned URL is the only way to hand out less than the connection's own keys there: each URL
+does one operation on one object and expires. So reading, writing and deleting need the objects
+named up front; only listing the space is possible without names, through one presigned
+ListObjectsV2 URL whose prefix is part of the signature.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+
+from accessgrants.vending.base import Access, Credential, Scope
+from accessgrants.vending.issuing import NotVendable
+from connections.methods import Method, Provider
+from connections.providers.ibm import SIGNING_REGION
+from connections.providers.s3common import s3_config, static_key_s3
+from portal.errors import DomainError
+
+if TYPE_CHECKING:
+    from connections.models import CloudConnection
+
+KIND = "s3_presigned_urls"
+# SigV4 presigned URLs are valid for at most seven days.
+MAX_SECONDS = 7 * 24 * 3600
+MAX_KEYS = 100
+MAX_KEY_BYTES = 1024
+
+_presigners: dict[int, tuple[str, Any]] = {}
+_lock = threading.Lock()
+
+OPERATIONS: dict[str, tuple[str, str]] = {
+    Access.READ: ("get_object", "GET"),
+    Access.WRITE: ("put_object", "PUT"),
+    Access.DELETE: ("delete_object", "DELETE"),
+}
+
+
+def checked_keys(keys: tuple[str, ...], prefix: str) -> list[str]:
+    """The object keys, relative to the space, once each is sure to stay inside it."""
+    if len(keys) > MAX_KEYS:
+        raise DomainError("object_keys", f"Name at most {MAX_KEYS} objects per credential.", "too_many_keys")
+    unique: list[str] = []
+    for key in keys:
+        if not isinstance(key, str) or not key or key.startswith("/"):
+            raise DomainError(
+                "object_keys",
+                "Object keys are paths inside the space and cannot be empty or start with '/'.",
+                "bad_key",
+            )
+        if any(part in (".", "..") for part in key.split("/")):
+            raise DomainError("object_keys", "Object keys cannot contain '.' or '..' path segments.", "bad_key")
+        if any(ord(c) < 32 or ord(c) == 127 for c in key):
+            raise DomainError("object_keys", "Object keys cannot contain control characters.", "bad_key")
+        if len((prefix + key).encode()) > MAX_KEY_BYTES:
+            raise DomainError(
+                "object_keys", f"Object keys, with the space's prefix, are at most {MAX_KEY_BYTES} bytes.", "bad_key"
+            )
+        if key not in unique:
+            unique.append(key)
+    return unique
+
+
+class PresignVendor:
+    """Signs URLs with the connection's own keys; nothing is asked of the store, so nothing is shared per person."""
+
+    per_user = False
+
+    def __init__(self, connection: CloudConnection, s3: Any) -> None:
+        self.connection = connection
+        self.s3 = s3
+
+    def vend(self, scope: Scope) -> Credential:
+        prefix = scope.location.prefix
+        keys = checked_keys(scope.object_keys, prefix)
+        if scope.access != Access.READ and not keys:
+            raise DomainError(
+                "object_keys",
+                "S3-compatible stores without STS cannot scope a key to a prefix; name the objects to "
+                f"{scope.access} in object_keys.",
+                "object_keys_required",
+            )
+        seconds = max(1, min(MAX_SECONDS, int(scope.lifetime.total_seconds())))
+        signed_at = datetime.now(UTC)
+        operation, method = OPERATIONS[Access(scope.access)]
+        bucket = scope.location.bucket
+        try:
+            urls = {key: self._sign(operation, {"Bucket": bucket, "Key": prefix + key}, seconds) for key in keys}
+            list_url = self._sign("list_objects_v2", {"Bucket": bucket, "Prefix": prefix}, seconds)
+        except BotoCoreError as exc:
+            raise NotVendable(
+                "connection", f"The URLs could not be signed ({type(exc).__name__}).", "presign_failed"
+            ) from None
+        return Credential(
+            provider=self.connection.provider,
+            kind=KIND,
+            access=scope.access,
+            expires_at=signed_at + timedelta(seconds=seconds),
+            location={"bucket": bucket, "prefix": prefix, "endpoint_url": self.s3.meta.endpoint_url},
+            secret={"method": method, "urls": urls, "list_url": list_url},
+            snippets=snippets(method, urls, list_url),
+        )
+
+    def _sign(self, operation: str, params: dict[str, Any], seconds: int) -> str:
+        return str(self.s3.generate_presigned_url(operation, Params=params, ExpiresIn=seconds))
+
+
+def snippets(method: str, urls: dict[str, str], list_url: str) -> dict[str, str]:
+    q = shlex.quote
+    curl = {
+        "GET": lambda key, url: f"curl -fsS -o {q(key.rsplit('/', 1)[-1])} {q(url)}",
+        "PUT": lambda key, url: f"curl -fsS -X PUT --upload-file {q(key.rsplit('/', 1)[-1])} {q(url)}",
+        "DELETE": lambda key, url: f"curl -fsS -X DELETE {q(url)}",
+    }[method]
+    result = {"list": f"curl -fsS {q(list_url)}"}
+    if urls:
+        result["curl"] = "\n".join(curl(key, url) for key, url in urls.items())
+    return result
+
+
+def presigner(connection: CloudConnection) -> Any:
+    """An S3 client that signs with SigV4, reused until the connection changes.
+
+    The provider's own client would presign with botocore's default, which for us-east-1 is
+    the old SigV2 query form that many stores (rclone, recent MinIO, VAST) refuse.
+    """
+    version = connection.modified.isoformat() if connection.modified else ""
+    with _lock:
+        cached = _presigners.get(connection.pk or 0)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    config = connection.config
+    secret = connection.secret or {}
+    if connection.provider == Provider.IBM:
+        region, style, verify = SIGNING_REGION, "path", True
+    else:
+        region = config.get("region") or "us-east-1"
+        style = config.get("addressing_style") or "path"
+        verify = bool(config.get("verify_tls", True))
+    s3 = static_key_s3(
+        endpoint_url=config["endpoint"],
+        region=region,
+        access_key_id=config["access_key_id"],
+        secret_access_key=secret.get("secret_access_key", ""),
+        config=s3_config(addressing_style=style).merge(Config(signature_version="s3v4")),
+        verify=verify,
+    )
+    if connection.pk:
+        with _lock:
+            _presigners[connection.pk] = (version, s3)
+    return s3
+
+
+def build_vendor(connection: CloudConnection) -> PresignVendor:
+    if connection.method == Method.IBM_API_KEY:
+        raise NotVendable(
+            "connection",
+            "This IBM Cloud Object Storage connection uses an API key, which cannot sign URLs. "
+            "Connect the bucket with HMAC keys (service credentials with HMAC enabled) to hand out access.",
+            "presign_needs_hmac",
+        )
+    if connection.method not in (Method.IBM_HMAC, Method.S3_STATIC_KEYS):
+        raise NotVendable("connection", "This connection cannot sign S3 URLs.", "presign_unsupported")
+    return PresignVendor(connection, presigner(connection))

@@ -1,0 +1,272 @@
+"""Downscoped GCS tokens: the token exchange Spaceport asks of Google's STS, checked exactly.
+
+No emulator implements, let alone enforces, Credential Access Boundaries: gcp-storage-emulator
+accepts any token or none. So a small STS stand-in on loopback receives the exchange and the
+tests check everything in it (grant, token types, the source token, the boundary per access
+level); it also issues the source token for the service-account key, checking the signed
+assertion. The downscoped token is then sent to the emulator, which shows only that the
+request is well formed, not that Google would honour the boundary.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from google.cloud import storage
+from google.oauth2.credentials import Credentials as BearerToken
+
+from accessgrants.vending import gcp as vending
+from accessgrants.vending.base import Access, Scope
+from accessgrants.vending.issuing import NotVendable
+from connections.methods import Method, Provider, clean_input
+from connections.models import CloudConnection
+from connections.providers.base import Location, location_for
+from connections.providers.registry import forget_clients
+from portal.models import Organization
+from tests.emulators import LOOPBACK, GcsEmulator
+
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+
+
+@dataclass
+class StsStandIn:
+    """Google's OAuth token endpoint (for the source token) and STS (for the downscoped one)."""
+
+    url: str = ""
+    public_keys: dict[str, Any] = field(default_factory=dict)
+    source_tokens: list[str] = field(default_factory=list)
+    exchanges: list[dict[str, str]] = field(default_factory=list)
+    downscoped: list[str] = field(default_factory=list)
+    refuse: bool = False
+
+    def answer(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if path == "/token":
+            header = jwt.get_unverified_header(form["assertion"])
+            jwt.decode(
+                form["assertion"],
+                self.public_keys[header["kid"]],
+                algorithms=["RS256"],
+                audience="https://oauth2.googleapis.com/token",
+            )
+            token = f"ya29.source-{secrets.token_urlsafe(8)}"
+            self.source_tokens.append(token)
+            return 200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+        if path == "/v1/token":
+            self.exchanges.append(form)
+            if self.refuse:
+                return 400, {"error": "invalid_grant", "error_description": "The access boundary is invalid."}
+            token = f"ya29.downscoped-{secrets.token_urlsafe(8)}"
+            self.downscoped.append(token)
+            return 200, {
+                "access_token": token,
+                "issued_token_type": ACCESS_TOKEN_TYPE,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+            }
+        return 404, {"error": "not_found"}
+
+
+@pytest.fixture
+def google(settings: Any) -> Iterator[StsStandIn]:
+    stand_in = StsStandIn()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            status, answer = stand_in.answer(self.path, {k: v[0] for k, v in parse_qs(raw).items()})
+            payload = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stand_in.url = f"http://{LOOPBACK}:{server.server_address[1]}"
+    settings.SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = [LOOPBACK]
+    settings.SPACEPORT_GCP_STS_ENDPOINT = f"{stand_in.url}/v1/token"
+    forget_clients()
+    try:
+        yield stand_in
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def key_file(google: StsStandIn) -> dict[str, Any]:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_id = uuid.uuid4().hex
+    google.public_keys[key_id] = private.public_key()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {
+        "type": "service_account",
+        "project_id": "customer-project",
+        "private_key_id": key_id,
+        "private_key": pem,
+        "client_email": "spaceport@customer-project.iam.gserviceaccount.com",
+        "client_id": "1234567890",
+        "token_uri": f"{google.url}/token",
+    }
+
+
+@pytest.fixture
+def bucket(gcs_emulator: GcsEmulator) -> str:
+    name = f"vend-{uuid.uuid4().hex[:10]}"
+    gcs_emulator.client().create_bucket(name)
+    return name
+
+
+def connection_for(
+    organization: Organization, google: StsStandIn, bucket: str, endpoint: str, prefix: str = "spaceport"
+) -> CloudConnection:
+    values = {"key_json": json.dumps(key_file(google)), "bucket": bucket, "prefix": prefix, "api_endpoint": endpoint}
+    config, secret = clean_input(Method.GCP_SERVICE_ACCOUNT_KEY, values)
+    return CloudConnection.objects.create(
+        organization=organization,
+        name=f"gcs-{uuid.uuid4().hex[:8]}",
+        provider=Provider.GCP,
+        method=Method.GCP_SERVICE_ACCOUNT_KEY,
+        config=config,
+        secret=secret,
+    )
+
+
+def scope_for(connection: CloudConnection, access: str) -> Scope:
+    return Scope(
+        connection=connection,
+        location=location_for(connection, "raw"),
+        access=access,
+        lifetime=timedelta(minutes=30),
+        user_id=1,
+        user_label="member@example.com",
+    )
+
+
+def expected_boundary(bucket: str, prefix: str, roles: list[str]) -> dict[str, Any]:
+    """Written out by hand from Google's documented format, not from the code under test."""
+    return {
+        "accessBoundary": {
+            "accessBoundaryRules": [
+                {
+                    "availableResource": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
+                    "availablePermissions": [f"inRole:roles/storage.{role}" for role in roles],
+                    "availabilityCondition": {
+                        "expression": f"resource.name.startsWith('projects/_/buckets/{bucket}/objects/{prefix}') || "
+                        "api.getAttribute('storage.googleapis.com/objectListPrefix', '').startsWith("
+                        f"'{prefix}')"
+                    },
+                }
+            ]
+        }
+    }
+
+
+LEVEL_ROLES: dict[str, list[str]] = {
+    Access.READ: ["objectViewer"],
+    Access.WRITE: ["objectViewer", "objectCreator"],
+    Access.DELETE: ["objectAdmin"],
+}
+
+
+@pytest.mark.parametrize("access", list(Access))
+def test_the_exchange_carries_exactly_the_boundary_of_the_level(
+    access: str, organization: Organization, google: StsStandIn, bucket: str, gcs_emulator: GcsEmulator
+) -> None:
+    connection = connection_for(organization, google, bucket, gcs_emulator.endpoint_url)
+    vendor = vending.build_vendor(connection)
+    assert not vendor.per_user
+
+    before = datetime.now(UTC)
+    credential = vendor.vend(scope_for(connection, access))
+
+    assert len(google.exchanges) == 1
+    exchange = google.exchanges[0]
+    assert set(exchange) == {"grant_type", "subject_token", "subject_token_type", "requested_token_type", "options"}
+    assert exchange["grant_type"] == TOKEN_EXCHANGE
+    assert exchange["subject_token_type"] == ACCESS_TOKEN_TYPE
+    assert exchange["requested_token_type"] == ACCESS_TOKEN_TYPE
+    assert exchange["subject_token"] == google.source_tokens[-1]
+    options = json.loads(unquote(exchange["options"]))
+    assert options == expected_boundary(bucket, "spaceport/raw/", LEVEL_ROLES[access])
+    assert credential.kind == "gcp_downscoped_token"
+    assert credential.secret == {"access_token": google.downscoped[0]}
+    assert google.source_tokens[-1] not in json.dumps(credential.secret) + "".join(credential.snippets.values())
+    assert abs((credential.expires_at - (before + timedelta(hours=1))).total_seconds()) < 5
+    assert credential.location == {
+        "bucket": bucket,
+        "prefix": "spaceport/raw/",
+        "api_endpoint": gcs_emulator.endpoint_url,
+    }
+
+
+def test_quotes_and_backslashes_in_names_cannot_end_the_expression(
+    organization: Organization, google: StsStandIn, bucket: str, gcs_emulator: GcsEmulator
+) -> None:
+    connection = connection_for(organization, google, bucket, gcs_emulator.endpoint_url, prefix="it's*")
+    vending.build_vendor(connection).vend(scope_for(connection, Access.READ))
+
+    options = json.loads(unquote(google.exchanges[0]["options"]))
+    expression = options["accessBoundary"]["accessBoundaryRules"][0]["availabilityCondition"]["expression"]
+    assert f"startsWith('projects/_/buckets/{bucket}/objects/it\\'s*/raw/')" in expression
+    assert expression.endswith(".startsWith('it\\'s*/raw/')")
+    assert vending.cel_string("a\\'b\n") == "a\\\\\\'b\\x0a"
+    rules = vending.boundary_rules(Location("b", "raw"), Access.READ)
+    assert "objects/raw/')" in rules[0]["availabilityCondition"]["expression"], "the prefix ends with its slash"
+
+
+def test_the_token_reaches_storage(
+    organization: Organization, google: StsStandIn, bucket: str, gcs_emulator: GcsEmulator
+) -> None:
+    """The emulator accepts any token, so this proves only that the token is used as a bearer token."""
+    connection = connection_for(organization, google, bucket, gcs_emulator.endpoint_url)
+    credential = vending.build_vendor(connection).vend(scope_for(connection, Access.WRITE))
+    client = storage.Client(
+        project="customer-project",
+        credentials=BearerToken(credential.secret["access_token"]),
+        client_options={"api_endpoint": gcs_emulator.endpoint_url},
+    )
+
+    client.bucket(bucket).blob("spaceport/raw/run.csv").upload_from_string(b"run")
+
+    assert [b.name for b in client.list_blobs(bucket, prefix="spaceport/raw/")] == ["spaceport/raw/run.csv"]
+    assert f"CLOUDSDK_AUTH_ACCESS_TOKEN={credential.secret['access_token']}" in credential.snippets["env"]
+    assert f"gs://{bucket}/spaceport/raw/" in credential.snippets["gcloud"]
+    assert (
+        f"{gcs_emulator.endpoint_url}/storage/v1/b/{bucket}/o?prefix=spaceport%2Fraw%2F" in credential.snippets["curl"]
+    )
+
+
+def test_a_refused_exchange_is_a_clear_error_without_tokens(
+    organization: Organization, google: StsStandIn, bucket: str, gcs_emulator: GcsEmulator
+) -> None:
+    google.refuse = True
+    connection = connection_for(organization, google, bucket, gcs_emulator.endpoint_url)
+
+    with pytest.raises(NotVendable) as raised:
+        vending.build_vendor(connection).vend(scope_for(connection, Access.READ))
+
+    assert raised.value.field == "connection"
+    assert raised.value.code == "invalid_credentials"
+    for token in google.source_tokens:
+        assert token not in raised.value.message
