@@ -10,6 +10,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("portal.api.urls")),
+    path("api/v2.0/accessmanager/", include("accessgrants.compat.urls")),
+    path("accessmanager/api/v2.0/accessmanager/", include("accessgrants.compat.urls")),
     path("", include("connections.urls")),
     path("", include("portal.pages.urls")),
 ]

@@ -1,0 +1,1 @@
+"""AccessManager-compatible endpoints, so its existing clients keep working against Spaceport."""

@@ -1,0 +1,243 @@
+"""Azure: a SAS for the space's container, as AccessManager hands them out.
+
+With the account key (connection string) the token is a service SAS in exactly AccessManager's
+wire format (``sv=2021-04-10&st=..&se=..&sr=c&sp=..&sig=..``), so its clients see no difference.
+A service principal has no account key; it signs a user-delegation SAS with a key obtained
+through Entra ID, which Azure ties to the principal and revokes with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import shlex
+import threading
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, quote
+
+from azure.core.exceptions import AzureError
+from azure.storage.blob import BlobServiceClient, UserDelegationKey, generate_container_sas
+
+from accessgrants.vending.base import Access, Credential, Scope
+from accessgrants.vending.issuing import NotVendable
+from connections.models import CloudConnection
+from connections.providers.azure import AzureBlobClient
+from connections.providers.registry import client_for
+
+KIND = "azure_sas"
+SAS_VERSION = "2021-04-10"
+PERMISSIONS = {Access.READ: "rl", Access.WRITE: "racwl", Access.DELETE: "racwdl"}
+QUERY_ORDER = (
+    "sv",
+    "spr",
+    "st",
+    "se",
+    "sip",
+    "si",
+    "skoid",
+    "sktid",
+    "skt",
+    "ske",
+    "sks",
+    "skv",
+    "skdutid",
+    "saoid",
+    "suoid",
+    "scid",
+    "sduoid",
+    "sr",
+    "sp",
+    "sig",
+)
+DELEGATION_KEY_LIFETIME = timedelta(days=1)
+MAX_DELEGATION_KEY_LIFETIME = timedelta(days=7)
+
+_delegation_keys: dict[tuple[int, str], tuple[UserDelegationKey, datetime]] = {}
+_delegation_lock = threading.Lock()
+
+
+class ContainerMissing(NotVendable):
+    """The space has no container in the storage account (AccessManager's ``10051``)."""
+
+
+def sas_time(moment: datetime) -> str:
+    """UTC to the second, as the SAS fields and AccessManager's tokens carry it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def encode_query(fields: dict[str, str]) -> str:
+    """The SAS query in the Java SDK's parameter order, every value fully percent-encoded."""
+    ordered = [name for name in QUERY_ORDER if fields.get(name)]
+    ordered += [name for name in fields if name not in QUERY_ORDER and fields[name]]
+    return "&".join(f"{name}={quote(fields[name], safe='')}" for name in ordered)
+
+
+def service_sas(
+    account_name: str, account_key: str, container: str, permission: str, start: datetime, expiry: datetime
+) -> str:
+    """A service SAS on a container signed with the account key, version 2021-04-10.
+
+    Signed here rather than by the SDK because the SDK always signs with its newest version;
+    the string to sign is the documented one for versions 2020-12-06 and later.
+    """
+    fields = {"sv": SAS_VERSION, "st": sas_time(start), "se": sas_time(expiry), "sr": "c", "sp": permission}
+    string_to_sign = "\n".join(
+        [
+            permission,
+            fields["st"],
+            fields["se"],
+            f"/blob/{account_name}/{container}",
+            "",  # si
+            "",  # sip
+            "",  # spr
+            SAS_VERSION,
+            "c",
+            "",  # snapshot time
+            "",  # ses
+            "",  # rscc
+            "",  # rscd
+            "",  # rsce
+            "",  # rscl
+            "",  # rsct
+        ]
+    )
+    digest = hmac.new(base64.b64decode(account_key), string_to_sign.encode(), hashlib.sha256).digest()
+    fields["sig"] = base64.b64encode(digest).decode()
+    return encode_query(fields)
+
+
+class AzureVendor:
+    """Container SAS tokens; shared by everyone who asks for the same scope (no identity inside)."""
+
+    per_user = False
+
+    def __init__(self, connection: CloudConnection, client: AzureBlobClient) -> None:
+        self.connection = connection
+        self.client = client
+
+    @property
+    def service(self) -> BlobServiceClient:
+        return self.client.service
+
+    @property
+    def account_url(self) -> str:
+        return str(self.service.primary_endpoint).split("?", 1)[0].rstrip("/")
+
+    def vend(self, scope: Scope) -> Credential:
+        container = scope.location.bucket
+        permission = PERMISSIONS[Access(scope.access)]
+        start = datetime.now(UTC).replace(microsecond=0)
+        expiry = start + scope.lifetime
+        if self.client.credential is None:
+            account_name, account_key = self._account_key()
+            self._require_container(container)
+            sas = service_sas(account_name, account_key, container, permission, start, expiry)
+        else:
+            self._require_container(container)
+            sas = self._delegation_sas(container, permission, start, expiry)
+        return self._credential(scope, container, sas, expiry)
+
+    def _require_container(self, container: str) -> None:
+        try:
+            exists = self.service.get_container_client(container).exists()
+        except AzureError as exc:
+            raise self.client.explain(exc, container=container) from exc
+        if not exists:
+            raise ContainerMissing(
+                "space",
+                f"The container '{container}' does not exist in the storage account; create it first.",
+                "no_such_container",
+            )
+
+    def _account_key(self) -> tuple[str, str]:
+        """The account name and key a service SAS is signed with; a SAS-only connection string has none."""
+        shared_key = self.service.credential
+        account_key = getattr(shared_key, "account_key", None)
+        if self.client.uses_sas or not account_key:
+            raise NotVendable(
+                "connection",
+                "The connection string holds no account key, so Spaceport cannot sign tokens with it; "
+                "use a connection string with AccountKey or a service principal.",
+                "connection_cannot_sign",
+            )
+        return str(getattr(shared_key, "account_name", "") or self.service.account_name), str(account_key)
+
+    def _delegation_sas(self, container: str, permission: str, start: datetime, expiry: datetime) -> str:
+        key = self._delegation_key(start, expiry)
+        token = generate_container_sas(
+            str(self.service.account_name),
+            container,
+            user_delegation_key=key,
+            permission=permission,
+            start=start,
+            expiry=expiry,
+        )
+        return encode_query(dict(parse_qsl(token, keep_blank_values=True)))
+
+    def _delegation_key(self, start: datetime, expiry: datetime) -> UserDelegationKey:
+        """One delegation key per connection, reused while it outlives the token being signed.
+
+        Asking Entra ID-backed storage for a key on every vend would add a round trip and
+        count against the account's request limits.
+        """
+        cache_key = (self.connection.pk or 0, self.connection.modified.isoformat() if self.connection.modified else "")
+        with _delegation_lock:
+            held = _delegation_keys.get(cache_key)
+            if held is not None and held[1] >= expiry:
+                return held[0]
+        key_expiry = min(max(expiry, start + DELEGATION_KEY_LIFETIME), start + MAX_DELEGATION_KEY_LIFETIME)
+        try:
+            key = self.service.get_user_delegation_key(key_start_time=start, key_expiry_time=key_expiry)
+        except AzureError as exc:
+            raise self.client.explain(exc) from exc
+        with _delegation_lock:
+            for stale in [k for k in _delegation_keys if k[0] == cache_key[0]]:
+                del _delegation_keys[stale]
+            _delegation_keys[cache_key] = (key, key_expiry)
+        return key
+
+    def _credential(self, scope: Scope, container: str, sas: str, expiry: datetime) -> Credential:
+        container_url = f"{self.account_url}/{container}?{sas}"
+        return Credential(
+            provider="azure",
+            kind=KIND,
+            access=str(scope.access),
+            expires_at=expiry,
+            location={"account_url": self.account_url, "container": container, "prefix": scope.location.prefix},
+            secret={"sas": sas, "container_url": container_url},
+            snippets=snippets(self.account_url, container, sas, scope.access),
+        )
+
+
+def snippets(account_url: str, container: str, sas: str, access: str) -> dict[str, str]:
+    """Ready-to-paste configuration: environment variables, an azcopy command and an rclone remote."""
+    container_url = f"{account_url}/{container}?{sas}"
+    quoted_url = shlex.quote(container_url)
+    env = "\n".join(
+        [
+            f"export AZURE_STORAGE_ACCOUNT_URL={shlex.quote(account_url)}",
+            f"export AZURE_STORAGE_CONTAINER={shlex.quote(container)}",
+            f"export AZURE_STORAGE_SAS_TOKEN={shlex.quote(sas)}",
+        ]
+    )
+    azcopy = {
+        Access.READ: f"azcopy copy {quoted_url} ./{container} --recursive",
+        Access.WRITE: f"azcopy copy './upload/*' {quoted_url} --recursive",
+        Access.DELETE: f"azcopy sync ./{container} {quoted_url} --delete-destination=true",
+    }[Access(access)]
+    rclone = "\n".join([f"[spaceport-{container}]", "type = azureblob", f"sas_url = {container_url}", ""])
+    return {
+        "env": env,
+        "azcopy": azcopy,
+        "rclone": rclone,
+        "rclone_usage": f"rclone ls spaceport-{container}:{container}",
+    }
+
+
+def build_vendor(connection: CloudConnection) -> AzureVendor:
+    """The vendor shares the connection's cached client, so its credential and token cache live on."""
+    client = client_for(connection)
+    if not isinstance(client, AzureBlobClient):
+        raise NotVendable("connection", "The connection is not an Azure Blob Storage connection.", "not_azure")
+    return AzureVendor(connection, client)
