@@ -25,7 +25,7 @@ from django.db.models import Q
 
 from accessgrants.models import Role, Scope
 from accessgrants.rules import RoleFact
-from portal.models import Confidentiality, Organization, Space, State
+from portal.models import LOADINGZONE, Confidentiality, Organization, Space, State
 from portal.models.tenancy import RESERVED_ORGANIZATION_NAMES
 
 logger = logging.getLogger(__name__)
@@ -108,35 +108,49 @@ def _parse_one(name: str) -> RoleClaim | None:
 
 
 def resolve_role_claims(claims: Iterable[RoleClaim]) -> list[ResolvedRole]:
-    """Match claims to existing organizations and spaces; unknown names are skipped and logged."""
+    """Match claims to existing organizations and spaces in one query; unknown names are skipped and logged.
+
+    Every organization has its loadingzone (it is created with the organization and cannot be
+    deleted), so the query over spaces finds the organizations named by organization roles too.
+    This runs on every bearer-token request, hence the single query.
+    """
     claims = list(claims)
     resolved: list[ResolvedRole] = [
         ResolvedRole(c.scope, c.role) for c in claims if c.scope in (Scope.PLATFORM, Scope.PUBLIC)
     ]
-    org_names = {c.organization for c in claims if c.organization}
-    organizations = {org.name: org for org in Organization.objects.filter(name__in=org_names)}
-    for claim in claims:
-        if claim.scope == Scope.ORGANIZATION:
-            if claim.organization in organizations:
-                resolved.append(ResolvedRole(claim.scope, claim.role, organizations[claim.organization]))
-            else:
-                logger.info("Role claim names unknown organization %r; ignored", claim.organization)
-
+    org_role_names = {c.organization for c in claims if c.scope == Scope.ORGANIZATION}
     space_claims = [c for c in claims if c.scope == Scope.SPACE]
-    if not space_claims:
-        return resolved
     precise_pairs = {(c.organization, c.space) for c in space_claims if not c.legacy}
     legacy_names = {c.space for c in space_claims if c.legacy}
-    org_role_names = {c.organization for c in claims if c.scope == Scope.ORGANIZATION}
+    all_public = any(c.role == Role.ORG_ALL_PUBLIC for c in claims)
+
     condition = Q(pk__in=[])
+    if org_role_names:
+        condition |= Q(organization__name__in=org_role_names, name=LOADINGZONE)
     for org_name, space_name in precise_pairs:
         condition |= Q(organization__name=org_name, name=space_name)
     if legacy_names:
         reachable = Q(organization__name__in=org_role_names)
-        if any(c.role == Role.ORG_ALL_PUBLIC for c in claims):
+        if all_public:
             reachable |= Q(organization__confidentiality=Confidentiality.PUBLIC, organization__state=State.OPEN)
         condition |= Q(name__in=legacy_names) & reachable
-    spaces = list(Space.objects.filter(condition).select_related("organization"))
+    needs_lookup = bool(org_role_names or precise_pairs or legacy_names)
+    spaces = list(Space.objects.filter(condition).select_related("organization")) if needs_lookup else []
+    organizations = {s.organization.name: s.organization for s in spaces}
+
+    for claim in claims:
+        if claim.scope != Scope.ORGANIZATION:
+            continue
+        if claim.organization in organizations:
+            resolved.append(ResolvedRole(claim.scope, claim.role, organizations[claim.organization]))
+        else:
+            logger.info("Role claim names unknown organization %r; ignored", claim.organization)
+
+    def reachable_by_legacy(space: Space) -> bool:
+        org = space.organization
+        public = org.confidentiality == Confidentiality.PUBLIC and org.state == State.OPEN
+        return org.name in org_role_names or (all_public and public)
+
     by_pair = {(s.organization.name, s.name): s for s in spaces}
     for claim in space_claims:
         if not claim.legacy:
@@ -146,7 +160,7 @@ def resolve_role_claims(claims: Iterable[RoleClaim]) -> list[ResolvedRole]:
                 continue
             resolved.append(ResolvedRole(claim.scope, claim.role, space.organization, space))
             continue
-        candidates = [s for s in spaces if s.name == claim.space]
+        candidates = [s for s in spaces if s.name == claim.space and reachable_by_legacy(s)]
         if len(candidates) == 1:
             space = candidates[0]
             resolved.append(ResolvedRole(claim.scope, claim.role, space.organization, space))

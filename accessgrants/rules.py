@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, F, Q, QuerySet, Value
 
 from accessgrants.models import Grant, Role, Scope
 from portal.models import LOADINGZONE, Confidentiality, Organization, Space, State
@@ -32,6 +32,7 @@ READ_ROLES = frozenset({Role.USER, Role.SUPPLIER, Role.TRUSTEE})
 WRITE_ROLES = frozenset({Role.SUPPLIER, Role.TRUSTEE})
 DELETE_ROLES = frozenset({Role.TRUSTEE})
 ORG_MEMBER_ROLES = frozenset({Role.ACCESS, Role.ADMIN, Role.TRUSTEE})
+OWNERSHIP = "owner"
 
 
 @dataclass(frozen=True)
@@ -90,26 +91,42 @@ class AccessContext:
 
     @classmethod
     def for_user(cls, user: object, extra_facts: Iterable[RoleFact] = ()) -> AccessContext:
-        """Load a user's own and their groups' grants in two queries."""
+        """Load a user's own and their groups' grants, and their ownerships, in one query."""
         if user is None or not getattr(user, "is_authenticated", False):
             return cls(facts=list(extra_facts))
         user_id = user.pk  # type: ignore[attr-defined]
-        rows = (
-            Grant.objects.filter(Q(user_id=user_id) | Q(group__user__id=user_id))
-            .values_list(
-                "scope", "role", "organization_id", "organization__state", "space_id", "space__name", "space__state"
+        columns = ("scope", "role", "organization_id", "organization__state", "space_id", "space__name", "space__state")
+        grants = Grant.objects.filter(Q(user_id=user_id) | Q(group__user__id=user_id)).values_list(*columns)
+        ownerships = (
+            Organization.owners.through.objects.filter(user_id=user_id)
+            .annotate(
+                scope=Value(OWNERSHIP),
+                role=Value(""),
+                org_state=F("organization__state"),
+                space_id=Value(None, output_field=BigIntegerField()),
+                space_name=Value(""),
+                space_state=Value(""),
             )
-            .distinct()
+            .values_list(  # type: ignore[misc]
+                "scope", "role", "organization_id", "org_state", "space_id", "space_name", "space_state"
+            )
         )
-        facts = [
-            RoleFact(scope, role, org_id, org_state or "", space_id, space_name or "", space_state or "")
-            for scope, role, org_id, org_state, space_id, space_name, space_state in rows
-        ]
+        facts: list[RoleFact] = []
+        owned: set[int] = set()
+        for scope, role, org_id, org_state, space_id, space_name, space_state in grants.union(ownerships):
+            if scope == OWNERSHIP:
+                owned.add(org_id)
+            else:
+                facts.append(
+                    RoleFact(scope, role, org_id, org_state or "", space_id, space_name or "", space_state or "")
+                )
         facts.extend(extra_facts)
-        owned = frozenset(
-            Organization.owners.through.objects.filter(user_id=user_id).values_list("organization_id", flat=True)
+        return cls(
+            user_id=user_id,
+            facts=facts,
+            owned_organization_ids=frozenset(owned),
+            superuser=user.is_superuser,  # type: ignore[attr-defined]
         )
-        return cls(user_id=user_id, facts=facts, owned_organization_ids=owned, superuser=user.is_superuser)  # type: ignore[attr-defined]
 
     # --- organizations ---
 

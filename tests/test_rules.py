@@ -216,10 +216,26 @@ def test_group_grants_count_for_members(space: Space, outsider: object) -> None:
     assert not context.may_write(space)
 
 
-def test_loading_a_context_takes_two_queries(space: Space, member: object, django_assert_num_queries: object) -> None:
-    with django_assert_num_queries(2):  # type: ignore[operator]
+def test_loading_a_context_takes_one_query(space: Space, member: object, django_assert_num_queries: object) -> None:
+    with django_assert_num_queries(1):  # type: ignore[operator]
         context = AccessContext.for_user(member)
     assert context.may_write(space)
+
+
+def test_ownership_and_group_grants_arrive_in_the_same_query(
+    organization: Organization, owner: object, member: object, django_assert_num_queries: object
+) -> None:
+    from django.contrib.auth.models import Group
+
+    team = Group.objects.create(name="owners-team")
+    team.user_set.add(owner)  # type: ignore[attr-defined]
+    Grant.objects.create(group=team, scope=Scope.ORGANIZATION, role=Role.TRUSTEE, organization=organization)
+    with django_assert_num_queries(1):  # type: ignore[operator]
+        context = AccessContext.for_user(owner)
+    assert context.is_owner(organization)
+    assert context.may_administer(organization)
+    assert context.organization_roles(organization) == {"trustee"}
+    assert not AccessContext.for_user(member).is_owner(organization)
 
 
 def test_who_may_create(organization: Organization, owner: object, member: object, platform_admin: object) -> None:
