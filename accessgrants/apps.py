@@ -8,7 +8,9 @@ class AccessGrantsConfig(AppConfig):
     verbose_name = "Access grants"
 
     def ready(self) -> None:
+        from accessgrants import snapshots
         from accessgrants.models import Grant
         from portal.auditing import audit_model
 
         audit_model(Grant)
+        snapshots.watch()

@@ -175,5 +175,12 @@ def resolve_role_claims(claims: Iterable[RoleClaim]) -> list[ResolvedRole]:
 
 
 def facts_from_role_names(names: Iterable[str]) -> list[RoleFact]:
-    """Role facts for one request, as a bearer token's claims give them."""
-    return [role.as_fact() for role in resolve_role_claims(parse_role_claims(names))]
+    """Role facts for one request, as a bearer token's claims give them (a snapshot per set of names)."""
+    from accessgrants import snapshots
+
+    names = sorted(set(names))
+    return snapshots.cached(
+        "role-claims",
+        "\n".join(names),
+        lambda: [role.as_fact() for role in resolve_role_claims(parse_role_claims(names))],
+    )

@@ -91,40 +91,18 @@ class AccessContext:
 
     @classmethod
     def for_user(cls, user: object, extra_facts: Iterable[RoleFact] = ()) -> AccessContext:
-        """Load a user's own and their groups' grants, and their ownerships, in one query."""
+        """A user's own and their groups' grants, and their ownerships: one query, then a snapshot
+        until anything that can change access changes (see :mod:`accessgrants.snapshots`)."""
         if user is None or not getattr(user, "is_authenticated", False):
             return cls(facts=list(extra_facts))
-        user_id = user.pk  # type: ignore[attr-defined]
-        columns = ("scope", "role", "organization_id", "organization__state", "space_id", "space__name", "space__state")
-        grants = Grant.objects.filter(Q(user_id=user_id) | Q(group__user__id=user_id)).values_list(*columns)
-        ownerships = (
-            Organization.owners.through.objects.filter(user_id=user_id)
-            .annotate(
-                scope=Value(OWNERSHIP),
-                role=Value(""),
-                org_state=F("organization__state"),
-                space_id=Value(None, output_field=BigIntegerField()),
-                space_name=Value(""),
-                space_state=Value(""),
-            )
-            .values_list(  # type: ignore[misc]
-                "scope", "role", "organization_id", "org_state", "space_id", "space_name", "space_state"
-            )
-        )
-        facts: list[RoleFact] = []
-        owned: set[int] = set()
-        for scope, role, org_id, org_state, space_id, space_name, space_state in grants.union(ownerships):
-            if scope == OWNERSHIP:
-                owned.add(org_id)
-            else:
-                facts.append(
-                    RoleFact(scope, role, org_id, org_state or "", space_id, space_name or "", space_state or "")
-                )
-        facts.extend(extra_facts)
+        from accessgrants import snapshots
+
+        user_id: int = user.pk  # type: ignore[attr-defined]
+        facts, owned = snapshots.cached("grants", str(user_id), lambda: _stored_roles(user_id))
         return cls(
             user_id=user_id,
-            facts=facts,
-            owned_organization_ids=frozenset(owned),
+            facts=[*facts, *extra_facts],
+            owned_organization_ids=owned,
             superuser=user.is_superuser,  # type: ignore[attr-defined]
         )
 
@@ -281,3 +259,31 @@ class AccessContext:
             return queryset
         readable = self.readable_spaces(queryset).values("pk")
         return queryset.filter(Q(pk__in=readable) | Q(organization_id__in=self._administered_ids()))
+
+
+def _stored_roles(user_id: int) -> tuple[list[RoleFact], frozenset[int]]:
+    """Grants (direct and through groups) and ownerships of one user, in one UNION query."""
+    columns = ("scope", "role", "organization_id", "organization__state", "space_id", "space__name", "space__state")
+    grants = Grant.objects.filter(Q(user_id=user_id) | Q(group__user__id=user_id)).values_list(*columns)
+    ownerships = (
+        Organization.owners.through.objects.filter(user_id=user_id)
+        .annotate(
+            scope=Value(OWNERSHIP),
+            role=Value(""),
+            org_state=F("organization__state"),
+            space_id=Value(None, output_field=BigIntegerField()),
+            space_name=Value(""),
+            space_state=Value(""),
+        )
+        .values_list(  # type: ignore[misc]
+            "scope", "role", "organization_id", "org_state", "space_id", "space_name", "space_state"
+        )
+    )
+    facts: list[RoleFact] = []
+    owned: set[int] = set()
+    for scope, role, org_id, org_state, space_id, space_name, space_state in grants.union(ownerships):
+        if scope == OWNERSHIP:
+            owned.add(org_id)
+        else:
+            facts.append(RoleFact(scope, role, org_id, org_state or "", space_id, space_name or "", space_state or ""))
+    return facts, frozenset(owned)

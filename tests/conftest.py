@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from accessgrants.models import Grant, Role, Scope
+from portal.auth.bearer import forget_parsed_keys
 from portal.models import Organization, Space
 from portal.tenancy import create_organization, create_space
 
@@ -32,6 +33,7 @@ def own_cache_namespace(settings: Any) -> str:
     caches = copy.deepcopy(settings.CACHES)
     caches["default"]["KEY_PREFIX"] = prefix
     settings.CACHES = caches
+    forget_parsed_keys()
     return prefix
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
+from accessgrants import snapshots
 from accessgrants.compat.errors import (
     COMMIT_NOT_IMPLEMENTED,
     CONTAINER_NOT_EXISTS,
@@ -135,15 +136,20 @@ def find_space(organization_name: str, space_name: str, denied: ErrorCode, opera
     organization says so (AccessManager's 10061). Names are lowercase, so a request in another
     case finds the space and its container rather than failing at the storage.
     """
-    try:
-        return (
+    organization_name, space_name = organization_name.lower(), space_name.lower()
+    space = snapshots.cached(
+        "space",
+        f"{organization_name}/{space_name}",
+        lambda: (
             Space.objects.select_related("organization", "organization__connection")
             .defer("organization__connection__secret", "organization__connection__validation_report")
-            .get(organization__name=organization_name.lower(), name=space_name.lower())
-        )
-    except Space.DoesNotExist:
-        pass
-    organization = Organization.objects.filter(name=organization_name.lower()).first()
+            .filter(organization__name=organization_name, name=space_name)
+            .first()
+        ),
+    )
+    if space is not None:
+        return space
+    organization = Organization.objects.filter(name=organization_name).first()
     if organization is None:
         raise CompatError(ORGANIZATION_NOT_FOUND)
     if operation is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from rest_framework import exceptions, status
 
+from accessgrants import snapshots
 from accessgrants.roleclaims import facts_from_role_names, role_names_from_claims
 from accessgrants.rules import RoleFact
 
@@ -34,6 +36,7 @@ ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 LEEWAY_SECONDS = 30
 FETCH_TIMEOUT_SECONDS = 5
 REFETCH_INTERVAL_SECONDS = 30
+PARSED_KEYS_SECONDS = 30
 PROFILE_CLAIMS = ("sub", "iss", "email", "email_verified", "preferred_username", "name")
 
 
@@ -79,8 +82,23 @@ def _get_json(url: str) -> dict[str, Any]:
     return body
 
 
+_parsed_keys: dict[str, tuple[float, jwt.PyJWKSet]] = {}
+
+
+def forget_parsed_keys() -> None:
+    """Drop the per-process key sets (the shared cache stays), as after a configuration change."""
+    _parsed_keys.clear()
+
+
 def issuer_keys(issuer: str, *, refresh: bool = False) -> jwt.PyJWKSet:
-    """The issuer's JWKS, from discovery, cached for ``OIDC_JWKS_CACHE_SECONDS``."""
+    """The issuer's JWKS, from discovery, cached for ``OIDC_JWKS_CACHE_SECONDS``.
+
+    Shared through the cache between processes; each process also keeps the parsed key set for
+    a few seconds, since parsing RSA keys on every request costs more than verifying a signature.
+    """
+    remembered = _parsed_keys.get(issuer)
+    if not refresh and remembered is not None and remembered[0] > time.monotonic():
+        return remembered[1]
     key = _cache_key(issuer, "jwks")
     jwks = None if refresh else cache.get(key)
     if jwks is None:
@@ -91,9 +109,11 @@ def issuer_keys(issuer: str, *, refresh: bool = False) -> jwt.PyJWKSet:
         jwks = _get_json(jwks_uri)
         cache.set(key, jwks, timeout=settings.OIDC_JWKS_CACHE_SECONDS)
     try:
-        return jwt.PyJWKSet.from_dict(jwks)
+        keys = jwt.PyJWKSet.from_dict(jwks)
     except jwt.PyJWKSetError as exc:
         raise IssuerUnavailableError(issuer) from exc
+    _parsed_keys[issuer] = (time.monotonic() + min(PARSED_KEYS_SECONDS, settings.OIDC_JWKS_CACHE_SECONDS), keys)
+    return keys
 
 
 def _signing_key(issuer: str, kid: str | None) -> jwt.PyJWK:
@@ -169,9 +189,19 @@ def user_for_claims(claims: Mapping[str, Any]) -> Any:
     """
     provider_id = settings.OIDC_PROVIDER_ID
     subject = str(claims["sub"])
-    account = SocialAccount.objects.select_related("user").filter(provider=provider_id, uid=subject).first()
-    if account is not None:
-        return account.user
+
+    def linked_user() -> Any:
+        account = (
+            SocialAccount.objects.select_related("user")
+            .defer("user__password", "extra_data")
+            .filter(provider=provider_id, uid=subject)
+            .first()
+        )
+        return account.user if account is not None else None
+
+    user = snapshots.cached("sso-user", f"{provider_id}:{subject}", linked_user)
+    if user is not None:
+        return user
     email = claims.get("email") if isinstance(claims.get("email"), str) else ""
     if email and EmailAddress.objects.filter(email__iexact=email).exists():
         email = ""

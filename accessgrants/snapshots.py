@@ -1,0 +1,93 @@
+"""Version-stamped snapshots of what every credential request reads.
+
+A vend needs the caller's account, their grants, the role claims their token resolves to, and
+the space with its organization and connection. Those change rarely and are read on every
+request, so they are cached in Redis under a version that changes whenever anything that can
+affect access changes (grants, group membership, ownership, organizations, spaces,
+connections, users). A change therefore takes effect on the very next request, in every
+process; nothing waits for a timeout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.cache import cache
+from django.db import transaction
+
+from portal.middleware import current_request
+
+VERSION_KEY = "access-snapshot:version"
+REQUEST_ATTRIBUTE = "_access_snapshot_version"
+TTL_SECONDS = 600
+
+T = TypeVar("T")
+
+
+def version() -> str:
+    """The current version, read once per request (a change within the request updates it)."""
+    request = current_request.get()
+    remembered = getattr(request, REQUEST_ATTRIBUTE, None) if request is not None else None
+    if remembered is not None:
+        return str(remembered)
+    current = cache.get(VERSION_KEY)
+    if current is None:
+        cache.add(VERSION_KEY, uuid.uuid4().hex, None)
+        current = cache.get(VERSION_KEY)
+    if request is not None:
+        setattr(request, REQUEST_ATTRIBUTE, current)
+    return str(current)
+
+
+def _new_version() -> None:
+    fresh = uuid.uuid4().hex
+    cache.set(VERSION_KEY, fresh, None)
+    request = current_request.get()
+    if request is not None:
+        setattr(request, REQUEST_ATTRIBUTE, fresh)
+
+
+def changed(*args: Any, **kwargs: Any) -> None:
+    """Start a new version now and again when the transaction commits (usable as a signal receiver).
+
+    Now, so the writing transaction itself never reads an old snapshot; at commit, so a snapshot
+    another process built from the not yet committed state in between is dropped too. Versions are
+    random values, never a counter, so a version lost from the cache can never revive old snapshots.
+    """
+    _new_version()
+    transaction.on_commit(_new_version)
+
+
+def cached(kind: str, identity: str, produce: Callable[[], T]) -> T:
+    """The snapshot of ``kind`` for ``identity`` at the current version, produced on a miss."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    key = f"access-snapshot:{version()}:{kind}:{digest}"
+    value = cache.get(key)
+    if value is None:
+        value = produce()
+        if value is not None:
+            cache.set(key, value, TTL_SECONDS)
+    return value
+
+
+def watch() -> None:
+    """Connect :func:`changed` to every model change that can alter access."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    from accessgrants.models import Grant
+    from connections.models import CloudConnection
+    from portal.models import Organization, Space
+
+    user_model = get_user_model()
+    for model in (Grant, Organization, Space, CloudConnection, user_model):
+        uid = f"access-snapshot-{model._meta.label_lower}"
+        post_save.connect(changed, sender=model, dispatch_uid=f"{uid}-save", weak=False)
+        post_delete.connect(changed, sender=model, dispatch_uid=f"{uid}-delete", weak=False)
+    for through in (Organization.owners.through, user_model.groups.through):
+        m2m_changed.connect(
+            changed, sender=through, dispatch_uid=f"access-snapshot-{through._meta.label_lower}", weak=False
+        )
