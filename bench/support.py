@@ -1,0 +1,230 @@
+"""Shared pieces for the benchmarks: a production-like environment, an OIDC issuer, wrk runs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import platform
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores ({cpu}){memory}, {system}"
+
+
+def today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class Issuer:
+    """A minimal OpenID Connect issuer: discovery and JWKS over HTTP, tokens signed with its RSA key."""
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.kid = secrets.token_hex(8)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        numbers = self.key.public_key().public_numbers()
+
+        def b64(value: int) -> str:
+            raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+        jwks = {
+            "keys": [
+                {"kty": "RSA", "kid": self.kid, "use": "sig", "alg": "RS256", "n": b64(numbers.n), "e": b64(numbers.e)}
+            ]
+        }
+        discovery = {"issuer": self.url, "jwks_uri": f"{self.url}/jwks"}
+        pages = {"/.well-known/openid-configuration": discovery, "/jwks": jwks}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = json.dumps(pages.get(self.path, {})).encode()
+                self.send_response(200 if self.path in pages else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def token(self, subject: str, roles: list[str], audience: str) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": self.url,
+            "sub": subject,
+            "aud": audience,
+            "azp": audience,
+            "iat": now,
+            "exp": now + 3 * 3600,
+            "email": f"{subject}@bench.example.com",
+            "preferred_username": subject,
+            "realm_access": {"roles": roles},
+        }
+        return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def production_env(database: str, issuer: Issuer, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "SPACEPORT_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+            "REDIS_URL": "redis://127.0.0.1:6379/7",
+            "SECURE_SSL_REDIRECT": "false",
+            "OIDC_ISSUER": issuer.url,
+            "OIDC_CLIENT_ID": "spaceport",
+            "OIDC_AUDIENCE": "spaceport",
+            "LOG_LEVEL": "WARNING",
+            "SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE": "100000000",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def recreate_database(name: str) -> None:
+    for sql in (f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", "-c", sql], check=True)
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
+    port = free_port()
+    log = open(ROOT / "var" / "bench-gunicorn.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [PYTHON, "-m", "gunicorn", "portal.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/accounts/login/", timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((ROOT / "var" / "bench-gunicorn.log").read_text()[-3000:]) from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@dataclass
+class WrkResult:
+    connections: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    non_2xx: int
+
+
+def _millis(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, headers: dict[str, str], connections: int, seconds: int, method: str = "POST") -> WrkResult:
+    script = ROOT / "var" / "bench-wrk.lua"
+    header_lines = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
+    script.write_text(f'wrk.method = "{method}"\n{header_lines}')
+    threads = min(2, connections)
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", result).group(1))  # type: ignore[union-attr]
+    p50 = _millis(re.search(r"^\s+50%\s+(\S+)", result, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = _millis(re.search(r"^\s+99%\s+(\S+)", result, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", result)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", result)
+    return WrkResult(
+        connections,
+        rps,
+        p50,
+        p99,
+        sum(int(g) for g in errors.groups()) if errors else 0,
+        int(non_2xx.group(1)) if non_2xx else 0,
+    )
+
+
+def write_section(path: Path, title: str, body: str) -> None:
+    """Replace (or add) the ``## title`` section of the benchmarks document."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures measured by `bench/`; see bench/README.md.\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    section = f"## {title}\n\n{body.strip()}\n\n"
+    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    path.write_text(text)
