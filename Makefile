@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench venv test-deps clean
+.PHONY: run test lint bench bench-vend venv test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test: test-deps
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+
+## bench: run every benchmark and write the figures to docs/benchmarks.md
+bench: bench-vend
+
+bench-vend: test-deps
+	scripts/ensure-services
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	cd bench && ../$(BIN)/python vend.py
 
 lint:
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from accessgrants.views import space_credentials
 from portal.pages import views
 
 urlpatterns = [
@@ -16,5 +17,6 @@ urlpatterns = [
     path("o/<str:name>/grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("o/<str:organization>/s/<str:space>/", views.space_detail, name="space"),
     path("o/<str:organization>/s/<str:space>/settings/", views.space_update, name="space_update"),
+    path("o/<str:organization>/s/<str:space>/credentials/", space_credentials, name="space_credentials"),
     path("o/<str:organization>/s/<str:space>/delete/", views.space_mark_for_deletion, name="space_mark_for_deletion"),
 ]
