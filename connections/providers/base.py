@@ -34,9 +34,17 @@ class Location:
 
 @dataclass(frozen=True)
 class StoredObject:
+    """An object as a listing or a head request describes it.
+
+    ``checksum`` is a content digest the provider computed over the bytes (``md5:<hex>`` from
+    Azure's Content-MD5, GCS's md5Hash or a single-part S3 ETag; ``crc32c:<base64>``), empty
+    when the provider gives none; it is what a copy is verified against.
+    """
+
     key: str
     size: int
     etag: str = ""
+    checksum: str = ""
 
 
 @dataclass
@@ -110,6 +118,19 @@ class StorageClient(ABC):
     @abstractmethod
     def delete_object(self, location: Location, key: str) -> None:
         """Delete the object at ``location.prefix + key``."""
+
+    def head_object(self, location: Location, key: str) -> StoredObject | None:
+        """The object at ``location.prefix + key`` with its size and checksum, or None if absent."""
+        raise NotImplementedError
+
+    def copy_object(self, source: Location, source_key: str, target: Location, target_key: str) -> StoredObject:
+        """Copy server-side within this connection's storage (no bytes through Spaceport) and wait
+        until the copy is complete; returns the copy as :meth:`head_object` describes it.
+
+        Large objects use the provider's own mechanism: S3 multipart UploadPartCopy above 5 GiB,
+        Azure copy-from-URL with status polling, GCS rewrite until done.
+        """
+        raise NotImplementedError
 
     def extra_checks(self) -> list[Check]:
         """Provider-specific checks after the basic ones (the ExternalId check, for instance)."""
