@@ -219,3 +219,23 @@ def test_the_issuer_keys_are_cached_for_the_configured_time(idp: IdentityProvide
     assert [k["kid"] for k in cache.get(key)["keys"]] == [idp.kid]
     redis = Redis.from_url(settings.CACHES["default"]["LOCATION"])
     assert 0 < redis.ttl(cache.make_key(key)) <= 120
+
+
+def test_a_token_verified_before_is_still_refused_once_it_expires(
+    idp: IdentityProvider, db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = mint(idp, exp=int(time.time()) + 60)
+    assert call_me(token).status_code == 200
+    assert call_me(token).status_code == 200
+    later = time.time() + 60 + bearer.LEEWAY_SECONDS + 1
+    monkeypatch.setattr(bearer.time, "time", lambda: later)
+    response = call_me(token)
+    assert response.status_code == 401
+    assert "expired" in response.json()["message"]
+
+
+def test_a_remembered_token_is_not_accepted_for_another_issuer(idp: IdentityProvider, db: None, settings: Any) -> None:
+    token = mint(idp)
+    assert call_me(token).status_code == 200
+    settings.OIDC_ISSUER = "http://127.0.0.1:9/other-issuer"
+    assert call_me(token).status_code in (401, 503)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,8 +87,10 @@ _parsed_keys: dict[str, tuple[float, jwt.PyJWKSet]] = {}
 
 
 def forget_parsed_keys() -> None:
-    """Drop the per-process key sets (the shared cache stays), as after a configuration change."""
+    """Drop the per-process key sets and verified tokens (the shared cache stays), as after a
+    configuration change."""
     _parsed_keys.clear()
+    _verified.clear()
 
 
 def issuer_keys(issuer: str, *, refresh: bool = False) -> jwt.PyJWKSet:
@@ -140,8 +143,35 @@ def _audience_matches(claims: Mapping[str, Any], audience: str) -> bool:
     return audience in audiences or claims.get("azp") == audience
 
 
+_verified: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
+VERIFIED_TOKENS_KEPT = 2048
+
+
 def verify_bearer_token(token: str) -> dict[str, Any]:
-    """The verified claims of ``token``, or :class:`BearerTokenError` saying what is wrong."""
+    """The verified claims of ``token``, or :class:`BearerTokenError` saying what is wrong.
+
+    Clients send the same token for many requests; a token whose signature this process has
+    already verified (for the same issuer) is not verified again, only its times are checked.
+    """
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    remembered = _verified.get(digest)
+    if remembered is not None and remembered[0] == settings.OIDC_ISSUER:
+        claims = remembered[1]
+        now = time.time()
+        if claims["exp"] + LEEWAY_SECONDS <= now:
+            _verified.pop(digest, None)
+            raise BearerTokenError("The bearer token has expired.")
+        if claims.get("nbf", 0) - LEEWAY_SECONDS > now:
+            raise BearerTokenError("The bearer token is not valid yet.")
+        return claims
+    claims = _verify_bearer_token(token)
+    _verified[digest] = (settings.OIDC_ISSUER, claims)
+    if len(_verified) > VERIFIED_TOKENS_KEPT:
+        _verified.popitem(last=False)
+    return claims
+
+
+def _verify_bearer_token(token: str) -> dict[str, Any]:
     issuer = settings.OIDC_ISSUER
     audience = settings.OIDC_AUDIENCE
     if not issuer or not audience:
