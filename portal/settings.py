@@ -347,6 +347,8 @@ SPACEPORT_WEB_IDENTITY_SUBJECT = env_str("SPACEPORT_WEB_IDENTITY_SUBJECT")
 SPACEPORT_S3_CONNECT_TIMEOUT = env_int("SPACEPORT_S3_CONNECT_TIMEOUT", 10)
 SPACEPORT_S3_READ_TIMEOUT = env_int("SPACEPORT_S3_READ_TIMEOUT", 60)
 SPACEPORT_S3_MAX_ATTEMPTS = env_int("SPACEPORT_S3_MAX_ATTEMPTS", 3)
+# Objects larger than this are copied in parts (UploadPartCopy); S3's CopyObject stops at 5 GiB.
+SPACEPORT_S3_MULTIPART_COPY_THRESHOLD = env_int("SPACEPORT_S3_MULTIPART_COPY_THRESHOLD", 5 * 1024**3)
 # Spaceport's own Google identity for direct IAM bindings: a credentials file (service-account key or
 # workload identity configuration), else Application Default Credentials. The e-mail is what the
 # wizard tells customers to grant on their bucket.

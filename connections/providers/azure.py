@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -16,7 +19,14 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.identity import AzureAuthorityHosts, CertificateCredential, ClientSecretCredential
-from azure.storage.blob import BlobServiceClient, ExponentialRetry
+from azure.storage.blob import (
+    BlobClient,
+    BlobProperties,
+    BlobSasPermissions,
+    BlobServiceClient,
+    ExponentialRetry,
+    generate_blob_sas,
+)
 
 from connections.methods import Method
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
@@ -34,6 +44,12 @@ KNOWN_AUTHORITY_HOSTS = {
 }
 NETWORK_MARKERS = ("failed to establish a new connection", "name or service not known", "connection refused")
 CLOCK_SKEW_MARKERS = ("request date header too old", "time skew", "clock skew", "aadsts700024")
+# How long a copy may stay pending before Spaceport aborts it, and how often it asks meanwhile.
+COPY_WAIT_SECONDS = 600.0
+COPY_POLL_FIRST = 0.2
+COPY_POLL_LONGEST = 10.0
+# Slack on either side of the source SAS's validity, for clocks that disagree.
+SAS_SLACK = dt.timedelta(minutes=5)
 
 
 class AzureBlobClient(StorageClient):
@@ -110,6 +126,107 @@ class AzureBlobClient(StorageClient):
         except AzureError as exc:
             raise self.explain(exc, container=location.bucket) from exc
 
+    def head_object(self, location: Location, key: str) -> StoredObject | None:
+        """None only for a missing blob; a missing container is an error that names it."""
+        name = location.key(key)
+        self._token()
+        try:
+            properties = self.service.get_blob_client(location.bucket, name).get_blob_properties()
+        except ResourceNotFoundError as exc:
+            if _error_code(exc) == "BlobNotFound":
+                return None
+            raise self.explain(exc, container=location.bucket) from exc
+        except AzureError as exc:
+            raise self.explain(exc, container=location.bucket) from exc
+        return _described(name, properties)
+
+    def copy_object(self, source: Location, source_key: str, target: Location, target_key: str) -> StoredObject:
+        """Copy Blob from the source's URL, then wait for Azure to report the copy done.
+
+        Azure copies the blob's properties with it, Content-MD5 included; the copy is checked
+        against the source's size and MD5 before it counts as done.
+        """
+        original = self.head_object(source, source_key)
+        if original is None:
+            raise StorageError("not_found", f"The object to copy '{source.key(source_key)}' does not exist.")
+        source_blob = self.service.get_blob_client(source.bucket, source.key(source_key))
+        target_blob = self.service.get_blob_client(target.bucket, target.key(target_key))
+        self._token()
+        try:
+            started = target_blob.start_copy_from_url(self._readable_url(source_blob))
+            properties = self._await_copy(target_blob, str(started.get("copy_id") or ""))
+        except AzureError as exc:
+            raise self.explain(exc, container=target.bucket) from exc
+        copied = _described(target_blob.blob_name, properties)
+        if copied.size != original.size or copied.checksum != original.checksum:
+            raise StorageError(
+                "copy_mismatch",
+                f"The copy '{copied.key}' does not match its source: {copied.size} bytes and "
+                f"{copied.checksum or 'no MD5'}, against {original.size} bytes and {original.checksum or 'no MD5'}.",
+                "The source may have changed during the copy; try again.",
+                transient=True,
+            )
+        return copied
+
+    def _readable_url(self, source_blob: BlobClient) -> str:
+        """The source's URL as Azure may read it for the copy.
+
+        A service principal's token authorizes a source in the same account, and a connection
+        string's SAS is already part of the URL; an account key signs a read-only SAS that
+        expires soon after the longest copy Spaceport waits for.
+        """
+        account_key = getattr(self.service.credential, "account_key", None)
+        if self.credential is not None or self.uses_sas or not account_key:
+            return str(source_blob.url)
+        now = dt.datetime.now(dt.UTC)
+        sas = generate_blob_sas(
+            account_name=str(self.service.account_name),
+            container_name=source_blob.container_name,
+            blob_name=source_blob.blob_name,
+            account_key=str(account_key),
+            permission=BlobSasPermissions(read=True),
+            start=now - SAS_SLACK,
+            expiry=now + dt.timedelta(seconds=COPY_WAIT_SECONDS) + SAS_SLACK,
+        )
+        return f"{source_blob.url}?{sas}"
+
+    def _await_copy(self, target_blob: BlobClient, copy_id: str) -> BlobProperties:
+        """Poll with growing pauses; a copy still pending after COPY_WAIT_SECONDS is aborted."""
+        deadline = time.monotonic() + COPY_WAIT_SECONDS
+        pause = COPY_POLL_FIRST
+        properties = target_blob.get_blob_properties()
+        status = properties.copy.status
+        while status == "pending":
+            if time.monotonic() >= deadline:
+                with suppress(AzureError):
+                    target_blob.abort_copy(copy_id)
+                raise StorageError(
+                    "copy_timeout",
+                    f"Azure had not finished copying '{target_blob.blob_name}' after {COPY_WAIT_SECONDS:.0f} s.",
+                    "The copy was aborted; try again later.",
+                    transient=True,
+                )
+            time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+            pause = min(pause * 2, COPY_POLL_LONGEST)
+            properties = target_blob.get_blob_properties()
+            status = properties.copy.status
+        if copy_id and properties.copy.id and properties.copy.id != copy_id:
+            raise StorageError(
+                "copy_failed",
+                f"Another copy to '{target_blob.blob_name}' replaced Spaceport's.",
+                "Something else writes to this space's container; try again.",
+                transient=True,
+            )
+        if status not in ("success", None):
+            said = properties.copy.status_description or "no reason given"
+            raise StorageError(
+                "copy_failed",
+                f"Azure's copy of '{target_blob.blob_name}' ended {status}: {said}"[:500],
+                "Try again; if it keeps failing, check the storage account's health.",
+                transient=status == "failed",
+            )
+        return properties
+
     def _token(self) -> None:
         """Fetch (or take from azure-identity's cache) the token before a storage call.
 
@@ -146,6 +263,8 @@ class AzureBlobClient(StorageClient):
             )
         if code == "BlobNotFound" or (isinstance(exc, ResourceNotFoundError) and code is None):
             return StorageError("not_found", "The object does not exist.")
+        if code == "CannotVerifyCopySource" and isinstance(exc, ResourceNotFoundError):
+            return StorageError("not_found", "The object to copy does not exist.")
         if any(marker in text for marker in CLOCK_SKEW_MARKERS):
             return StorageError(
                 "clock_skew",
@@ -271,6 +390,16 @@ def _error_code(exc: Exception) -> str | None:
     response = getattr(exc, "response", None)
     header = response.headers.get("x-ms-error-code") if response is not None else None
     return str(header) if header else None
+
+
+def _described(name: str, properties: BlobProperties) -> StoredObject:
+    digest = properties.content_settings.content_md5
+    return StoredObject(
+        key=name,
+        size=properties.size or 0,
+        etag=_etag(properties.etag),
+        checksum=f"md5:{bytes(digest).hex()}" if digest else "",
+    )
 
 
 def _etag(value: Any) -> str:

@@ -6,7 +6,10 @@ deleting and turning botocore's errors into advice a person can act on live here
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
@@ -59,7 +62,23 @@ PERMISSIONS: dict[str, tuple[str, str, bool]] = {
     "GetObject": ("s3:GetObject", "read objects", True),
     "HeadObject": ("s3:GetObject", "read objects", True),
     "DeleteObject": ("s3:DeleteObject", "delete objects", True),
+    "CopyObject": ("s3:GetObject and s3:PutObject", "copy objects", True),
+    "UploadPartCopy": ("s3:GetObject and s3:PutObject", "copy objects", True),
+    "CreateMultipartUpload": ("s3:PutObject", "write objects", True),
+    "CompleteMultipartUpload": ("s3:PutObject", "write objects", True),
 }
+
+# CopyObject copies at most 5 GiB in one request; larger objects are copied part by part.
+COPY_OBJECT_LIMIT = 5 * 1024**3
+PART_COPY_SIZE = 512 * 1024**2
+MIN_PART_SIZE = 5 * 1024**2
+MAX_PARTS = 10_000
+PART_COPY_WORKERS = 8
+# What UploadPartCopy does not carry over by itself; CreateMultipartUpload must set it.
+CARRIED_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl")
+SINGLE_PART_ETAG = re.compile(r"[0-9a-fA-F]{32}")
+# With these, S3's ETag is not the MD5 of the bytes.
+OPAQUE_ENCRYPTION = {"aws:kms", "aws:kms:dsse"}
 
 
 def s3_config(
@@ -83,6 +102,26 @@ def s3_config(
         options["request_checksum_calculation"] = "when_required"
         options["response_checksum_validation"] = "when_required"
     return Config(**options)
+
+
+def copy_part_size(size: int, threshold: int) -> int:
+    """Parts of 512 MiB, smaller when the threshold is lowered (never under S3's 5 MiB minimum),
+    and larger when 10,000 parts would not hold the object."""
+    part_size = max(MIN_PART_SIZE, min(PART_COPY_SIZE, threshold))
+    return max(part_size, -(-size // MAX_PARTS))
+
+
+def described(name: str, head: dict[str, Any]) -> StoredObject:
+    """A single-part ETag is the MD5 of the bytes, unless KMS or customer keys encrypted them."""
+    etag = str(head.get("ETag", "")).strip('"')
+    digest = (
+        SINGLE_PART_ETAG.fullmatch(etag)
+        and head.get("ServerSideEncryption") not in OPAQUE_ENCRYPTION
+        and not head.get("SSECustomerAlgorithm")
+    )
+    return StoredObject(
+        key=name, size=int(head.get("ContentLength", 0)), etag=etag, checksum=f"md5:{etag.lower()}" if digest else ""
+    )
 
 
 def static_key_s3(
@@ -150,6 +189,102 @@ class S3Client(StorageClient):
 
     def delete_object(self, location: Location, key: str) -> None:
         self.s3.delete_object(Bucket=location.bucket, Key=location.key(key))
+
+    def head_object(self, location: Location, key: str) -> StoredObject | None:
+        """S3 answers a HEAD for a missing key (or bucket) with a bare 404: both are None here."""
+        name = location.key(key)
+        try:
+            response = self._head(location.bucket, name)
+        except (ClientError, BotoCoreError) as exc:
+            raise self.explain(exc) from exc
+        return None if response is None else described(name, response)
+
+    def copy_object(self, source: Location, source_key: str, target: Location, target_key: str) -> StoredObject:
+        """CopyObject up to the threshold, UploadPartCopy above it; the bytes stay in the store.
+
+        When the source cannot be found, CopyObject is sent anyway: the store's answer tells a
+        missing key (``not_found``) from a missing bucket (``no_such_bucket``), a HEAD cannot.
+        """
+        copy_source = {"Bucket": source.bucket, "Key": source.key(source_key)}
+        name = target.key(target_key)
+        threshold = min(settings.SPACEPORT_S3_MULTIPART_COPY_THRESHOLD, COPY_OBJECT_LIMIT)
+        try:
+            original = self._head(source.bucket, copy_source["Key"])
+            if original is not None and int(original["ContentLength"]) > threshold:
+                self._copy_in_parts(copy_source, target.bucket, name, original, threshold)
+            else:
+                self.s3.copy_object(Bucket=target.bucket, Key=name, CopySource=copy_source, MetadataDirective="COPY")
+            copied = self._head(target.bucket, name)
+        except (ClientError, BotoCoreError) as exc:
+            raise self.explain(exc) from exc
+        if copied is None:
+            raise StorageError("not_found", f"The copy '{name}' disappeared right after it was made.", transient=True)
+        return described(name, copied)
+
+    def _head(self, bucket: str, name: str) -> dict[str, Any] | None:
+        try:
+            response: dict[str, Any] = self.s3.head_object(Bucket=bucket, Key=name)
+        except ClientError as exc:
+            if int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0) == 404:
+                return None
+            raise
+        return response
+
+    def _copy_in_parts(
+        self, copy_source: dict[str, str], bucket: str, name: str, original: dict[str, Any], threshold: int
+    ) -> None:
+        """A multipart upload whose parts are ranges of the source, aborted if any part fails.
+
+        Every part names the source's ETag, so a source overwritten halfway fails the copy
+        instead of producing an object made of two versions.
+        """
+        size = int(original["ContentLength"])
+        part_size = copy_part_size(size, threshold)
+        carried = {header: original[header] for header in CARRIED_HEADERS if original.get(header)}
+        upload_id = self.s3.create_multipart_upload(
+            Bucket=bucket, Key=name, Metadata=original.get("Metadata") or {}, **carried
+        )["UploadId"]
+        ranges = [
+            (number, first, min(first + part_size, size) - 1)
+            for number, first in enumerate(range(0, size, part_size), start=1)
+        ]
+
+        def copy_part(number: int, first: int, last: int) -> dict[str, Any]:
+            response = self.s3.upload_part_copy(
+                Bucket=bucket,
+                Key=name,
+                UploadId=upload_id,
+                PartNumber=number,
+                CopySource=copy_source,
+                CopySourceRange=f"bytes={first}-{last}",
+                CopySourceIfMatch=original["ETag"],
+            )
+            etag = response.get("CopyPartResult", {}).get("ETag")
+            if not etag:
+                raise StorageError(
+                    "unsupported",
+                    f"{self.endpoint} does not copy parts of objects server-side (UploadPartCopy).",
+                    "Objects above the multipart copy threshold cannot be copied on this store; if "
+                    "SPACEPORT_S3_MULTIPART_COPY_THRESHOLD was lowered, raise it again (up to 5 GiB).",
+                )
+            return {"PartNumber": number, "ETag": etag}
+
+        try:
+            with ThreadPoolExecutor(max_workers=min(PART_COPY_WORKERS, len(ranges))) as pool:
+                futures = [pool.submit(copy_part, *part) for part in ranges]
+                try:
+                    parts = [future.result() for future in futures]
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
+            self.s3.complete_multipart_upload(
+                Bucket=bucket, Key=name, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            with suppress(ClientError, BotoCoreError):
+                self.s3.abort_multipart_upload(Bucket=bucket, Key=name, UploadId=upload_id)
+            raise
 
     def permission_hint(self, permission: str, resource: str) -> str:
         """How to grant a missing permission; stores with their own IAM say it their way."""
