@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-vend venv test-deps clean
+.PHONY: run test lint bench bench-vend bench-commit venv test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,16 @@ test: test-deps
 	$(BIN)/pytest
 
 ## bench: run every benchmark and write the figures to docs/benchmarks.md
-bench: bench-vend
+bench: bench-vend bench-commit
 
 bench-vend: test-deps
 	scripts/ensure-services
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cd bench && ../$(BIN)/python vend.py
+
+bench-commit: test-deps
+	scripts/ensure-services
+	cd bench && ../$(BIN)/python commit.py
 
 lint:
 	$(BIN)/ruff check .

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "portal",
     "accessgrants",
     "connections",
+    "commits",
 ]
 
 MIDDLEWARE = [
@@ -223,6 +224,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TenancyStateEnum": "portal.models.tenancy.State",
+        "CommitStateEnum": "commits.models.CommitState",
+        "CommitItemStateEnum": "commits.models.ItemState",
+        "ConnectionStatusEnum": "connections.models.Status",
+    },
 }
 
 # --- Celery ---
@@ -252,6 +259,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-expired-api-tokens": {"task": "portal.tasks.purge_expired_api_tokens", "schedule": 6 * 3600.0},
     "revalidate-connections": {"task": "connections.tasks.revalidate_connections", "schedule": 24 * 3600.0},
+    "resume-stalled-commits": {"task": "commits.tasks.resume_stalled_commits", "schedule": 60.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -310,6 +318,17 @@ SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE = env_int("SPACEPORT_CREDENTIAL_RATE_
 # --- Spaceport ---
 SPACEPORT_SITE_NAME = env_str("SPACEPORT_SITE_NAME", "Spaceport")
 SPACEPORT_API_TOKEN_MAX_PER_USER = env_int("SPACEPORT_API_TOKEN_MAX_PER_USER", 20)
+
+# --- Commits (loadingzone to space) ---
+# Objects copied at once per commit task; a commit is resumed when it made no progress for this long;
+# how long a webhook delivery keeps retrying; whether webhooks may target private or loopback addresses.
+SPACEPORT_COMMIT_CONCURRENCY = env_int("SPACEPORT_COMMIT_CONCURRENCY", 16)
+SPACEPORT_COMMIT_BATCH_SIZE = env_int("SPACEPORT_COMMIT_BATCH_SIZE", 200)
+SPACEPORT_COMMIT_STALL_SECONDS = env_int("SPACEPORT_COMMIT_STALL_SECONDS", 120)
+SPACEPORT_COMMIT_ITEM_ATTEMPTS = env_int("SPACEPORT_COMMIT_ITEM_ATTEMPTS", 3)
+SPACEPORT_WEBHOOK_MAX_RETRIES = env_int("SPACEPORT_WEBHOOK_MAX_RETRIES", 8)
+SPACEPORT_WEBHOOK_TIMEOUT = env_int("SPACEPORT_WEBHOOK_TIMEOUT", 10)
+SPACEPORT_WEBHOOK_ALLOW_PRIVATE = env_bool("SPACEPORT_WEBHOOK_ALLOW_PRIVATE", DEBUG)
 
 # --- E-mail ---
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "spaceport@localhost")

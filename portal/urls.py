@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/v2.0/accessmanager/", include("accessgrants.compat.urls")),
     path("accessmanager/api/v2.0/accessmanager/", include("accessgrants.compat.urls")),
     path("", include("connections.urls")),
+    path("", include("commits.urls")),
     path("", include("portal.pages.urls")),
 ]

@@ -355,18 +355,23 @@ def test_too_many_tokens_are_429(idp: IdentityProvider, acme: Space, settings: A
     assert 0 < int(response["Retry-After"]) <= 60
 
 
-def test_commit_checks_write_and_then_says_it_is_not_implemented(idp: IdentityProvider, acme: Space) -> None:
+def test_commit_checks_write_then_needs_a_root_directory(idp: IdentityProvider, acme: Space) -> None:
+    """The move itself, its 204 and its refusals are tested in test_commits."""
     assert_error(
         call("commit", mint_access_token(idp, READER), organization="acme", space="raw", rootDir="batch1"),
         403,
         10001,
         "Missing permission to save file.",
     )
+    missing_root = call("commit", mint_access_token(idp, SUPPLIER), organization="acme", space="raw")
+    assert missing_root.status_code == 400
+    assert json.loads(missing_root.content)["detail"] == "Required parameter 'rootDir' is not present."
     assert_error(
-        call("commit", mint_access_token(idp, SUPPLIER), organization="acme", space="raw"),
-        501,
-        50101,
-        "Committing uploads is not available yet.",
+        call("commit", mint_access_token(idp, SUPPLIER), organization="acme", space="raw", rootDir="batch1"),
+        400,
+        10092,
+        "There is nothing to commit under the root directory. There is nothing under 'batch1/' in the "
+        "loadingzone of acme.",
     )
     assert call("commit", mint_access_token(idp, SUPPLIER), organization="acme").status_code == 400
     assert call("commit", organization="acme", space="raw").status_code == 401

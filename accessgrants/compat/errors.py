@@ -3,8 +3,8 @@
 AccessManager answers its own failures with ``{timestamp, status, error, errorCode, message}``
 (message = ``"<code>: <text>"``) and Spring's framework failures (missing parameter, wrong method)
 with ``application/problem+json``. Clients match on ``errorCode``, so the codes and texts are
-AccessManager's; the codes it never had (10081 rate limit, 50101 commit placeholder, 50301 identity provider
-unreachable) are Spaceport's own.
+AccessManager's; the codes it never had (10081 rate limit, 10091-10093 commit refusals, 50301 identity
+provider unreachable) are Spaceport's own.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ CONTAINER_NOT_EXISTS = ErrorCode(10051, 400, "The requested container does not e
 ORGANIZATION_NOT_FOUND = ErrorCode(10061, 404, "Unable to find the given organization.")
 TOO_MANY_REQUESTS = ErrorCode(10081, 429, "Too many tokens requested.")
 UNKNOWN_ERROR = ErrorCode(50000, 500, "something unexpected happened.")
-COMMIT_NOT_IMPLEMENTED = ErrorCode(50101, 501, "Committing uploads is not available yet.")
+INVALID_ROOT_DIR = ErrorCode(10091, 400, "The root directory is not valid.")
+NOTHING_TO_COMMIT = ErrorCode(10092, 400, "There is nothing to commit under the root directory.")
+COMMIT_RUNNING = ErrorCode(10093, 409, "A commit of this root directory is still running.")
 IDENTITY_PROVIDER_UNAVAILABLE = ErrorCode(
     50301, 503, "The identity provider's signing keys could not be fetched; try again shortly."
 )

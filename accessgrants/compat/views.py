@@ -14,16 +14,20 @@ from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
 from accessgrants import snapshots
 from accessgrants.compat.errors import (
-    COMMIT_NOT_IMPLEMENTED,
+    COMMIT_RUNNING,
     CONTAINER_NOT_EXISTS,
     DELETE_ACCESS_DENIED,
     IDENTITY_PROVIDER_UNAVAILABLE,
+    INVALID_ROOT_DIR,
+    NO_STORE,
+    NOTHING_TO_COMMIT,
     ORGANIZATION_NOT_FOUND,
     READ_ACCESS_DENIED,
     SAVE_ACCESS_DENIED,
@@ -41,6 +45,8 @@ from accessgrants.compat.errors import (
 from accessgrants.rules import AccessContext
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import NotVendable, RateLimited, check_access, issue
+from commits.models import Commit
+from commits.starting import CommitRunning, InvalidRootDir, start_commit
 from connections.methods import Provider
 from connections.providers.base import StorageError
 from portal.access import access_for
@@ -227,33 +233,56 @@ def vend(request: HttpRequest, operation: str) -> HttpResponse:
     return token_response(sas, request.headers.get("Accept", ""))
 
 
+def commit_for(request: HttpRequest, organization_name: str, space_name: str, root_dir: str) -> Commit:
+    """Start the move, turning Spaceport's refusals into AccessManager-shaped answers."""
+    space = find_space(organization_name, space_name, SAVE_ACCESS_DENIED, None)
+    try:
+        return start_commit(
+            access_for(request), space, root_dir=root_dir, user=request.user, origin=Commit.Origin.ACCESSMANAGER
+        )
+    except AccessDenied:
+        raise CompatError(SAVE_ACCESS_DENIED) from None
+    except InvalidRootDir as exc:
+        error = NOTHING_TO_COMMIT if exc.code == "root_dir_empty" else INVALID_ROOT_DIR
+        raise CompatError(error, exc.message) from None
+    except CommitRunning as exc:
+        raise CompatError(COMMIT_RUNNING, exc.message) from None
+    except NotVendable:
+        raise CompatError(UNABLE_FIND_ACCOUNT) from None
+    except DomainError as exc:
+        raise CompatError(UNKNOWN_ERROR, exc.message) from None
+
+
 @csrf_exempt
 def commit(request: HttpRequest) -> HttpResponse:
-    """``POST commit``: checked like AccessManager's (write on the space), then 501 until commits move data.
+    """``POST commit?organization=&space=&rootDir=``: 204 once the move is queued, as AccessManager answered.
 
-    AccessManager answered 204 and moved nothing; answering success without doing the work
-    would hide exactly that defect from clients.
+    Unlike AccessManager, the objects under ``rootDir/`` in the loadingzone really move into the
+    space (``commits``). ``rootDir`` is required: AccessManager's default ``"none"`` would commit a
+    directory literally named so. The commit's status URL rides along in ``Location``.
     """
     refused = authenticate(request)
     if refused is not None:
         return refused
     if request.method != "POST":
         return method_not_allowed(request)
-    organization_name = parameter(request, "organization")
-    if organization_name is None:
-        return missing(request, "organization")
-    space_name = parameter(request, "space")
-    if space_name is None:
-        return missing(request, "space")
+    values = {}
+    for name in ("organization", "space", "rootDir"):
+        value = parameter(request, name)
+        if value is None:
+            return missing(request, name)
+        values[name] = value
     try:
-        space = find_space(organization_name, space_name, SAVE_ACCESS_DENIED, None)
-        try:
-            check_access(access_for(request), space, Access.WRITE, Target.SPACE)
-        except AccessDenied:
-            raise CompatError(SAVE_ACCESS_DENIED) from None
-        raise CompatError(COMMIT_NOT_IMPLEMENTED)
+        started = commit_for(request, values["organization"], values["space"], values["rootDir"])
     except CompatError as exc:
         return error_response(exc.error, exc.extra, exc.headers)
+    response = HttpResponse(status=204)
+    response["Location"] = reverse(
+        "space-commit-detail", args=[started.organization.name, started.space.name, started.pk]
+    )
+    for name, value in NO_STORE.items():
+        response[name] = value
+    return response
 
 
 @csrf_exempt

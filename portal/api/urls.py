@@ -39,6 +39,7 @@ urlpatterns = [
     ),
     *router.urls,
     path("", include("accessgrants.api.urls")),
+    path("", include("commits.api.urls")),
     path("", include("connections.api.urls")),
     re_path(r"^.*/$", UnknownEndpointView.as_view(), name="unknown-endpoint"),
 ]

@@ -1,0 +1,160 @@
+"""The native commits API: start a commit (202 with its status URL), follow it, list its objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from commits import webhooks
+from commits.api.serializers import CommitItemSerializer, CommitSerializer, NewCommitSerializer, WebhookSerializer
+from commits.models import Commit, CommitItem, ItemState, OrganizationWebhook
+from commits.starting import start_commit
+from portal.api.base import PortalApiView, refuse
+from portal.api.pagination import Pagination
+from portal.models import Organization, Space
+
+SPACE_PATH = [
+    OpenApiParameter("organization_name", str, OpenApiParameter.PATH),
+    OpenApiParameter("space_name", str, OpenApiParameter.PATH),
+]
+
+
+class SpaceScopedView(PortalApiView):
+    """Commits are seen by whoever may read their space; other spaces answer 404.
+
+    A write aimed at a space the caller sees goes on to ``start_commit``, which refuses it (403) and audits it.
+    """
+
+    def space(self, organization_name: str, space_name: str, *, write: bool = False) -> Space:
+        space = (
+            self.access.visible_spaces(Space.objects.select_related("organization", "organization__connection"))
+            .filter(organization__name=organization_name, name=space_name)
+            .first()
+        )
+        if space is None or not (write or self.access.may_read(space) or self.access.may_write(space)):
+            raise Http404("No such space.")
+        return space
+
+    def commits(self, space: Space) -> QuerySet[Commit]:
+        return Commit.objects.filter(space=space).select_related("organization", "space")
+
+    def paginated(self, request: Request, rows: Any, serializer: Any) -> Response:
+        pages = Pagination()
+        page: list[Any] | None = pages.paginate_queryset(rows, request, view=self)
+        return pages.get_paginated_response(serializer(page, many=True, context={"request": request}).data)
+
+
+class SpaceCommitsView(SpaceScopedView):
+    @extend_schema(
+        summary="List a space's commits", responses={200: CommitSerializer(many=True)}, parameters=SPACE_PATH
+    )
+    def get(self, request: Request, organization_name: str, space_name: str) -> Response:
+        return self.paginated(request, self.commits(self.space(organization_name, space_name)), CommitSerializer)
+
+    @extend_schema(
+        summary="Commit a loadingzone directory into the space",
+        description="Moves every object under `root_dir/` in the organization's loadingzone to the same key in "
+        "the space, server-side. Answers 202 at once; follow `status_url`. Needs write on the space.",
+        request=NewCommitSerializer,
+        responses={202: CommitSerializer},
+        parameters=SPACE_PATH,
+    )
+    def post(self, request: Request, organization_name: str, space_name: str) -> Response:
+        wanted = NewCommitSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        space = self.space(organization_name, space_name, write=True)
+        commit = start_commit(
+            self.access,
+            space,
+            root_dir=wanted.validated_data["root_dir"],
+            user=request.user,
+            overwrite=wanted.validated_data["overwrite"],
+            origin=Commit.Origin.API,
+        )
+        body = CommitSerializer(commit, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+class SpaceCommitDetailView(SpaceScopedView):
+    @extend_schema(summary="Show a commit with its counts", responses={200: CommitSerializer}, parameters=SPACE_PATH)
+    def get(self, request: Request, organization_name: str, space_name: str, commit_id: int) -> Response:
+        commit = self.commits(self.space(organization_name, space_name)).filter(pk=commit_id).first()
+        if commit is None:
+            raise Http404("No such commit.")
+        return Response(CommitSerializer(commit, context={"request": request}).data)
+
+
+class SpaceCommitItemsView(SpaceScopedView):
+    @extend_schema(
+        summary="List a commit's objects",
+        responses={200: CommitItemSerializer(many=True)},
+        parameters=[*SPACE_PATH, OpenApiParameter("state", str, enum=ItemState.values)],
+    )
+    def get(self, request: Request, organization_name: str, space_name: str, commit_id: int) -> Response:
+        commit = self.commits(self.space(organization_name, space_name)).filter(pk=commit_id).first()
+        if commit is None:
+            raise Http404("No such commit.")
+        items = CommitItem.objects.filter(commit=commit).order_by("id")
+        state = request.query_params.get("state")
+        if state:
+            if state not in ItemState.values:
+                return Response(
+                    {
+                        "error": "invalid_choice",
+                        "message": f"state: choose one of {', '.join(ItemState.values)}.",
+                        "fields": {"state": [f"Choose one of {', '.join(ItemState.values)}."]},
+                    },
+                    status=status.HTTP_400_BAD_REQUEST,
+                )
+            items = items.filter(state=state)
+        return self.paginated(request, items, CommitItemSerializer)
+
+
+class OrganizationWebhookView(PortalApiView):
+    """The organization's commit webhook: its admins set the URL and secret; the secret never comes back."""
+
+    def organization(self, name: str, *, write: bool) -> Organization:
+        organization = self.access.visible_organizations().filter(name=name).first()
+        if organization is None:
+            raise Http404("No such organization.")
+        if not self.access.may_administer(organization):
+            if write:
+                raise refuse("webhook.update", organization, message="Only the organization's admins may do this.")
+            raise Http404("No such organization.")
+        return organization
+
+    @extend_schema(summary="Show the organization's commit webhook", responses={200: WebhookSerializer})
+    def get(self, request: Request, organization_name: str) -> Response:
+        organization = self.organization(organization_name, write=False)
+        hook = OrganizationWebhook.objects.filter(organization=organization).first()
+        if hook is None:
+            raise Http404("No webhook is configured.")
+        return Response(WebhookSerializer(hook).data)
+
+    @extend_schema(
+        summary="Set the organization's commit webhook", request=WebhookSerializer, responses={200: WebhookSerializer}
+    )
+    def put(self, request: Request, organization_name: str) -> Response:
+        organization = self.organization(organization_name, write=True)
+        wanted = WebhookSerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        data = wanted.validated_data
+        hook, generated = webhooks.configure(
+            organization, url=data["url"], secret=data.get("secret") or None, enabled=data.get("enabled", True)
+        )
+        return Response(WebhookSerializer(hook, context={"generated_secret": generated}).data)
+
+    @extend_schema(summary="Remove the organization's commit webhook", responses={204: None})
+    def delete(self, request: Request, organization_name: str) -> Response:
+        organization = self.organization(organization_name, write=True)
+        hook = OrganizationWebhook.objects.filter(organization=organization).first()
+        if hook is None:
+            raise Http404("No webhook is configured.")
+        hook.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

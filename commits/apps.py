@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CommitsConfig(AppConfig):
+    name = "commits"
+    verbose_name = "Commits"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from commits.models import OrganizationWebhook
+        from portal.auditing import audit_model
+
+        audit_model(OrganizationWebhook)

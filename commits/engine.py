@@ -1,0 +1,314 @@
+"""Running a commit: plan, move in batches with bounded concurrency, finish once.
+
+Crash safety rests on three rules. Each item's state is written before and after every side
+effect (``copying`` before the copy, ``verified`` before the delete), so whatever a killed worker
+left behind, a new run takes the same decision from the storage and the recorded state. A source
+is deleted only for items recorded as ``verified``. Every state change is conditional on the state
+it was read in, so two runs of one commit at once (a redelivered task and a resumed one) cannot
+undo each other's work; on PostgreSQL an advisory lock keeps the second one from even starting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import connection as db
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from accessgrants.vending.issuing import connection_of
+from commits import moving
+from commits.models import ACTIVE_STATES, OPEN_ITEM_STATES, Commit, CommitItem, CommitState, ItemState
+from commits.moving import COPY, Outcome, Planned, Route
+from connections.providers.base import StorageError, location_for
+from connections.providers.registry import client_for
+from portal.audit import record
+from portal.errors import DomainError
+from portal.models import LOADINGZONE, AuditEvent
+
+logger = logging.getLogger(__name__)
+
+LOCK_CLASS = 0x5C0
+PLAN_BATCH = 1000
+MAX_RUNS = 20
+T = TypeVar("T")
+
+
+class TransientCommitError(Exception):
+    """The storage could not be reached for now; the task retries with backoff."""
+
+
+@contextmanager
+def runner_lock(commit_id: int) -> Iterator[bool]:
+    """Whether this process may run the commit now; released by PostgreSQL if the worker dies."""
+    if db.vendor != "postgresql":
+        yield True
+        return
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_CLASS, commit_id])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with db.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, commit_id])
+
+
+def run(commit_id: int, *, deadline: float | None = None) -> str:
+    """Run (or resume) one commit until it finishes or ``deadline`` (monotonic) passes.
+
+    Answers ``finished``, ``more`` (call again), ``busy`` (another run holds it) or ``gone``.
+    """
+    with runner_lock(commit_id) as acquired:
+        if not acquired:
+            return "busy"
+        commit = _claim(commit_id)
+        if commit is None:
+            return "gone"
+        try:
+            route = _route(commit)
+            if not commit.planned:
+                _plan(commit, route)
+            if not commit.total:
+                _finish(commit, error="There was nothing to commit under the root directory.")
+                return "finished"
+            if not _work(commit, route, deadline):
+                return "more"
+        except StorageError as exc:
+            if exc.transient:
+                raise TransientCommitError(exc.message) from exc
+            _finish(commit, error=exc.message)
+            return "finished"
+        except DomainError as exc:
+            _finish(commit, error=exc.message)
+            return "finished"
+        _finish(commit)
+        return "finished"
+
+
+def give_up(commit_id: int, error: str) -> None:
+    """Finish a commit that cannot go on (retries spent): open items fail, sources stay."""
+    commit = Commit.objects.select_related("organization", "space", "user").filter(pk=commit_id).first()
+    if commit is not None and commit.state in ACTIVE_STATES:
+        _finish(commit, error=error)
+
+
+def _claim(commit_id: int) -> Commit | None:
+    now = timezone.now()
+    claimed = Commit.objects.filter(pk=commit_id, state__in=ACTIVE_STATES).update(
+        state=CommitState.RUNNING, heartbeat=now, runs=F("runs") + 1
+    )
+    if not claimed:
+        return None
+    Commit.objects.filter(pk=commit_id, started__isnull=True).update(started=now)
+    return Commit.objects.select_related("organization", "space", "user").get(pk=commit_id)
+
+
+def _route(commit: Commit) -> Route:
+    connection = connection_of(commit.space)
+    return Route(
+        client=client_for(connection),
+        source=location_for(connection, LOADINGZONE),
+        target=location_for(connection, commit.space.name),
+        root_dir=commit.root_dir,
+    )
+
+
+def _plan(commit: Commit, route: Route) -> None:
+    """List the root directory into items; listing again after a crash adds only what is missing."""
+    start = len(route.source.key(route.root_dir + "/"))
+    batch: list[CommitItem] = []
+    try:
+        for stored in route.client.list_objects(route.source, route.root_dir + "/"):
+            batch.append(CommitItem(commit=commit, key=stored.key[start:], size=stored.size, checksum=stored.checksum))
+            if len(batch) >= PLAN_BATCH:
+                CommitItem.objects.bulk_create(batch, ignore_conflicts=True)
+                Commit.objects.filter(pk=commit.pk).update(heartbeat=timezone.now())
+                batch = []
+    except Exception as exc:
+        raise route.client.explain(exc) from exc
+    CommitItem.objects.bulk_create(batch, ignore_conflicts=True)
+    Commit.objects.filter(pk=commit.pk).update(planned=True)
+    commit.planned = True
+    _recount(commit)
+
+
+def _work(commit: Commit, route: Route, deadline: float | None) -> bool:
+    """Move open items batch by batch; False when the deadline stopped it before the end."""
+    attempts = settings.SPACEPORT_COMMIT_ITEM_ATTEMPTS
+    size = settings.SPACEPORT_COMMIT_BATCH_SIZE
+    with ThreadPoolExecutor(max_workers=settings.SPACEPORT_COMMIT_CONCURRENCY) as pool:
+        for attempt in range(attempts):
+            cursor = 0
+            while True:
+                if deadline is not None and time.monotonic() > deadline:
+                    return False
+                items = _open_items(commit, cursor, size, attempts)
+                if not items:
+                    break
+                cursor = items[-1].pk
+                _move_batch(commit, route, items, pool)
+                _recount(commit)
+            if not CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=attempts).exists():
+                return True
+            time.sleep(min(2**attempt, 30))
+    return True
+
+
+def _open_items(commit: Commit, after: int, size: int, attempts: int) -> list[Planned]:
+    rows = (
+        CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=attempts, pk__gt=after)
+        .order_by("pk")
+        .values_list("pk", "key", "state", "size", "checksum", "copied", "attempts")[:size]
+    )
+    return [Planned(*row) for row in rows]
+
+
+def _parallel(pool: ThreadPoolExecutor, step: Callable[[Planned], T], items: Iterable[Planned]) -> list[T]:
+    return list(pool.map(step, items))
+
+
+def _move_batch(commit: Commit, route: Route, items: list[Planned], pool: ThreadPoolExecutor) -> None:
+    by_pk = {item.pk: item for item in items}
+    decided = _parallel(pool, lambda item: moving.inspect(route, item, commit.overwrite), items)
+    to_copy = [outcome for outcome in decided if outcome.state == COPY]
+    _record(by_pk, [outcome for outcome in decided if outcome.state != COPY])
+    copying = _mark_copying(by_pk, [outcome.pk for outcome in to_copy])
+    sources = {outcome.pk: outcome.source for outcome in to_copy if outcome.source is not None}
+    copied = _parallel(pool, lambda item: moving.copy(route, item, sources[item.pk]), [by_pk[pk] for pk in copying])
+    _record(by_pk, copied)
+    verified = [item for item in by_pk.values() if item.state == ItemState.VERIFIED]
+    _record(by_pk, _parallel(pool, lambda item: moving.remove_source(route, item), verified))
+
+
+def _mark_copying(by_pk: dict[int, Planned], pks: list[int]) -> list[int]:
+    """Record ``copying`` before any copy starts; only items still in the state we read are copied."""
+    mine: list[int] = []
+    for state in {by_pk[pk].state for pk in pks}:
+        group = [pk for pk in pks if by_pk[pk].state == state]
+        with transaction.atomic():
+            locked = list(
+                CommitItem.objects.select_for_update().filter(pk__in=group, state=state).values_list("pk", flat=True)
+            )
+            CommitItem.objects.filter(pk__in=locked).update(state=ItemState.COPYING)
+        mine.extend(locked)
+    for pk in mine:
+        by_pk[pk] = _with(by_pk[pk], ItemState.COPYING, by_pk[pk].copied)
+    return mine
+
+
+def _with(item: Planned, state: str, copied: bool) -> Planned:
+    return Planned(item.pk, item.key, state, item.size, item.checksum, copied, item.attempts)
+
+
+def _record(by_pk: dict[int, Planned], outcomes: list[Outcome]) -> None:
+    """Write outcomes, each conditional on the state the item was read in; in memory only what was written."""
+    limit = settings.SPACEPORT_COMMIT_ITEM_ATTEMPTS
+    plain: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
+    for outcome in outcomes:
+        item = by_pk[outcome.pk]
+        if outcome.error:
+            state = ItemState.PENDING if outcome.transient and item.attempts_left(limit) else outcome.state
+            written = CommitItem.objects.filter(pk=item.pk, state=item.state).update(
+                state=state, error=outcome.error, attempts=F("attempts") + 1
+            )
+            if written:
+                by_pk[item.pk] = Planned(
+                    item.pk, item.key, state, item.size, item.checksum, item.copied, item.attempts + 1
+                )
+            continue
+        plain[(item.state, outcome.state, outcome.copied)].append(item.pk)
+    for (before, after, copied), pks in plain.items():
+        with transaction.atomic():
+            locked = list(
+                CommitItem.objects.select_for_update().filter(pk__in=pks, state=before).values_list("pk", flat=True)
+            )
+            CommitItem.objects.filter(pk__in=locked).update(state=after, copied=copied, error="")
+        for pk in locked:
+            by_pk[pk] = _with(by_pk[pk], after, copied)
+
+
+def _recount(commit: Commit) -> None:
+    """Counts from the items themselves, so a crash can never leave them off by a batch."""
+    rows = CommitItem.objects.filter(commit=commit).values("state").annotate(n=Count("id"), b=Sum("size"))
+    counts = {row["state"]: (row["n"], row["b"] or 0) for row in rows}
+    fields = {
+        "total": sum(n for n, _ in counts.values()),
+        "bytes_total": sum(b for _, b in counts.values()),
+        "moved": counts.get(ItemState.DONE, (0, 0))[0],
+        "bytes_moved": counts.get(ItemState.DONE, (0, 0))[1],
+        "skipped": counts.get(ItemState.SKIPPED, (0, 0))[0],
+        "failed": counts.get(ItemState.FAILED, (0, 0))[0],
+        "conflicts": counts.get(ItemState.CONFLICT, (0, 0))[0],
+        "heartbeat": timezone.now(),
+    }
+    Commit.objects.filter(pk=commit.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(commit, name, value)
+
+
+def final_state(commit: Commit) -> str:
+    if commit.total and not (commit.failed or commit.conflicts):
+        return CommitState.SUCCEEDED
+    if commit.moved or commit.skipped:
+        return CommitState.PARTIALLY_FAILED
+    return CommitState.FAILED
+
+
+def _finish(commit: Commit, error: str = "") -> None:
+    """Settle the commit once: whichever run gets here first records the end, audits and notifies."""
+    CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES).update(
+        state=ItemState.FAILED,
+        error=error or "Gave up after repeated failures; the source is kept in the loadingzone.",
+    )
+    _recount(commit)
+    state = final_state(commit)
+    if not error and state != CommitState.SUCCEEDED:
+        error = _summary(commit)
+    with transaction.atomic():
+        settled = Commit.objects.filter(pk=commit.pk, state__in=ACTIVE_STATES).update(
+            state=state, finished=timezone.now(), error=error[:4000]
+        )
+        if not settled:
+            return
+        commit.state, commit.error, commit.finished = state, error, timezone.now()
+        record(
+            "commit.finish",
+            commit,
+            actor=commit.user,
+            outcome=AuditEvent.Outcome.SUCCESS if state == CommitState.SUCCEEDED else AuditEvent.Outcome.FAILURE,
+            details={"space": commit.space.name, "root_dir": commit.root_dir, "state": state, **commit.counts},
+        )
+        from commits.webhooks import notify
+
+        notify(commit)
+    logger.info("commit %s finished: %s %s", commit.pk, state, commit.counts)
+
+
+def _summary(commit: Commit) -> str:
+    parts = []
+    if commit.conflicts:
+        parts.append(f"{commit.conflicts} already existed in the space with different content")
+    if commit.failed:
+        parts.append(f"{commit.failed} could not be moved")
+    return ("; ".join(parts) + ". Their sources are kept in the loadingzone.") if parts else ""
+
+
+def stalled(older_than: timedelta) -> list[int]:
+    """Commits no worker has made progress on for ``older_than``: a killed worker's, most likely."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Commit.objects.filter(
+            Q(state=CommitState.RUNNING, heartbeat__lt=cutoff) | Q(state=CommitState.QUEUED, created__lt=cutoff)
+        ).values_list("pk", flat=True)
+    )

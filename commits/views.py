@@ -1,0 +1,121 @@
+"""The commit card on the space page and the webhook card on the organization page.
+
+The space page view knows nothing of commits: the card reaches it through the ``commit_card`` tag.
+While a commit runs, the card polls its own URL (htmx) and swaps itself with fresh counts.
+Starting a commit goes through ``start_commit``, which makes every decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from commits import webhooks
+from commits.models import ACTIVE_STATES, Commit, OrganizationWebhook
+from commits.starting import start_commit
+from portal.access import access_for
+from portal.errors import DomainError
+from portal.models import Organization, Space
+
+CARD_TEMPLATE = "commits/_card.html"
+WEBHOOK_TEMPLATE = "commits/_webhook.html"
+RECENT = 5
+
+
+def _space(request: HttpRequest, organization: str, space: str) -> Space:
+    context = access_for(request)
+    spaces = context.visible_spaces(Space.objects.select_related("organization", "organization__connection"))
+    found = get_object_or_404(spaces, organization__name=organization, name=space)
+    if not (context.may_read(found) or context.may_write(found)):
+        raise Http404("No such space.")
+    return found
+
+
+def card_context(request: HttpRequest, space: Space, **extra: Any) -> dict[str, Any]:
+    context = access_for(request)
+    recent = list(Commit.objects.filter(space=space).select_related("organization", "space")[:RECENT])
+    return {
+        "request": request,
+        "space": space,
+        "organization": space.organization,
+        "commits": recent,
+        "polling": any(commit.state in ACTIVE_STATES for commit in recent),
+        "may_commit": context.may_write(space) and not space.is_loadingzone,
+        "root_dir": extra.pop("root_dir", ""),
+        **extra,
+    }
+
+
+@never_cache
+@login_required
+def commit_card(request: HttpRequest, organization: str, space: str) -> HttpResponse:
+    """The card alone, for htmx polling."""
+    return render(request, CARD_TEMPLATE, card_context(request, _space(request, organization, space)))
+
+
+@require_POST
+@login_required
+def commit_start(request: HttpRequest, organization: str, space: str) -> HttpResponse:
+    target = _space(request, organization, space)
+    root_dir = request.POST.get("root_dir", "")
+    try:
+        start_commit(
+            access_for(request),
+            target,
+            root_dir=root_dir,
+            user=request.user,
+            overwrite=request.POST.get("overwrite") == "on",
+            origin=Commit.Origin.PAGE,
+        )
+    except DomainError as exc:
+        if request.headers.get("HX-Request"):
+            page = card_context(request, target, problem=exc.message, root_dir=root_dir)
+            return render(request, CARD_TEMPLATE, page, status=200)
+        messages.error(request, exc.message)
+        return redirect("space", organization=organization, space=space)
+    if request.headers.get("HX-Request"):
+        return render(request, CARD_TEMPLATE, card_context(request, target))
+    messages.success(request, f"Committing {root_dir.strip('/')}/ from the loadingzone into {target.name}.")
+    return redirect("space", organization=organization, space=space)
+
+
+def webhook_context(request: HttpRequest, organization: Organization, **extra: Any) -> dict[str, Any]:
+    return {
+        "request": request,
+        "organization": organization,
+        "hook": OrganizationWebhook.objects.filter(organization=organization).first(),
+        **extra,
+    }
+
+
+@require_POST
+@login_required
+def webhook_update(request: HttpRequest, name: str) -> HttpResponse:
+    """Set the organization's commit webhook; the page never shows the secret, so the admin enters it."""
+    context = access_for(request)
+    organization = get_object_or_404(context.visible_organizations(), name=name)
+    if not context.may_administer(organization):
+        raise Http404("No such organization.")
+    if request.POST.get("remove"):
+        OrganizationWebhook.objects.filter(organization=organization).delete()
+        messages.success(request, "Webhook removed.")
+        return redirect("organization", name=name)
+    try:
+        webhooks.configure(
+            organization,
+            url=request.POST.get("url", "").strip(),
+            secret=request.POST.get("secret", "").strip() or None,
+            enabled=request.POST.get("enabled") == "on",
+            generate=False,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("organization", name=name)
+    messages.success(request, "Webhook saved.")
+    return redirect("organization", name=name)
