@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -130,7 +131,11 @@ def _plan(commit: Commit, route: Route) -> None:
     batch: list[CommitItem] = []
     try:
         for stored in route.client.list_objects(route.source, route.root_dir + "/"):
-            batch.append(CommitItem(commit=commit, key=stored.key[start:], size=stored.size, checksum=stored.checksum))
+            batch.append(
+                CommitItem(
+                    commit=commit, key=stored.key[start:], size=stored.size, checksum=stored.checksum, etag=stored.etag
+                )
+            )
             if len(batch) >= PLAN_BATCH:
                 CommitItem.objects.bulk_create(batch, ignore_conflicts=True)
                 Commit.objects.filter(pk=commit.pk).update(heartbeat=timezone.now())
@@ -147,6 +152,7 @@ def _work(commit: Commit, route: Route, deadline: float | None) -> bool:
     """Move open items batch by batch; False when the deadline stopped it before the end."""
     attempts = settings.SPACEPORT_COMMIT_ITEM_ATTEMPTS
     size = settings.SPACEPORT_COMMIT_BATCH_SIZE
+    route = _with_existing(route)
     with ThreadPoolExecutor(max_workers=settings.SPACEPORT_COMMIT_CONCURRENCY) as pool:
         for attempt in range(attempts):
             cursor = 0
@@ -165,11 +171,20 @@ def _work(commit: Commit, route: Route, deadline: float | None) -> bool:
     return True
 
 
+def _with_existing(route: Route) -> Route:
+    """The route with what the space already holds under the root directory, listed once per run."""
+    try:
+        existing = {stored.key: stored for stored in route.client.list_objects(route.target, route.root_dir + "/")}
+    except Exception as exc:
+        raise route.client.explain(exc) from exc
+    return replace(route, existing=existing)
+
+
 def _open_items(commit: Commit, after: int, size: int, attempts: int) -> list[Planned]:
     rows = (
         CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=attempts, pk__gt=after)
         .order_by("pk")
-        .values_list("pk", "key", "state", "size", "checksum", "copied", "attempts")[:size]
+        .values_list("pk", "key", "state", "size", "checksum", "copied", "attempts", "etag")[:size]
     )
     return [Planned(*row) for row in rows]
 
@@ -188,7 +203,7 @@ def _move_batch(commit: Commit, route: Route, items: list[Planned], pool: Thread
     copied = _parallel(pool, lambda item: moving.copy(route, item, sources[item.pk]), [by_pk[pk] for pk in copying])
     _record(by_pk, copied)
     verified = [item for item in by_pk.values() if item.state == ItemState.VERIFIED]
-    _record(by_pk, _parallel(pool, lambda item: moving.remove_source(route, item), verified))
+    _record(by_pk, moving.remove_sources(route, verified))
 
 
 def _mark_copying(by_pk: dict[int, Planned], pks: list[int]) -> list[int]:
@@ -208,7 +223,7 @@ def _mark_copying(by_pk: dict[int, Planned], pks: list[int]) -> list[int]:
 
 
 def _with(item: Planned, state: str, copied: bool) -> Planned:
-    return Planned(item.pk, item.key, state, item.size, item.checksum, copied, item.attempts)
+    return replace(item, state=state, copied=copied)
 
 
 def _record(by_pk: dict[int, Planned], outcomes: list[Outcome]) -> None:
@@ -223,9 +238,7 @@ def _record(by_pk: dict[int, Planned], outcomes: list[Outcome]) -> None:
                 state=state, error=outcome.error, attempts=F("attempts") + 1
             )
             if written:
-                by_pk[item.pk] = Planned(
-                    item.pk, item.key, state, item.size, item.checksum, item.copied, item.attempts + 1
-                )
+                by_pk[item.pk] = replace(item, state=state, attempts=item.attempts + 1)
             continue
         plain[(item.state, outcome.state, outcome.copied)].append(item.pk)
     for (before, after, copied), pks in plain.items():

@@ -119,6 +119,7 @@ class CommitItem(models.Model):
     key = models.CharField(max_length=1024)
     size = models.PositiveBigIntegerField(default=0)
     checksum = models.CharField(max_length=128, blank=True, help_text="The source's content digest, when known.")
+    etag = models.CharField(max_length=128, blank=True, help_text="The source's ETag as the listing gave it.")
     state = models.CharField(max_length=10, choices=ItemState.choices, default=ItemState.PENDING)
     copied = models.BooleanField(default=False, help_text="Whether this commit wrote the copy (else it was there).")
     attempts = models.PositiveSmallIntegerField(default=0)

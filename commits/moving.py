@@ -8,6 +8,7 @@ taken after a crash is the same one an uninterrupted run would have taken.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from commits.models import ItemState
@@ -24,6 +25,7 @@ class Route:
     source: Location
     target: Location
     root_dir: str
+    existing: Mapping[str, StoredObject] | None = None
 
     def key(self, relative: str) -> str:
         return f"{self.root_dir}/{relative}"
@@ -40,6 +42,7 @@ class Planned:
     checksum: str
     copied: bool
     attempts: int = 0
+    etag: str = ""
 
     def attempts_left(self, limit: int) -> bool:
         return self.attempts + 1 < limit
@@ -70,8 +73,19 @@ def proven_same(a: StoredObject, b: StoredObject) -> bool:
 
 
 def copy_verified(source: StoredObject, copy: StoredObject) -> bool:
-    """A copy we made matches its source: equal sizes, and equal digests wherever both are known."""
-    return source.size == copy.size and (not comparable(source, copy) or source.checksum == copy.checksum)
+    """A copy we made matches its source: equal sizes, and equal digests wherever both are known
+    (a listed single-part source ETag against the copy's MD5 counts as one)."""
+    if source.size != copy.size:
+        return False
+    if comparable(source, copy):
+        return source.checksum == copy.checksum
+    if copy.checksum.startswith("md5:") and is_digest_etag(source.etag):
+        return source.etag.lower() == copy.checksum.removeprefix("md5:")
+    return True
+
+
+def is_digest_etag(etag: str) -> bool:
+    return len(etag) == 32 and all(c in "0123456789abcdefABCDEF" for c in etag)
 
 
 def _difference(source: StoredObject, existing: StoredObject) -> str:
@@ -88,8 +102,21 @@ def _failure(item: Planned, exc: Exception, route: Route, doing: str) -> Outcome
 
 
 def inspect(route: Route, item: Planned, overwrite: bool) -> Outcome:
-    """Decide an open item from both sides of the move; nothing is changed in the storage."""
+    """Decide an open item from both sides of the move; nothing is changed in the storage.
+
+    A pending item whose key the run's listing of the space does not hold is copied on what the
+    plan's listing saw of the source, without asking the store again: the copy is verified
+    against that, and a source that changed since fails the check and stays where it is.
+    """
     key = route.key(item.key)
+    if (
+        item.state == ItemState.PENDING
+        and not item.copied
+        and route.existing is not None
+        and route.target.key(key) not in route.existing
+    ):
+        planned = StoredObject(key=route.source.key(key), size=item.size, etag=item.etag, checksum=item.checksum)
+        return Outcome(item.pk, COPY, source=planned)
     try:
         source = route.client.head_object(route.source, key)
         existing = route.client.head_object(route.target, key)
@@ -123,7 +150,7 @@ def copy(route: Route, item: Planned, source: StoredObject) -> Outcome:
     """Copy server-side and verify the copy against the source as it was when inspected."""
     key = route.key(item.key)
     try:
-        written = route.client.copy_object(route.source, key, route.target, key)
+        written = route.client.copy_object(route.source, key, route.target, key, expected=source)
     except Exception as exc:
         return _failure(item, exc, route, "Copying failed")
     if not copy_verified(source, written):
@@ -133,6 +160,26 @@ def copy(route: Route, item: Planned, source: StoredObject) -> Outcome:
             error=f"The copy does not match its source ({_difference(source, written)}); the source is kept.",
         )
     return Outcome(item.pk, ItemState.VERIFIED, copied=True, source=source)
+
+
+def remove_sources(route: Route, items: list[Planned]) -> list[Outcome]:
+    """Delete verified items' sources in one batch (S3 DeleteObjects); a key already gone counts as deleted."""
+    if not items:
+        return []
+    try:
+        failures = route.client.delete_objects(route.source, [route.key(item.key) for item in items])
+    except Exception as exc:
+        return [
+            _failure(item, exc, route, "The copy is in the space, but removing the source failed") for item in items
+        ]
+    outcomes = []
+    for item in items:
+        problem = failures.get(route.key(item.key))
+        if problem is None:
+            outcomes.append(Outcome(item.pk, ItemState.DONE if item.copied else ItemState.SKIPPED, copied=item.copied))
+        else:
+            outcomes.append(_failure(item, problem, route, "The copy is in the space, but removing the source failed"))
+    return outcomes
 
 
 def remove_source(route: Route, item: Planned) -> Outcome:

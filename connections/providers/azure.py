@@ -140,7 +140,15 @@ class AzureBlobClient(StorageClient):
             raise self.explain(exc, container=location.bucket) from exc
         return _described(name, properties)
 
-    def copy_object(self, source: Location, source_key: str, target: Location, target_key: str) -> StoredObject:
+    def copy_object(
+        self,
+        source: Location,
+        source_key: str,
+        target: Location,
+        target_key: str,
+        *,
+        expected: StoredObject | None = None,
+    ) -> StoredObject:
         """Copy Blob from the source's URL, then wait for Azure to report the copy done.
 
         Azure copies the blob's properties with it, Content-MD5 included; the copy is checked

@@ -123,14 +123,38 @@ class StorageClient(ABC):
         """The object at ``location.prefix + key`` with its size and checksum, or None if absent."""
         raise NotImplementedError
 
-    def copy_object(self, source: Location, source_key: str, target: Location, target_key: str) -> StoredObject:
+    def copy_object(
+        self,
+        source: Location,
+        source_key: str,
+        target: Location,
+        target_key: str,
+        *,
+        expected: StoredObject | None = None,
+    ) -> StoredObject:
         """Copy server-side within this connection's storage (no bytes through Spaceport) and wait
         until the copy is complete; returns the copy as :meth:`head_object` describes it.
 
         Large objects use the provider's own mechanism: S3 multipart UploadPartCopy above 5 GiB,
-        Azure copy-from-URL with status polling, GCS rewrite until done.
+        Azure copy-from-URL with status polling, GCS rewrite until done. ``expected`` is the
+        source as a listing described it; a provider may use it instead of asking again, as long
+        as what it returns still describes the copy it made.
         """
         raise NotImplementedError
+
+    def delete_objects(self, location: Location, keys: list[str]) -> dict[str, Exception]:
+        """Delete several objects; returns the keys that could not be deleted with why.
+
+        Keys already gone count as deleted. Providers with a batch call (S3 DeleteObjects)
+        override this; the default deletes one by one.
+        """
+        failures: dict[str, Exception] = {}
+        for key in keys:
+            try:
+                self.delete_object(location, key)
+            except Exception as exc:
+                failures[key] = exc
+        return failures
 
     def extra_checks(self) -> list[Check]:
         """Provider-specific checks after the basic ones (the ExternalId check, for instance)."""

