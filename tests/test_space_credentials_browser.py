@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from django.db import connections
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from accessgrants.models import Grant, Role, Scope
 from connections import onboarding
@@ -24,29 +21,9 @@ from connections.providers.registry import forget_clients
 from portal.tenancy import create_organization, create_space
 from tests.conftest import PASSWORD, make_user
 from tests.emulators import RcloneS3
+from tests.fixtures.browser import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-
-
-@pytest.fixture
-def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
-    assert CHROMIUM.exists(), "Chromium is missing: run scripts/install-test-tools"
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 900})
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-        context.set_default_timeout(10_000)
-        yield context.new_page()
-        browser.close()
-        # Django closes only its own connection before dropping the test database; this one would block the drop.
-        connections.close_all()
 
 
 @pytest.fixture
