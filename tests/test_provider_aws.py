@@ -27,6 +27,7 @@ from connections.models import CloudConnection, new_external_id
 from connections.providers import aws
 from connections.providers.base import Location, StorageError, location_for
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, _post
+from tests.fixtures.emulators import use_spaceport_principal
 
 EXTERNAL_ID_WARNING = (
     "The role's trust policy does not require the ExternalId: anyone who learns the role ARN could make a SaaS "
@@ -109,14 +110,7 @@ def bucket(moto_server: MotoServer) -> str:
 @pytest.fixture
 def principal(moto_server: MotoServer, settings: Any) -> tuple[str, AwsKey]:
     """Spaceport's own AWS principal: an IAM user allowed to assume roles, and nothing else."""
-    arn, key = moto_server.create_user(
-        f"spaceport-{secrets.token_hex(3)}",
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
-    )
-    settings.SPACEPORT_AWS_ACCESS_KEY_ID = key.access_key_id
-    settings.SPACEPORT_AWS_SECRET_ACCESS_KEY = key.secret_access_key
-    settings.SPACEPORT_AWS_PRINCIPAL_ARN = arn
-    return arn, key
+    return use_spaceport_principal(moto_server, settings)
 
 
 def create_role(moto: MotoServer, bucket: str, trust: dict[str, Any]) -> str:

@@ -164,15 +164,10 @@ def test_a_cross_account_role_set_up_from_our_instructions_validates(
     import secrets
 
     from connections.instructions import cross_account_trust_policy, s3_permission_policy
+    from tests.fixtures.emulators import use_spaceport_principal
 
     settings.SPACEPORT_AWS_STS_ENDPOINT = moto_server.endpoint_url
-    arn, key = moto_server.create_user(
-        f"spaceport-{secrets.token_hex(3)}",
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
-    )
-    settings.SPACEPORT_AWS_ACCESS_KEY_ID = key.access_key_id
-    settings.SPACEPORT_AWS_SECRET_ACCESS_KEY = key.secret_access_key
-    settings.SPACEPORT_AWS_PRINCIPAL_ARN = arn
+    use_spaceport_principal(moto_server, settings)
     bucket = f"acme-{secrets.token_hex(4)}"
     moto_server.client("s3").create_bucket(Bucket=bucket)
     connection = onboarding.create_connection(

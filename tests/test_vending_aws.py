@@ -34,6 +34,7 @@ from connections.providers.registry import client_for, forget_clients
 from portal.models import AuditEvent, Organization, Space
 from tests.conftest import make_user
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, aws_client
+from tests.fixtures.emulators import use_spaceport_principal
 from tests.policy_eval import allowed, may_list, object_arn
 from tests.test_provider_aws import allow_unsigned, bucket_policy, connect, create_role, form, sent, signing_key
 
@@ -55,14 +56,8 @@ def bucket(moto_server: MotoServer) -> str:
 
 @pytest.fixture
 def principal(moto_server: MotoServer, settings: Any) -> tuple[str, AwsKey]:
-    arn, key = moto_server.create_user(
-        f"spaceport-{secrets.token_hex(3)}",
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]},
-    )
-    settings.SPACEPORT_AWS_ACCESS_KEY_ID = key.access_key_id
-    settings.SPACEPORT_AWS_SECRET_ACCESS_KEY = key.secret_access_key
-    settings.SPACEPORT_AWS_PRINCIPAL_ARN = arn
-    return arn, key
+    """Spaceport's own AWS principal: an IAM user allowed to assume roles, and nothing else."""
+    return use_spaceport_principal(moto_server, settings)
 
 
 @pytest.fixture
