@@ -7,6 +7,7 @@ task, report.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -113,14 +114,19 @@ def test_an_unreachable_store_is_retried_before_it_is_declared_invalid(organizat
 
 
 def test_azure_connection_string_against_azurite(organization: Organization, azurite: Azurite) -> None:
+    """Azurite serves the whole session, so the container other tests may have made is removed first."""
+    from azure.core.exceptions import ResourceNotFoundError
+    from azure.storage.blob import BlobServiceClient
+
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    with contextlib.suppress(ResourceNotFoundError):
+        service.delete_container("loadingzone")
     connection = make(organization, "azure_connection_string", {"connection_string": azurite.connection_string})
     assert validate(connection)[0] == Status.INVALID
     failed = next(c for c in checks_of(connection).values() if not c["ok"])
     assert "loadingzone" in failed["message"] + failed["hint"]
 
-    from azure.storage.blob import BlobServiceClient
-
-    BlobServiceClient.from_connection_string(azurite.connection_string).create_container("loadingzone")
+    service.create_container("loadingzone")
     assert validate(connection)[0] == Status.VALID
     assert all(c["ok"] for c in checks_of(connection).values())
 
