@@ -79,6 +79,14 @@ def space(organization: Organization, member: Any) -> Space:
     return raw
 
 
+@pytest.fixture
+def admin_user(organization: Organization) -> Any:
+    """Someone holding the ``admin`` organization role without owning the organization."""
+    user = make_user("admin@example.com")
+    Grant.objects.create(user=user, scope=Scope.ORGANIZATION, role=Role.ADMIN, organization=organization)
+    return user
+
+
 def api_client_for(user: Any) -> APIClient:
     client = APIClient()
     if user is not None:

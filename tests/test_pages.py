@@ -14,29 +14,7 @@ from accessgrants.models import Grant, Role, Scope
 from portal.models import LOADINGZONE, Organization, Space, State
 from portal.tenancy import create_organization
 from tests.conftest import PASSWORD, make_user
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def field_errors(response: Any, field_id: str) -> list[str]:
-    """The error messages rendered right after the field with this id, as a person reads them."""
-    html = response.content.decode()
-    match = re.search(rf'id="{re.escape(field_id)}".*?(?=<div class="field|<div class="form-actions)', html, re.S)
-    assert match, f"field {field_id} is not on the page"
-    return re.findall(r'<p class="field-error"[^>]*>(.*?)</p>', match.group(0), re.S)
-
-
-@pytest.fixture
-def admin_user(organization: Organization) -> Any:
-    """Someone holding the ``admin`` organization role without owning the organization."""
-    user = make_user("admin@example.com")
-    Grant.objects.create(user=user, scope=Scope.ORGANIZATION, role=Role.ADMIN, organization=organization)
-    return user
-
+from tests.pages_support import client_for, field_errors
 
 # --- sign-in ---
 

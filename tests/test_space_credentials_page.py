@@ -24,6 +24,7 @@ from connections.providers.registry import forget_clients
 from portal.models import AuditEvent, Organization, Space
 from tests.conftest import make_user
 from tests.emulators import RcloneS3
+from tests.pages_support import client_for
 
 PAGE = "/o/acme/s/raw/"
 ISSUE = "/o/acme/s/raw/credentials/"
@@ -60,12 +61,6 @@ def connection(organization: Organization, rclone_s3: RcloneS3, bucket: str) -> 
     CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
     organization.refresh_from_db()
     return connection
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def secret_value(response: Any, label: str) -> str:

@@ -17,7 +17,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from accessgrants.models import Grant, Role, Scope
 from connections.drafts import start_draft
 from connections.forms import BoundedUploadHandler
 from connections.methods import SPECS, Method, Provider
@@ -27,30 +26,9 @@ from portal.models import Organization, Space
 from tests.conftest import make_user
 from tests.connection_inputs import service_account_key
 from tests.emulators import RcloneS3
+from tests.pages_support import client_for, field_errors
 
 S3 = Method.S3_STATIC_KEYS
-
-
-def client_for(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def field_errors(response: Any, field_id: str) -> list[str]:
-    """The error messages rendered right after the field with this id, as a person reads them."""
-    html = response.content.decode()
-    match = re.search(rf'id="{re.escape(field_id)}".*?(?=<div class="field|<div class="form-actions)', html, re.S)
-    assert match, f"field {field_id} is not on the page"
-    return re.findall(r'<p class="field-error"[^>]*>(.*?)</p>', match.group(0), re.S)
-
-
-@pytest.fixture
-def admin_user(organization: Organization) -> Any:
-    """Someone holding the ``admin`` organization role without owning the organization."""
-    user = make_user("admin@example.com")
-    Grant.objects.create(user=user, scope=Scope.ORGANIZATION, role=Role.ADMIN, organization=organization)
-    return user
 
 
 @pytest.fixture
