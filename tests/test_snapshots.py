@@ -84,3 +84,16 @@ def test_a_change_starts_a_new_version_now_and_again_at_commit(
     for callback in callbacks:
         callback()
     assert snapshots.version() not in (before, during)
+
+
+def test_each_read_gets_its_own_copy_of_a_snapshot(db: None) -> None:
+    first = snapshots.cached("test-kind", "one", lambda: {"roles": ["user"]})
+    first["roles"].append("trustee")
+    second = snapshots.cached("test-kind", "one", lambda: {"roles": ["never produced"]})
+    assert second == {"roles": ["user"]}
+
+
+def test_a_new_version_is_read_past_this_process_s_copies(db: None) -> None:
+    assert snapshots.cached("test-kind", "two", lambda: "before") == "before"
+    snapshots.changed()
+    assert snapshots.cached("test-kind", "two", lambda: "after") == "after"

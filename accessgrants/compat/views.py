@@ -55,6 +55,7 @@ from portal.audit import record
 from portal.auth.bearer import IssuerUnavailable, authenticate_bearer
 from portal.errors import AccessDenied, DomainError
 from portal.models import AuditEvent, Organization, Space
+from portal.stateless import stateless
 
 NO_CONTAINER = "no_such_container"
 
@@ -212,6 +213,7 @@ def sas_for(request: HttpRequest, operation: Operation, organization_name: str, 
     return str(issued.credential.secret["sas"])
 
 
+@stateless
 @csrf_exempt
 def vend(request: HttpRequest, operation: str) -> HttpResponse:
     """``POST read|upload|upload/main|delete?organization=&space=``: 200 with the bare SAS query string."""
@@ -253,6 +255,7 @@ def commit_for(request: HttpRequest, organization_name: str, space_name: str, ro
         raise CompatError(UNKNOWN_ERROR, exc.message) from None
 
 
+@stateless
 @csrf_exempt
 def commit(request: HttpRequest) -> HttpResponse:
     """``POST commit?organization=&space=&rootDir=``: 204 once the move is queued, as AccessManager answered.
@@ -285,6 +288,7 @@ def commit(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@stateless
 @csrf_exempt
 def unknown(request: HttpRequest, rest: str = "") -> HttpResponse:
     """Any other path under the prefix: 401 for strangers, Spring Boot's 404 body for callers."""

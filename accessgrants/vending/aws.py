@@ -26,6 +26,9 @@ from connections.providers.aws import AwsClient, CrossAccountClient, CrossAccoun
 from connections.providers.base import StorageError
 from connections.providers.registry import client_for
 
+# Whether credentials carry the person's identity, and so are cached per person (see issuing).
+PER_USER = True
+
 if TYPE_CHECKING:
     from connections.models import CloudConnection
 
@@ -66,7 +69,7 @@ def refused(error: StorageError) -> NotVendable:
 class StsVendor(ABC):
     """One STS call per credential, sending the space's session policy."""
 
-    per_user = True
+    per_user = PER_USER
     bounds = ROLE_SECONDS
 
     def __init__(self, connection: CloudConnection, client: AwsClient) -> None:

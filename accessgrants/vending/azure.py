@@ -25,6 +25,9 @@ from connections.models import CloudConnection
 from connections.providers.azure import AzureBlobClient
 from connections.providers.registry import client_for
 
+# Whether credentials carry the person's identity, and so are cached per person (see issuing).
+PER_USER = False
+
 KIND = "azure_sas"
 SAS_VERSION = "2021-04-10"
 PERMISSIONS = {Access.READ: "rl", Access.WRITE: "racwl", Access.DELETE: "racwdl"}
@@ -110,7 +113,7 @@ def service_sas(
 class AzureVendor:
     """Container SAS tokens; shared by everyone who asks for the same scope (no identity inside)."""
 
-    per_user = False
+    per_user = PER_USER
 
     def __init__(self, connection: CloudConnection, client: AzureBlobClient) -> None:
         self.connection = connection

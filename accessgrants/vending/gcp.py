@@ -25,6 +25,9 @@ from connections.providers.base import Location, StorageError
 from connections.providers.gcp import GcsClient
 from connections.providers.registry import client_for
 
+# Whether credentials carry the person's identity, and so are cached per person (see issuing).
+PER_USER = False
+
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
@@ -89,7 +92,7 @@ class DownscopedToken(downscoped.Credentials):
 class DownscopeVendor:
     """Tokens carry no identity of the person (Google logs the connection's principal), so they are shared."""
 
-    per_user = False
+    per_user = PER_USER
 
     def __init__(self, connection: CloudConnection, client: GcsClient) -> None:
         self.connection = connection

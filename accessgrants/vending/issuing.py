@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,15 +21,19 @@ from django.utils import timezone
 
 from accessgrants.rules import AccessContext
 from accessgrants.vending.base import Access, Credential, Scope, Target
-from accessgrants.vending.registry import vendor_for
+from accessgrants.vending.registry import per_user, vendor_for
 from connections import crypto
 from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
 from portal.audit import record
+from portal.cache import count_hit
 from portal.errors import AccessDenied, DomainError
 from portal.models import LOADINGZONE, AuditEvent, Space
 
 CACHE_PREFIX = "vend:"
+RECENT_ENTRIES = 1024
+
+_recent: OrderedDict[str, str] = OrderedDict()
 
 
 class RateLimited(DomainError):
@@ -105,16 +110,11 @@ def connection_of(space: Space) -> CloudConnection:
 
 
 def _throttle(user_id: int) -> None:
+    """Refuse past the per-minute limit; refused requests count too, so hammering does not help."""
     limit = settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE
-    window = int(timezone.now().timestamp() // 60)
-    key = f"vend-rate:{user_id}:{window}"
-    count = cache.get_or_set(key, 0, 70) or 0
-    if count >= limit:
-        raise RateLimited(retry_after=60 - int(timezone.now().timestamp()) % 60)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, 70)
+    now = timezone.now().timestamp()
+    if count_hit(f"vend-rate:{user_id}:{int(now // 60)}", 70) > limit:
+        raise RateLimited(retry_after=60 - int(now) % 60)
 
 
 def cache_key(scope: Scope, per_user: bool) -> str:
@@ -132,23 +132,46 @@ def cache_key(scope: Scope, per_user: bool) -> str:
 
 
 def _cached(key: str) -> Credential | None:
-    """A cached credential with more than the buffer left; entries are encrypted like secrets at rest."""
-    token = cache.get(key)
-    if token is None:
-        return None
+    """A cached credential with more than the buffer left.
+
+    Entries are encrypted in Redis like secrets at rest; each process keeps the ones it has
+    read or issued, decrypted, so a warm request needs no round trip and no decryption.
+    """
+    local_key = cache.make_key(key)
+    text = _recent.get(local_key)
+    if text is None:
+        token = cache.get(key)
+        if token is None:
+            return None
+        try:
+            text = crypto.decrypt(token)
+        except crypto.DecryptionError:
+            return None
     try:
-        credential = Credential.from_json(crypto.decrypt(token))
-    except (crypto.DecryptionError, ValueError, KeyError):
+        credential = Credential.from_json(text)
+    except (ValueError, KeyError, TypeError):
         return None
     buffer = timedelta(minutes=settings.SPACEPORT_CREDENTIAL_CACHE_BUFFER_MINUTES)
-    return credential if credential.remaining(timezone.now()) > buffer else None
+    if credential.remaining(timezone.now()) <= buffer:
+        _recent.pop(local_key, None)
+        return None
+    _remember(local_key, text)
+    return credential
+
+
+def _remember(local_key: str, text: str) -> None:
+    _recent[local_key] = text
+    if len(_recent) > RECENT_ENTRIES:
+        _recent.popitem(last=False)
 
 
 def _store(key: str, credential: Credential) -> None:
     buffer = timedelta(minutes=settings.SPACEPORT_CREDENTIAL_CACHE_BUFFER_MINUTES)
     timeout = int((credential.remaining(timezone.now()) - buffer).total_seconds())
     if timeout > 0:
-        cache.set(key, crypto.encrypt(credential.to_json()), timeout)
+        text = credential.to_json()
+        cache.set(key, crypto.encrypt(text), timeout)
+        _remember(cache.make_key(key), text)
 
 
 def issue(
@@ -192,13 +215,12 @@ def issue(
         user_label=str(getattr(user, "email", "") or user),
         object_keys=object_keys,
     )
-    vendor = vendor_for(connection)
-    key = cache_key(scope, vendor.per_user)
+    key = cache_key(scope, per_user(connection))
     credential = _cached(key)
     cached = credential is not None
     if credential is None:
         try:
-            credential = vendor.vend(scope)
+            credential = vendor_for(connection).vend(scope)
         except DomainError as exc:
             record(
                 "credential.refuse",

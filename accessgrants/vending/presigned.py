@@ -23,6 +23,9 @@ from connections.providers.ibm import SIGNING_REGION
 from connections.providers.s3common import s3_config, static_key_s3
 from portal.errors import DomainError
 
+# Whether credentials carry the person's identity, and so are cached per person (see issuing).
+PER_USER = False
+
 if TYPE_CHECKING:
     from connections.models import CloudConnection
 
@@ -70,7 +73,7 @@ def checked_keys(keys: tuple[str, ...], prefix: str) -> list[str]:
 class PresignVendor:
     """Signs URLs with the connection's own keys; nothing is asked of the store, so nothing is shared per person."""
 
-    per_user = False
+    per_user = PER_USER
 
     def __init__(self, connection: CloudConnection, s3: Any) -> None:
         self.connection = connection

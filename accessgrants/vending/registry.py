@@ -20,6 +20,12 @@ MODULES = {
 }
 
 
+def per_user(connection: CloudConnection) -> bool:
+    """Whether the provider's credentials carry the person's identity; known without building a vendor,
+    so a cached credential is found without touching the connection's secret."""
+    return bool(importlib.import_module(MODULES[Provider(connection.provider)]).PER_USER)
+
+
 def vendor_for(connection: CloudConnection) -> Vendor:
     """The vendor for ``connection``; each module builds it from the connection's (cached) client."""
     module = importlib.import_module(MODULES[Provider(connection.provider)])
