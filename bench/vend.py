@@ -73,7 +73,9 @@ print("COUNTS", json.dumps(counts))
 """
 
 CACHED_SHARE = """
+from portal import journal
 from portal.models import AuditEvent
+journal.drain()
 events = AuditEvent.objects.filter(action="credential.issue")
 hits = events.filter(details__cached=True).count()
 print("HITS", hits, events.count() - hits)

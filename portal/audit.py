@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.db import models
+from django.utils import timezone
 
 from portal.middleware import client_ip, current_request, current_request_id
 from portal.models import AuditEvent, Organization
@@ -64,7 +65,7 @@ def organization_of(target: models.Model | None) -> Organization | None:
     return None
 
 
-def record(
+def event(
     action: str,
     target: models.Model | None = None,
     *,
@@ -75,7 +76,7 @@ def record(
     target_label: str = "",
     link_organization: bool = True,
 ) -> AuditEvent:
-    """Write one audit event, taking actor, address and request id from the current request.
+    """One audit event, not yet saved, taking actor, address and request id from the current request.
 
     ``link_organization=False`` keeps only the organization's name, for events written while
     the organization itself is being deleted.
@@ -86,7 +87,8 @@ def record(
     if actor is not None and not label:
         label = str(getattr(actor, "email", "") or actor)
     organization = organization or organization_of(target)
-    return AuditEvent.objects.create(
+    return AuditEvent(
+        time=timezone.now(),
         actor=actor,
         actor_label=label,
         action=action,
@@ -100,3 +102,19 @@ def record(
         request_id=current_request_id.get() if request is not None else "",
         details=mask_secrets(dict(details or {})),
     )
+
+
+class EventOptions(TypedDict, total=False):
+    outcome: str
+    details: Mapping[str, Any] | None
+    organization: Organization | None
+    actor: Any
+    target_label: str
+    link_organization: bool
+
+
+def record(action: str, target: models.Model | None = None, **options: Unpack[EventOptions]) -> AuditEvent:
+    """Write one audit event now, in the current transaction (see :func:`event` for the options)."""
+    written = event(action, target, **options)
+    written.save(force_insert=True)
+    return written

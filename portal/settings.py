@@ -261,6 +261,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-expired-api-tokens": {"task": "portal.tasks.purge_expired_api_tokens", "schedule": 6 * 3600.0},
     "revalidate-connections": {"task": "connections.tasks.revalidate_connections", "schedule": 24 * 3600.0},
     "resume-stalled-commits": {"task": "commits.tasks.resume_stalled_commits", "schedule": 60.0},
+    "drain-audit-journal": {"task": "portal.tasks.drain_audit_journal", "schedule": 5.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -8,6 +8,7 @@ import pytest
 
 from connections import onboarding
 from connections.models import CloudConnection, Status
+from portal import journal
 from portal.models import AuditEvent, Organization, Space
 
 URL = "/api/v1/organizations/acme/spaces/{space}/credentials/"
@@ -46,6 +47,7 @@ def test_more_than_the_role_allows_is_refused_and_audited(
     response = post(api, member, access="delete")
     assert response.status_code == 403
     assert response.json()["error"] == "delete_denied"
+    journal.drain()
     event = AuditEvent.objects.get(action="credential.refuse")
     assert event.outcome == "denied"
     assert event.actor == member

@@ -21,6 +21,7 @@ from accessgrants.models import Grant, Role, Scope
 from connections import onboarding
 from connections.models import CloudConnection, Status
 from connections.providers.registry import forget_clients
+from portal import journal
 from portal.models import AuditEvent, Organization, Space
 from tests.conftest import make_user
 from tests.emulators import RcloneS3
@@ -88,6 +89,7 @@ def field_errors(response: Any, field_id: str) -> list[str]:
 
 
 def issued_events() -> list[AuditEvent]:
+    journal.drain()
     return list(AuditEvent.objects.filter(action="credential.issue"))
 
 
@@ -155,6 +157,7 @@ def test_delete_is_not_offered_and_a_forged_request_is_refused(
     assert "You may not delete in acme/raw." in page
     assert "X-Amz-Signature" not in page
     assert issued_events() == []
+    journal.drain()
     refused = AuditEvent.objects.get(action="credential.refuse")
     assert refused.details["reason"] == "delete_denied"
 

@@ -31,6 +31,7 @@ from connections.methods import Method
 from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
 from connections.providers.registry import client_for, forget_clients
+from portal import journal
 from portal.models import AuditEvent, Organization, Space
 from tests.conftest import make_user
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, aws_client
@@ -422,6 +423,7 @@ def test_issuing_caches_per_person(
     assert again.credential.secret == first.credential.secret
     assert theirs.credential.secret["access_key_id"] != first.credential.secret["access_key_id"]
     assert [form(r)["SourceIdentity"] for r in assume] == ["member@example.com", "other@example.com"]
+    journal.drain()
     issued = AuditEvent.objects.filter(action="credential.issue")
     assert issued.count() == 3
     for event in issued:

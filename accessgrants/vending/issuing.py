@@ -25,9 +25,9 @@ from accessgrants.vending.registry import per_user, vendor_for
 from connections import crypto
 from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
-from portal.audit import record
 from portal.cache import count_hit
 from portal.errors import AccessDenied, DomainError
+from portal.journal import journal
 from portal.models import LOADINGZONE, AuditEvent, Space
 
 CACHE_PREFIX = "vend:"
@@ -199,7 +199,7 @@ def issue(
             )
         _throttle(user.pk)
     except DomainError as exc:
-        record(
+        journal(
             "credential.refuse",
             space,
             outcome=AuditEvent.Outcome.DENIED,
@@ -222,7 +222,7 @@ def issue(
         try:
             credential = vendor_for(connection).vend(scope)
         except DomainError as exc:
-            record(
+            journal(
                 "credential.refuse",
                 opened,
                 outcome=AuditEvent.Outcome.DENIED,
@@ -230,7 +230,7 @@ def issue(
             )
             raise
         _store(key, credential)
-    record(
+    journal(
         "credential.issue",
         opened,
         details={

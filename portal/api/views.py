@@ -13,6 +13,7 @@ from rest_framework import exceptions, mixins, permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portal import journal
 from portal.access import access_for
 from portal.api.base import PortalApiView, PortalViewSet, refuse
 from portal.api.filters import AuditEventFilter, OrganizationFilter, SpaceFilter
@@ -213,6 +214,11 @@ class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Portal
     ordering_fields = ["time", "action"]
     ordering = ["-time", "-id"]
     queryset = AuditEvent.objects.all()
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Journaled events (credential requests) are copied in first, so the list is complete up to now."""
+        journal.drain()
+        return super().list(request, *args, **kwargs)
 
 
 @extend_schema(exclude=True)
