@@ -27,7 +27,7 @@ from django.core.cache import caches
 from django.db import models, transaction
 
 from portal.audit import EventOptions, event
-from portal.cache import SharedClientRedisCache
+from portal.cache import SharedClientRedisCache, count_hit
 from portal.models import AuditEvent, Organization
 
 logger = logging.getLogger(__name__)
@@ -66,9 +66,48 @@ def journal(action: str, target: models.Model | None = None, **options: Unpack[E
         written.save(force_insert=True)
         return
     client, key = stream
+    client.xadd(key, {"event": _entry(written)})
+
+
+# Count a hit; journal the first event within the limit, the second past it; answer the count.
+_COUNT_AND_JOURNAL = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local event = ARGV[3]
+if count > tonumber(ARGV[2]) then event = ARGV[4] end
+redis.call('XADD', KEYS[2], '*', 'event', event)
+return count
+"""
+
+
+def journal_within_limit(
+    counter: str, window_seconds: int, limit: int, allowed: AuditEvent, refused: AuditEvent
+) -> int:
+    """Count a hit on ``counter`` (kept ``window_seconds``) and journal ``allowed`` while the count
+    stays within ``limit``, ``refused`` past it; answers the count.
+
+    On Redis this is one round trip (a script), so a credential served from the cache pays a
+    single call for both its rate limit and its audit event.
+    """
+    stream = _stream()
+    if stream is None:
+        count = count_hit(counter, window_seconds)
+        (allowed if count <= limit else refused).save(force_insert=True)
+        return count
+    client, key = stream
+    backend = caches["default"]
+    script = client.register_script(_COUNT_AND_JOURNAL)
+    count = script(
+        keys=[backend.make_and_validate_key(counter), key],
+        args=[window_seconds, limit, _entry(allowed), _entry(refused)],
+    )
+    return int(count)
+
+
+def _entry(written: AuditEvent) -> str:
     fields = {name: getattr(written, name) for name in FIELDS}
     fields["time"] = written.time.isoformat()
-    client.xadd(key, {"event": json.dumps(fields, separators=(",", ":"))})
+    return json.dumps(fields, separators=(",", ":"))
 
 
 def drain(batch: int = DRAIN_BATCH) -> int:

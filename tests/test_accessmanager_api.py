@@ -355,6 +355,13 @@ def test_too_many_tokens_are_429(idp: IdentityProvider, acme: Space, settings: A
     assert body["errorCode"] == 10081 and body["error"] == "Too Many Requests"
     assert body["message"].startswith("10081: Too many tokens requested. Try again in ")
     assert 0 < int(response["Retry-After"]) <= 60
+    journal.drain()
+    trail = AuditEvent.objects.filter(action__startswith="credential.").order_by("time", "pk")
+    assert [(e.action, e.details["cached"] if e.outcome == "success" else e.details["reason"]) for e in trail] == [
+        ("credential.issue", False),
+        ("credential.issue", True),
+        ("credential.refuse", "throttled"),
+    ]
 
 
 def test_commit_checks_write_then_needs_a_root_directory(idp: IdentityProvider, acme: Space) -> None:

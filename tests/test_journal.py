@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 from django.test import RequestFactory
 
 from portal import journal
+from portal.audit import event
 from portal.journal import _insert, _row, _stream
 from portal.middleware import RequestContextMiddleware
 from portal.models import AuditEvent, Organization, Space
@@ -125,3 +126,20 @@ def test_without_redis_events_are_written_at_once(space: Space, settings: Any) -
     journal.journal(ACTION, space, details={"embedded": True})
     assert [event.details for event in issued()] == [{"embedded": True}]
     assert journal.drain() == 0
+
+
+def test_counting_and_journaling_is_one_decision(space: Space) -> None:
+    counts = [
+        journal.journal_within_limit(
+            "test-counter",
+            60,
+            2,
+            allowed=event(ACTION, space, details={"n": n}),
+            refused=event("credential.refuse", space, details={"n": n, "reason": "throttled"}),
+        )
+        for n in range(3)
+    ]
+    assert counts == [1, 2, 3]
+    journal.drain()
+    trail = AuditEvent.objects.filter(action__startswith="credential.").order_by("time", "pk")
+    assert [(e.action, e.details["n"]) for e in trail] == [(ACTION, 0), (ACTION, 1), ("credential.refuse", 2)]

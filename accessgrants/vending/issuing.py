@@ -25,12 +25,14 @@ from accessgrants.vending.registry import per_user, vendor_for
 from connections import crypto
 from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
+from portal.audit import event
 from portal.cache import count_hit
 from portal.errors import AccessDenied, DomainError
-from portal.journal import journal
+from portal.journal import journal, journal_within_limit
 from portal.models import LOADINGZONE, AuditEvent, Space
 
 CACHE_PREFIX = "vend:"
+RATE_WINDOW_SECONDS = 70
 RECENT_ENTRIES = 1024
 
 _recent: OrderedDict[str, str] = OrderedDict()
@@ -109,12 +111,17 @@ def connection_of(space: Space) -> CloudConnection:
     return connection
 
 
+def _rate_window(user_id: int) -> tuple[str, int]:
+    """The user's counter for the current minute, and the seconds until the next one starts."""
+    now = timezone.now().timestamp()
+    return f"vend-rate:{user_id}:{int(now // 60)}", 60 - int(now) % 60
+
+
 def _throttle(user_id: int) -> None:
     """Refuse past the per-minute limit; refused requests count too, so hammering does not help."""
-    limit = settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE
-    now = timezone.now().timestamp()
-    if count_hit(f"vend-rate:{user_id}:{int(now // 60)}", 70) > limit:
-        raise RateLimited(retry_after=60 - int(now) % 60)
+    counter, retry_after = _rate_window(user_id)
+    if count_hit(counter, RATE_WINDOW_SECONDS) > settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE:
+        raise RateLimited(retry_after=retry_after)
 
 
 def cache_key(scope: Scope, per_user: bool) -> str:
@@ -174,6 +181,40 @@ def _store(key: str, credential: Credential) -> None:
         _remember(cache.make_key(key), text)
 
 
+def _checked_lifetime(access: str, lifetime: timedelta | None) -> timedelta:
+    if lifetime is None:
+        return default_lifetime(access)
+    if lifetime <= timedelta(0) or lifetime > max_lifetime(access):
+        raise DomainError(
+            "lifetime_minutes",
+            f"Choose a lifetime between 1 and {int(max_lifetime(access).total_seconds() // 60)} minutes "
+            f"for {access} access.",
+            "lifetime_out_of_range",
+        )
+    return lifetime
+
+
+def _refusal(access: str, target: str, reason: str) -> dict[str, Any]:
+    return {
+        "outcome": AuditEvent.Outcome.DENIED,
+        "details": {"access": access, "target": target, "reason": reason},
+    }
+
+
+def _issuance(space: Space, access: str, target: str, credential: Credential, cached: bool) -> dict[str, Any]:
+    return {
+        "details": {
+            "access": access,
+            "target": target,
+            "space": space.name,
+            "provider": credential.provider,
+            "kind": credential.kind,
+            "expires_at": credential.expires_at.isoformat(),
+            "cached": cached,
+        }
+    }
+
+
 def issue(
     context: AccessContext,
     space: Space,
@@ -184,27 +225,17 @@ def issue(
     lifetime: timedelta | None = None,
     object_keys: tuple[str, ...] = (),
 ) -> Issued:
-    """Issue (or reuse) a credential for ``access`` on ``space``; refusals are audited too."""
+    """Issue (or reuse) a credential for ``access`` on ``space``; refusals are audited too.
+
+    A credential found in the cache costs one Redis call for its rate limit and its audit event
+    together (:func:`journal_within_limit`); a new one is rate-limited before the provider is asked.
+    """
     try:
         opened = check_access(context, space, access, target)
         connection = connection_of(space)
-        if lifetime is None:
-            lifetime = default_lifetime(access)
-        if lifetime <= timedelta(0) or lifetime > max_lifetime(access):
-            raise DomainError(
-                "lifetime_minutes",
-                f"Choose a lifetime between 1 and {int(max_lifetime(access).total_seconds() // 60)} minutes "
-                f"for {access} access.",
-                "lifetime_out_of_range",
-            )
-        _throttle(user.pk)
+        lifetime = _checked_lifetime(access, lifetime)
     except DomainError as exc:
-        journal(
-            "credential.refuse",
-            space,
-            outcome=AuditEvent.Outcome.DENIED,
-            details={"access": access, "target": target, "reason": exc.code},
-        )
+        journal("credential.refuse", space, **_refusal(access, target, exc.code))
         raise
     scope = Scope(
         connection=connection,
@@ -217,30 +248,28 @@ def issue(
     )
     key = cache_key(scope, per_user(connection))
     credential = _cached(key)
-    cached = credential is not None
-    if credential is None:
-        try:
-            credential = vendor_for(connection).vend(scope)
-        except DomainError as exc:
-            journal(
-                "credential.refuse",
-                opened,
-                outcome=AuditEvent.Outcome.DENIED,
-                details={"access": access, "target": target, "reason": exc.code},
-            )
-            raise
-        _store(key, credential)
-    journal(
-        "credential.issue",
-        opened,
-        details={
-            "access": access,
-            "target": target,
-            "space": space.name,
-            "provider": credential.provider,
-            "kind": credential.kind,
-            "expires_at": credential.expires_at.isoformat(),
-            "cached": cached,
-        },
-    )
-    return Issued(credential, cached)
+    if credential is not None:
+        counter, retry_after = _rate_window(user.pk)
+        count = journal_within_limit(
+            counter,
+            RATE_WINDOW_SECONDS,
+            settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE,
+            allowed=event("credential.issue", opened, **_issuance(space, access, target, credential, cached=True)),
+            refused=event("credential.refuse", space, **_refusal(access, target, "throttled")),
+        )
+        if count > settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE:
+            raise RateLimited(retry_after=retry_after)
+        return Issued(credential, cached=True)
+    try:
+        _throttle(user.pk)
+        credential = vendor_for(connection).vend(scope)
+    except DomainError as exc:
+        journal(
+            "credential.refuse",
+            space if exc.code == "throttled" else opened,
+            **_refusal(access, target, exc.code),
+        )
+        raise
+    _store(key, credential)
+    journal("credential.issue", opened, **_issuance(space, access, target, credential, cached=False))
+    return Issued(credential, cached=False)
