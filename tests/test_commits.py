@@ -537,6 +537,9 @@ def test_a_commit_waits_while_another_run_holds_it(member: Any, space: Space, st
     ) as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", [engine.LOCK_CLASS, commit.pk])
         assert engine.run(commit.pk) == "busy"
+        # Released explicitly: a closed connection's locks go only once its server process has
+        # exited, which can be after the next statement here.
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", [engine.LOCK_CLASS, commit.pk])
     assert engine.run(commit.pk) == "finished"
 
 
