@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from portal.querysets import ChangeSignallingQuerySet
+
 
 class Scope(models.TextChoices):
     ORGANIZATION = "organization", "Organization"
@@ -68,6 +70,8 @@ class Grant(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created = models.DateTimeField(auto_now_add=True)
+
+    objects = ChangeSignallingQuerySet.as_manager()
 
     class Meta:
         ordering = ["scope", "organization__name", "space__name", "role"]

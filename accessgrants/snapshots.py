@@ -100,19 +100,23 @@ def _remember(local_key: str, packed: bytes) -> None:
 
 
 def watch() -> None:
-    """Connect :func:`changed` to every model change that can alter access."""
+    """Connect :func:`changed` to every model change that can alter access, bulk updates included
+    (:mod:`portal.querysets`); users change only through saves."""
     from django.contrib.auth import get_user_model
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
     from accessgrants.models import Grant
     from connections.models import CloudConnection
     from portal.models import Organization, Space
+    from portal.querysets import rows_updated
 
     user_model = get_user_model()
     for model in (Grant, Organization, Space, CloudConnection, user_model):
         uid = f"access-snapshot-{model._meta.label_lower}"
         post_save.connect(changed, sender=model, dispatch_uid=f"{uid}-save", weak=False)
         post_delete.connect(changed, sender=model, dispatch_uid=f"{uid}-delete", weak=False)
+        if model is not user_model:
+            rows_updated.connect(changed, sender=model, dispatch_uid=f"{uid}-update", weak=False)
     for through in (Organization.owners.through, user_model.groups.through):
         m2m_changed.connect(
             changed, sender=through, dispatch_uid=f"access-snapshot-{through._meta.label_lower}", weak=False

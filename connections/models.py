@@ -10,6 +10,7 @@ from django.db import models
 
 from connections.fields import EncryptedJSONField
 from connections.methods import Method, MethodSpec, Provider, spec_for
+from portal.querysets import ChangeSignallingQuerySet
 
 EXTERNAL_ID_PREFIX = "spaceport-"
 
@@ -49,6 +50,8 @@ class CloudConnection(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
+
+    objects = ChangeSignallingQuerySet.as_manager()
 
     class Meta:
         ordering = ["organization__name", "name"]

@@ -12,7 +12,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accessgrants import snapshots
 from connections.methods import ConnectionInputError, clean_input, spec_for
 from connections.models import CloudConnection, Status, new_external_id
 from portal.audit import record
@@ -65,7 +64,6 @@ def create_connection(
             connection.save()
             if organization.connection_id is None and not draft:
                 Organization.objects.filter(pk=organization.pk, connection__isnull=True).update(connection=connection)
-                snapshots.changed()
     except IntegrityError:
         raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
     if connection.status == Status.VALIDATING:
@@ -111,7 +109,6 @@ def update_connection(
                 Organization.objects.filter(pk=connection.organization_id, connection__isnull=True).update(
                     connection=connection
                 )
-                snapshots.changed()
     except IntegrityError:
         raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
     if validate:
@@ -125,7 +122,6 @@ def start_validation(connection: CloudConnection) -> CloudConnection:
     if connection.status == Status.DRAFT and connection.method and not _is_complete(connection):
         raise ConnectionInputError({"status": "This draft is incomplete; finish its fields first."})
     CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALIDATING, status_message="")
-    snapshots.changed()
     connection.status = Status.VALIDATING
     _enqueue_validation(connection)
     return connection

@@ -16,7 +16,6 @@ from typing import Any
 
 from django.utils import timezone
 
-from accessgrants import snapshots
 from connections.models import CloudConnection, Status
 from connections.providers import client_for
 from connections.providers.base import Check, StorageClient, StorageError, validation_location
@@ -132,7 +131,6 @@ def validate(connection: CloudConnection, *, final: bool = True) -> tuple[str, b
         validation_report=report,
         validated_at=timezone.now(),
     )
-    snapshots.changed()
     if not retrying:
         record(
             "connection.validate",

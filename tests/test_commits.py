@@ -69,9 +69,6 @@ class Store:
 def attach(organization: Organization, connection: CloudConnection) -> None:
     CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
     Organization.objects.filter(pk=organization.pk).update(connection=connection)
-    from accessgrants import snapshots
-
-    snapshots.changed()
     organization.refresh_from_db()
 
 

@@ -97,3 +97,12 @@ def test_a_new_version_is_read_past_this_process_s_copies(db: None) -> None:
     assert snapshots.cached("test-kind", "two", lambda: "before") == "before"
     snapshots.changed()
     assert snapshots.cached("test-kind", "two", lambda: "after") == "after"
+
+
+def test_a_bulk_update_starts_a_new_version_like_a_save(acme: Space) -> None:
+    before = snapshots.version()
+    Space.objects.filter(pk=acme.pk).update(description="changed in bulk")
+    assert snapshots.version() != before
+    unchanged = snapshots.version()
+    Space.objects.filter(pk=-1).update(description="no row")
+    assert snapshots.version() == unchanged, "an update that changed nothing keeps the snapshots"

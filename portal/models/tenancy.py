@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from portal.querysets import ChangeSignallingQuerySet
+
 LOADINGZONE = "loadingzone"
 
 ORGANIZATION_NAME_PATTERN = r"^[a-z0-9]{3,24}\Z"
@@ -70,6 +72,8 @@ class Organization(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
+    objects = ChangeSignallingQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -96,6 +100,8 @@ class Space(models.Model):
     tags = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
+
+    objects = ChangeSignallingQuerySet.as_manager()
 
     class Meta:
         ordering = ["organization__name", "name"]
