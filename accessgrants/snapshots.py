@@ -17,21 +17,20 @@ from __future__ import annotations
 import hashlib
 import pickle
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
 
+from portal.cache import ProcessMemory
 from portal.middleware import current_request
 
 VERSION_KEY = "access-snapshot:version"
 REQUEST_ATTRIBUTE = "_access_snapshot_version"
 TTL_SECONDS = 600
-LOCAL_ENTRIES = 4096
 
-_local: OrderedDict[str, bytes] = OrderedDict()
+_local: ProcessMemory[bytes] = ProcessMemory(entries=4096)
 
 T = TypeVar("T")
 
@@ -78,7 +77,7 @@ def cached(kind: str, identity: str, produce: Callable[[], T]) -> T:
     """
     digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
     key = f"access-snapshot:{version()}:{kind}:{digest}"
-    local_key = cache.make_key(key)
+    local_key = _local.key(key)
     packed = _local.get(local_key)
     if packed is not None:
         value: T = pickle.loads(packed)  # noqa: S301 - pickled by this process itself, never received
@@ -89,14 +88,8 @@ def cached(kind: str, identity: str, produce: Callable[[], T]) -> T:
         if value is None:
             return value
         cache.set(key, value, TTL_SECONDS)
-    _remember(local_key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+    _local.put(local_key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
     return value
-
-
-def _remember(local_key: str, packed: bytes) -> None:
-    _local[local_key] = packed
-    if len(_local) > LOCAL_ENTRIES:
-        _local.popitem(last=False)
 
 
 def watch() -> None:

@@ -152,11 +152,11 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, options: tuple[str, ...] = ()) -> Iterator[str]:
+def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
     port = free_port()
     log = open(ROOT / "var" / "bench-gunicorn.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "portal.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers), *options],
+        [PYTHON, "-m", "gunicorn", "portal.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -17,17 +17,17 @@ Redis, the journal is as durable as Redis is: run it with persistence (``appendo
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from datetime import datetime
 from typing import Any, Unpack
 
 from django.contrib.auth import get_user_model
-from django.core.cache import caches
 from django.db import models, transaction
 
 from portal.audit import EventOptions, event
-from portal.cache import SharedClientRedisCache, count_hit
+from portal.cache import count_hit, raw_redis
 from portal.models import AuditEvent, Organization
 
 logger = logging.getLogger(__name__)
@@ -50,23 +50,14 @@ FIELDS = (
 )
 
 
-def _stream() -> tuple[Any, str] | None:
-    """The Redis client and the stream's full key (with the cache's prefix), or None without Redis."""
-    backend = caches["default"]
-    if not isinstance(backend, SharedClientRedisCache):
-        return None
-    return backend._cache.get_client(write=True), backend.make_and_validate_key(STREAM)
-
-
 def journal(action: str, target: models.Model | None = None, **options: Unpack[EventOptions]) -> None:
     """Audit an event through the journal: appended now, a row in the trail at the next drain."""
     written = event(action, target, **options)
-    stream = _stream()
-    if stream is None:
+    redis = raw_redis()
+    if redis is None:
         written.save(force_insert=True)
         return
-    client, key = stream
-    client.xadd(key, {"event": _entry(written)})
+    redis.client.xadd(redis.key(STREAM), {"event": _entry(written)})
 
 
 # Count a hit; journal the first event within the limit, the second past it; answer the count.
@@ -89,19 +80,22 @@ def journal_within_limit(
     On Redis this is one round trip (a script), so a credential served from the cache pays a
     single call for both its rate limit and its audit event.
     """
-    stream = _stream()
-    if stream is None:
+    redis = raw_redis()
+    if redis is None:
         count = count_hit(counter, window_seconds)
         (allowed if count <= limit else refused).save(force_insert=True)
         return count
-    client, key = stream
-    backend = caches["default"]
-    script = client.register_script(_COUNT_AND_JOURNAL)
-    count = script(
-        keys=[backend.make_and_validate_key(counter), key],
+    count = _count_and_journal(redis.client)(
+        keys=[redis.key(counter), redis.key(STREAM)],
         args=[window_seconds, limit, _entry(allowed), _entry(refused)],
     )
     return int(count)
+
+
+@functools.lru_cache(maxsize=8)
+def _count_and_journal(client: Any) -> Any:
+    """The script, registered once per client (registering hashes it)."""
+    return client.register_script(_COUNT_AND_JOURNAL)
 
 
 def _entry(written: AuditEvent) -> str:
@@ -112,10 +106,10 @@ def _entry(written: AuditEvent) -> str:
 
 def drain(batch: int = DRAIN_BATCH) -> int:
     """Copy journaled events into the audit trail; answers how many entries were copied."""
-    stream = _stream()
-    if stream is None:
+    redis = raw_redis()
+    if redis is None:
         return 0
-    client, key = stream
+    client, key = redis.client, redis.key(STREAM)
     copied = 0
     while True:
         entries = client.xrange(key, "-", "+", count=batch)

@@ -11,7 +11,8 @@ from django.test import RequestFactory
 
 from portal import journal
 from portal.audit import event
-from portal.journal import _insert, _row, _stream
+from portal.cache import raw_redis
+from portal.journal import STREAM, _insert, _row
 from portal.middleware import RequestContextMiddleware
 from portal.models import AuditEvent, Organization, Space
 from portal.tasks import drain_audit_journal
@@ -20,10 +21,9 @@ ACTION = "credential.issue"
 
 
 def journal_entries() -> list[Any]:
-    stream = _stream()
-    assert stream is not None, "the tests run on Redis"
-    client, key = stream
-    return list(client.xrange(key, "-", "+"))
+    redis = raw_redis()
+    assert redis is not None, "the tests run on Redis"
+    return list(redis.client.xrange(redis.key(STREAM), "-", "+"))
 
 
 def issued() -> list[AuditEvent]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,16 +25,15 @@ from connections import crypto
 from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
 from portal.audit import event
-from portal.cache import count_hit
+from portal.cache import ProcessMemory, count_hit
 from portal.errors import AccessDenied, DomainError
 from portal.journal import journal, journal_within_limit
 from portal.models import LOADINGZONE, AuditEvent, Space
 
 CACHE_PREFIX = "vend:"
 RATE_WINDOW_SECONDS = 70
-RECENT_ENTRIES = 1024
 
-_recent: OrderedDict[str, str] = OrderedDict()
+_recent: ProcessMemory[str] = ProcessMemory(entries=1024)
 
 
 class RateLimited(DomainError):
@@ -144,7 +142,7 @@ def _cached(key: str) -> Credential | None:
     Entries are encrypted in Redis like secrets at rest; each process keeps the ones it has
     read or issued, decrypted, so a warm request needs no round trip and no decryption.
     """
-    local_key = cache.make_key(key)
+    local_key = _recent.key(key)
     text = _recent.get(local_key)
     if text is None:
         token = cache.get(key)
@@ -160,16 +158,10 @@ def _cached(key: str) -> Credential | None:
         return None
     buffer = timedelta(minutes=settings.SPACEPORT_CREDENTIAL_CACHE_BUFFER_MINUTES)
     if credential.remaining(timezone.now()) <= buffer:
-        _recent.pop(local_key, None)
+        _recent.forget(local_key)
         return None
-    _remember(local_key, text)
+    _recent.put(local_key, text)
     return credential
-
-
-def _remember(local_key: str, text: str) -> None:
-    _recent[local_key] = text
-    if len(_recent) > RECENT_ENTRIES:
-        _recent.popitem(last=False)
 
 
 def _store(key: str, credential: Credential) -> None:
@@ -178,7 +170,7 @@ def _store(key: str, credential: Credential) -> None:
     if timeout > 0:
         text = credential.to_json()
         cache.set(key, crypto.encrypt(text), timeout)
-        _remember(cache.make_key(key), text)
+        _recent.put(_recent.key(key), text)
 
 
 def _checked_lifetime(access: str, lifetime: timedelta | None) -> timedelta:
