@@ -42,6 +42,7 @@ from connections.providers.base import Location, StorageError, location_for
 from connections.providers.registry import client_for, forget_clients
 from portal.models import Organization
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, LOOPBACK, REPO, Azurite, Process, free_port
+from tests.storage_contract import assert_round_trip
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CLIENT_ID = "0d5c6e4a-3f5e-4a3b-9c1e-8c7b5a2d1e0f"
@@ -99,35 +100,7 @@ def test_connection_string_round_trip(key_connection: CloudConnection, azurite: 
     assert location == Location(bucket=space)
     assert "devstoreaccount1" in client.authenticate()
 
-    payloads = {
-        "a/b/c/deep.csv": b"x,y\n1,2\n",
-        "a/top.txt": b"top",
-        "données/résumé 2024 ☃.txt": "unicode body ✓".encode(),
-        "empty.bin": b"",
-    }
-    for key, body in payloads.items():
-        stored = client.put_object(location, key, body)
-        assert stored.key == key
-        assert stored.size == len(body)
-        assert stored.etag
-    for key, body in payloads.items():
-        assert client.get_object(location, key) == body
-
-    listed = {item.key: item.size for item in client.list_objects(location)}
-    assert listed == {key: len(body) for key, body in payloads.items()}
-    assert {item.key for item in client.list_objects(location, "a/")} == {"a/b/c/deep.csv", "a/top.txt"}
-    assert len(list(client.list_objects(location, limit=3))) == 3
-
-    client.put_object(location, "a/top.txt", b"overwritten")
-    assert client.get_object(location, "a/top.txt") == b"overwritten"
-
-    for key in payloads:
-        client.delete_object(location, key)
-    client.delete_object(location, "empty.bin")
-    assert list(client.list_objects(location)) == []
-    with pytest.raises(StorageError) as excinfo:
-        client.get_object(location, "a/top.txt")
-    assert excinfo.value.code == "not_found"
+    assert_round_trip(client, location)
 
 
 def test_listing_follows_pages(key_connection: CloudConnection, azurite: Azurite, monkeypatch: Any) -> None:

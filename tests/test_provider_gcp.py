@@ -35,6 +35,7 @@ from connections.providers.base import Location, StorageError, location_for
 from connections.providers.registry import client_for, forget_clients
 from portal.models import Organization
 from tests.emulators import LOOPBACK, GcsEmulator, free_port
+from tests.storage_contract import assert_round_trip
 
 READ_WRITE = "https://www.googleapis.com/auth/devstorage.read_write"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -251,37 +252,6 @@ def bucket(gcs_emulator: GcsEmulator) -> str:
     return name
 
 
-def round_trip(client: gcp.GcsClient, location: Location) -> None:
-    payloads = {
-        "a/b/c/deep.csv": b"x,y\n1,2\n",
-        "a/top.txt": b"top",
-        "données/résumé 2024 ☃.txt": "unicode body ✓".encode(),
-        "empty.bin": b"",
-    }
-    for key, body in payloads.items():
-        stored = client.put_object(location, key, body)
-        assert stored.key == location.key(key)
-        assert stored.size == len(body)
-    for key, body in payloads.items():
-        assert client.get_object(location, key) == body
-    listed = {item.key: item.size for item in client.list_objects(location)}
-    assert listed == {location.key(key): len(body) for key, body in payloads.items()}
-    assert {item.key for item in client.list_objects(location, "a/")} == {
-        location.key("a/b/c/deep.csv"),
-        location.key("a/top.txt"),
-    }
-    assert len(list(client.list_objects(location, limit=3))) == 3
-    client.put_object(location, "a/top.txt", b"overwritten")
-    assert client.get_object(location, "a/top.txt") == b"overwritten"
-    for key in payloads:
-        client.delete_object(location, key)
-    client.delete_object(location, "empty.bin")
-    assert list(client.list_objects(location)) == []
-    with pytest.raises(StorageError) as excinfo:
-        client.get_object(location, "a/top.txt")
-    assert excinfo.value.code == "not_found"
-
-
 def test_service_account_key_round_trip_under_the_space_prefix(
     organization: Organization, google: GoogleStandIn, bucket: str, gcs_emulator: GcsEmulator
 ) -> None:
@@ -298,7 +268,7 @@ def test_service_account_key_round_trip_under_the_space_prefix(
     assert location == Location(bucket=bucket, prefix="spaceport/raw/")
     gcs_emulator.client().bucket(bucket).blob("elsewhere/other.txt").upload_from_string(b"not in the space")
 
-    round_trip(client, location)
+    assert_round_trip(client, location)
 
     token_requests = [body for path, body, _ in google.requests if path == "/token"]
     assert len(token_requests) == 1, "one credentials object per client: the token is reused"
@@ -477,7 +447,7 @@ def test_workload_identity_exchanges_spaceport_token(
     )
     client = gcp.build_client(connection)
     assert IMPERSONATED in client.authenticate()
-    round_trip(client, location_for(connection, "raw"))
+    assert_round_trip(client, location_for(connection, "raw"))
 
     exchange = [body for path, body, _ in google.requests if path == "/v1/token"]
     assert len(exchange) == 1
@@ -570,6 +540,6 @@ def test_direct_iam_uses_spaceport_credentials_file(
     assert connection.secret in ({}, None)
     client = gcp.build_client(connection)
     assert "portal@spaceport-prod.iam.gserviceaccount.com" in client.authenticate()
-    round_trip(client, location_for(connection, "raw"))
+    assert_round_trip(client, location_for(connection, "raw"))
     assert [path for path, _, _ in google.requests] == ["/token"]
     assert set(google.storage_authorizations) == {f"Bearer {google.issued[0]}"}
