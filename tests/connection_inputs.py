@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -16,13 +17,31 @@ def rsa_private_key_pem() -> str:
     ).decode()
 
 
-def service_account_key(token_uri: str = "https://oauth2.googleapis.com/token") -> dict[str, Any]:
+def service_account_key(
+    token_uri: str = "https://oauth2.googleapis.com/token",
+    *,
+    public_keys: dict[str, Any] | None = None,
+    project: str = "acme-data",
+    email: str = "",
+) -> dict[str, Any]:
+    """A key file like the one IAM downloads, with a fresh RSA key.
+
+    With ``public_keys`` (a token stand-in's), the key gets a fresh id and its public half is
+    registered there, so the stand-in can check the assertions signed with it.
+    """
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_id = "0123456789abcdef"
+    if public_keys is not None:
+        key_id = uuid.uuid4().hex
+        public_keys[key_id] = private.public_key()
     return {
         "type": "service_account",
-        "project_id": "acme-data",
-        "private_key_id": "0123456789abcdef",
-        "private_key": rsa_private_key_pem(),
-        "client_email": "spaceport@acme-data.iam.gserviceaccount.com",
+        "project_id": project,
+        "private_key_id": key_id,
+        "private_key": private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+        "client_email": email or f"spaceport@{project}.iam.gserviceaccount.com",
         "client_id": "1234567890",
         "token_uri": token_uri,
     }

@@ -35,6 +35,7 @@ from connections.providers.registry import client_for, forget_clients
 from portal.models import LOADINGZONE, Organization
 from tests.connection_inputs import service_account_key
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, LOOPBACK, Azurite, GcsEmulator, MotoServer, RcloneS3
+from tests.loopback import Call, json_endpoint
 from tests.test_provider_aws import bucket_policy, keys_connection
 from tests.test_provider_s3compat import connect as s3compat_connection
 
@@ -175,26 +176,11 @@ def azure_store(request: pytest.FixtureRequest, organization: Organization, monk
 def google_tokens() -> Iterator[str]:
     """Issues a bearer token for any signed assertion; test_provider_gcp checks the assertion."""
 
-    class TokenHandler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            payload = json.dumps({"access_token": f"ya29.{secrets.token_urlsafe(8)}", "expires_in": 3599}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+    def answer(call: Call) -> tuple[int, Any]:
+        return 200, {"access_token": f"ya29.{secrets.token_urlsafe(8)}", "expires_in": 3599}
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), TokenHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://{LOOPBACK}:{server.server_address[1]}/token"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with json_endpoint(answer) as url:
+        yield f"{url}/token"
 
 
 def gcs_store(request: pytest.FixtureRequest, organization: Organization) -> Store:

@@ -14,7 +14,6 @@ import http.client
 import http.server
 import json
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,8 +24,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
@@ -34,7 +31,9 @@ from connections.providers import gcp
 from connections.providers.base import Location, StorageError, location_for
 from connections.providers.registry import client_for, forget_clients
 from portal.models import Organization
+from tests.connection_inputs import service_account_key as shared_service_account_key
 from tests.emulators import LOOPBACK, GcsEmulator, free_port
+from tests.loopback import Call, json_endpoint, serve
 from tests.storage_contract import assert_round_trip
 
 READ_WRITE = "https://www.googleapis.com/auth/devstorage.read_write"
@@ -108,42 +107,20 @@ class GoogleStandIn:
         return 200, {"accessToken": self.new_token("impersonated"), "expireTime": expiry}
 
 
-def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> tuple[http.server.ThreadingHTTPServer, int]:
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, int(server.server_address[1])
-
-
 @pytest.fixture
 def google(gcs_emulator: GcsEmulator) -> Iterator[GoogleStandIn]:
     stand_in = GoogleStandIn(base="")
 
-    class TokenHandler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            if self.headers.get("Content-Type", "").startswith("application/json"):
-                body: dict[str, Any] = json.loads(raw or "{}")
-            else:
-                body = {k: v[0] for k, v in parse_qs(raw).items()}
-            authorization = self.headers.get("Authorization", "")
-            stand_in.requests.append((self.path, body, authorization))
-            if self.path == "/token":
-                status, answer = stand_in.oauth_token(body)
-            elif self.path == "/v1/token":
-                status, answer = stand_in.sts_token(body)
-            elif self.path.endswith(f"/serviceAccounts/{IMPERSONATED}:generateAccessToken"):
-                status, answer = stand_in.impersonate(authorization)
-            else:
-                status, answer = 404, {"error": "not_found"}
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    def answer(call: Call) -> tuple[int, Any]:
+        authorization = call.headers.get("Authorization", "")
+        stand_in.requests.append((call.path, call.body, authorization))
+        if call.path == "/token":
+            return stand_in.oauth_token(call.body)
+        if call.path == "/v1/token":
+            return stand_in.sts_token(call.body)
+        if call.path.endswith(f"/serviceAccounts/{IMPERSONATED}:generateAccessToken"):
+            return stand_in.impersonate(authorization)
+        return 404, {"error": "not_found"}
 
     emulator_port = int(urlsplit(gcs_emulator.endpoint_url).port or 0)
 
@@ -193,16 +170,9 @@ def google(gcs_emulator: GcsEmulator) -> Iterator[GoogleStandIn]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    tokens, token_port = _serve(TokenHandler)
-    proxy, proxy_port = _serve(StorageProxy)
-    stand_in.base = f"http://{LOOPBACK}:{token_port}"
-    stand_in.storage_endpoint = f"http://{LOOPBACK}:{proxy_port}"
-    try:
+    with json_endpoint(answer) as tokens, serve(StorageProxy) as proxy:
+        stand_in.base, stand_in.storage_endpoint = tokens, proxy
         yield stand_in
-    finally:
-        for server in (tokens, proxy):
-            server.shutdown()
-            server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -215,22 +185,10 @@ def allow_loopback_token_hosts(settings: Any) -> None:
 def service_account_key(
     google: GoogleStandIn, email: str = "spaceport@customer-project.iam.gserviceaccount.com"
 ) -> dict[str, Any]:
-    """A key file like the one IAM downloads, with a fresh RSA key and token_uri at the stand-in."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    key_id = uuid.uuid4().hex
-    google.public_keys[key_id] = private.public_key()
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "customer-project",
-        "private_key_id": key_id,
-        "private_key": pem,
-        "client_email": email,
-        "client_id": "1234567890",
-        "token_uri": f"{google.base}/token",
-    }
+    """A key file with token_uri at the stand-in, which knows its public key."""
+    return shared_service_account_key(
+        f"{google.base}/token", public_keys=google.public_keys, project="customer-project", email=email
+    )
 
 
 def make_connection(organization: Organization, method: str, values: dict[str, Any]) -> CloudConnection:

@@ -10,21 +10,17 @@ request is well formed, not that Google would honour the boundary.
 
 from __future__ import annotations
 
-import http.server
 import json
 import secrets
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from google.cloud import storage
 from google.oauth2.credentials import Credentials as BearerToken
 
@@ -36,7 +32,9 @@ from connections.models import CloudConnection
 from connections.providers.base import Location, location_for
 from connections.providers.registry import forget_clients
 from portal.models import Organization
+from tests.connection_inputs import service_account_key
 from tests.emulators import LOOPBACK, GcsEmulator
+from tests.loopback import json_endpoint
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -84,50 +82,16 @@ class StsStandIn:
 @pytest.fixture
 def google(settings: Any) -> Iterator[StsStandIn]:
     stand_in = StsStandIn()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            status, answer = stand_in.answer(self.path, {k: v[0] for k, v in parse_qs(raw).items()})
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    stand_in.url = f"http://{LOOPBACK}:{server.server_address[1]}"
-    settings.SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = [LOOPBACK]
-    settings.SPACEPORT_GCP_STS_ENDPOINT = f"{stand_in.url}/v1/token"
-    forget_clients()
-    try:
+    with json_endpoint(lambda call: stand_in.answer(call.path, call.body)) as url:
+        stand_in.url = url
+        settings.SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = [LOOPBACK]
+        settings.SPACEPORT_GCP_STS_ENDPOINT = f"{url}/v1/token"
+        forget_clients()
         yield stand_in
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def key_file(google: StsStandIn) -> dict[str, Any]:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    key_id = uuid.uuid4().hex
-    google.public_keys[key_id] = private.public_key()
-    pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    return {
-        "type": "service_account",
-        "project_id": "customer-project",
-        "private_key_id": key_id,
-        "private_key": pem,
-        "client_email": "spaceport@customer-project.iam.gserviceaccount.com",
-        "client_id": "1234567890",
-        "token_uri": f"{google.url}/token",
-    }
+    return service_account_key(f"{google.url}/token", public_keys=google.public_keys, project="customer-project")
 
 
 @pytest.fixture
