@@ -26,6 +26,7 @@ from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection, new_external_id
 from connections.providers import aws
 from connections.providers.base import Location, StorageError, location_for
+from connections.providers.registry import forget_clients
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, _post
 from tests.fixtures.emulators import use_spaceport_principal
 
@@ -98,6 +99,7 @@ class Clock:
 @pytest.fixture(autouse=True)
 def sts_at_moto(moto_server: MotoServer, settings: Any) -> None:
     settings.SPACEPORT_AWS_STS_ENDPOINT = moto_server.endpoint_url
+    forget_clients()
 
 
 @pytest.fixture

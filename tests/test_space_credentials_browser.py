@@ -15,13 +15,12 @@ import requests
 from playwright.sync_api import Page, expect
 
 from accessgrants.models import Grant, Role, Scope
-from connections import onboarding
-from connections.models import CloudConnection, Status
 from connections.providers.registry import forget_clients
 from portal.tenancy import create_organization, create_space
 from tests.conftest import PASSWORD, make_user
 from tests.emulators import RcloneS3
 from tests.fixtures.browser import SCREENSHOTS
+from tests.test_space_credentials_page import connect_rclone
 
 pytestmark = pytest.mark.browser
 
@@ -40,21 +39,7 @@ def world(transactional_db: None, rclone_s3: RcloneS3) -> dict[str, Any]:
     raw = create_space(acme, name="raw", display_name="Raw measurements", description="Instrument output, as recorded.")
     Grant.objects.create(user=member, scope=Scope.ORGANIZATION, role=Role.ACCESS, organization=acme)
     Grant.objects.create(user=member, scope=Scope.SPACE, role=Role.SUPPLIER, organization=acme, space=raw)
-    connection = onboarding.create_connection(
-        acme,
-        name="store",
-        method="s3_static_keys",
-        values={
-            "endpoint": rclone_s3.endpoint_url,
-            "bucket": bucket,
-            "prefix": "spaceport",
-            "access_key_id": rclone_s3.key.access_key_id,
-            "secret_access_key": rclone_s3.key.secret_access_key,
-            "verify_tls": False,
-        },
-        validate=False,
-    )
-    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
+    connect_rclone(acme, rclone_s3, bucket)
     return {"bucket": bucket}
 
 

@@ -45,6 +45,13 @@ def bucket(rclone_s3: RcloneS3) -> str:
 
 @pytest.fixture
 def connection(organization: Organization, rclone_s3: RcloneS3, bucket: str) -> CloudConnection:
+    connection = connect_rclone(organization, rclone_s3, bucket)
+    organization.refresh_from_db()
+    return connection
+
+
+def connect_rclone(organization: Organization, rclone_s3: RcloneS3, bucket: str) -> CloudConnection:
+    """The organization's storage: ``bucket`` on rclone's S3 server under ``spaceport/``, valid."""
     connection = onboarding.create_connection(
         organization,
         name="store",
@@ -60,7 +67,6 @@ def connection(organization: Organization, rclone_s3: RcloneS3, bucket: str) -> 
         validate=False,
     )
     CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    organization.refresh_from_db()
     return connection
 
 

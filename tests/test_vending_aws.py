@@ -33,32 +33,18 @@ from connections.providers.base import location_for
 from connections.providers.registry import client_for, forget_clients
 from portal import journal
 from portal.models import AuditEvent, Organization, Space
+from tests import test_provider_aws
 from tests.conftest import make_user
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, aws_client
-from tests.fixtures.emulators import use_spaceport_principal
 from tests.policy_eval import allowed, may_list, object_arn
 from tests.test_provider_aws import allow_unsigned, bucket_policy, connect, create_role, form, sent, signing_key
 
+# The provider tests' fixtures, found by name here: STS at moto, a bucket, Spaceport's principal.
+sts_at_moto = test_provider_aws.sts_at_moto
+bucket = test_provider_aws.bucket
+principal = test_provider_aws.principal
+
 USER = "member@example.com"
-
-
-@pytest.fixture(autouse=True)
-def sts_at_moto(moto_server: MotoServer, settings: Any) -> None:
-    settings.SPACEPORT_AWS_STS_ENDPOINT = moto_server.endpoint_url
-    forget_clients()
-
-
-@pytest.fixture
-def bucket(moto_server: MotoServer) -> str:
-    name = f"vend-{secrets.token_hex(4)}"
-    moto_server.client("s3").create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def principal(moto_server: MotoServer, settings: Any) -> tuple[str, AwsKey]:
-    """Spaceport's own AWS principal: an IAM user allowed to assume roles, and nothing else."""
-    return use_spaceport_principal(moto_server, settings)
 
 
 @pytest.fixture
