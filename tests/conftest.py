@@ -37,6 +37,16 @@ def own_cache_namespace(settings: Any) -> str:
     return prefix
 
 
+def assert_api_error(response: Any, status: int, field: str | None = None) -> None:
+    """Every REST API error has the one shape and a message; validation errors name the field."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error", "message", "fields"}
+    assert body["message"]
+    if field is not None:
+        assert field in body["fields"], body
+
+
 def make_user(email: str, *, superuser: bool = False) -> Any:
     user = get_user_model().objects.create_user(
         username=email, email=email, password=PASSWORD, is_superuser=superuser, is_staff=superuser

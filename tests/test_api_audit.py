@@ -15,12 +15,6 @@ from portal.models import AuditEvent, Organization, Space
 URL = "/api/v1/audit-events/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The shared actors have passwords; hashing them properly would take most of this file's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.parametrize("actor", ["owner", "member", "outsider"])
 def test_only_platform_admins_read_the_trail(api: Any, space: Space, actor: str, request: Any) -> None:
     event = AuditEvent.objects.first()

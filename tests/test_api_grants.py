@@ -10,14 +10,9 @@ from django.contrib.auth.models import Group
 from accessgrants.models import Grant, Role, Scope
 from portal.models import AuditEvent, Organization, Space
 from portal.tenancy import create_organization, create_space
+from tests.conftest import assert_api_error
 
 URL = "/api/v1/grants/"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The shared actors have passwords; hashing them properly would take most of this file's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -28,14 +23,6 @@ def other_space(db: None) -> Space:
 
 def grants_snapshot() -> list[dict[str, Any]]:
     return list(Grant.objects.order_by("pk").values())
-
-
-def assert_error(response: Any, status: int, field: str | None = None) -> None:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error", "message", "fields"}
-    if field is not None:
-        assert field in body["fields"], body
 
 
 def space_grant(user: str = "outsider@example.com", **overrides: Any) -> dict[str, Any]:
@@ -75,11 +62,11 @@ def test_others_may_not_grant(api: Any, space: Space, actor: str, request: Any) 
     before = grants_snapshot()
     response = api(user).post(URL, space_grant(user="owner@example.com"), format="json")
     if actor == "member":
-        assert_error(response, 403)
+        assert_api_error(response, 403)
         denied = AuditEvent.objects.get(outcome="denied")
         assert (denied.action, denied.actor, denied.organization) == ("grant.create", user, space.organization)
     else:
-        assert_error(response, 400, "organization")
+        assert_api_error(response, 400, "organization")
     assert grants_snapshot() == before
 
 
@@ -88,7 +75,7 @@ def test_only_platform_admins_grant_platform_roles(
 ) -> None:
     payload = {"user": member.email, "scope": "platform", "role": "org_creator"}
     before = grants_snapshot()
-    assert_error(api(owner).post(URL, payload, format="json"), 403)
+    assert_api_error(api(owner).post(URL, payload, format="json"), 403)
     assert grants_snapshot() == before
     assert api(platform_admin).post(URL, payload, format="json").status_code == 201
 
@@ -112,7 +99,7 @@ def test_bad_grants_name_the_field(
     api: Any, space: Space, other_space: Space, platform_admin: Any, outsider: Any, payload: dict[str, Any], field: str
 ) -> None:
     before = grants_snapshot()
-    assert_error(api(platform_admin).post(URL, payload, format="json"), 400, field)
+    assert_api_error(api(platform_admin).post(URL, payload, format="json"), 400, field)
     assert grants_snapshot() == before
 
 
@@ -123,9 +110,9 @@ def test_granting_in_another_organizations_space_is_refused(
     other_only = create_space(other_space.organization, name="archive")
     before = grants_snapshot()
     response = api(owner).post(URL, space_grant(space=other_only.name), format="json")
-    assert_error(response, 400, "space")
+    assert_api_error(response, 400, "space")
     response = api(owner).post(URL, space_grant(organization="other", space=other_only.name), format="json")
-    assert_error(response, 400, "organization")
+    assert_api_error(response, 400, "organization")
     assert grants_snapshot() == before
 
 
@@ -157,7 +144,7 @@ def test_visibility_of_grants(
     }
     assert seen(outsider) == {("outsider@example.com", "access")}
     assert api(member).get(f"{URL}{group_grant.pk}/").status_code == 200
-    assert_error(api(outsider).get(f"{URL}{group_grant.pk}/"), 404)
+    assert_api_error(api(outsider).get(f"{URL}{group_grant.pk}/"), 404)
 
 
 def test_filters(api: Any, space: Space, other_space: Space, platform_admin: Any, outsider: Any) -> None:
@@ -177,7 +164,7 @@ def test_filters(api: Any, space: Space, other_space: Space, platform_admin: Any
     assert roles(source="sso") == []
     page = client.get(URL, {"page_size": 1}).json()
     assert (page["count"], len(page["results"])) == (3, 1)
-    assert_error(client.get(URL, {"scope": "galaxy"}), 400, "scope")
+    assert_api_error(client.get(URL, {"scope": "galaxy"}), 400, "scope")
 
 
 def test_owner_revokes_a_grant(api: Any, space: Space, owner: Any, member: Any) -> None:
@@ -191,7 +178,7 @@ def test_owner_revokes_a_grant(api: Any, space: Space, owner: Any, member: Any) 
 def test_member_may_see_but_not_revoke_their_own_grant(api: Any, space: Space, member: Any) -> None:
     grant = Grant.objects.get(user=member, role=Role.SUPPLIER)
     assert api(member).get(f"{URL}{grant.pk}/").status_code == 200
-    assert_error(api(member).delete(f"{URL}{grant.pk}/"), 403)
+    assert_api_error(api(member).delete(f"{URL}{grant.pk}/"), 403)
     assert Grant.objects.filter(pk=grant.pk).exists()
     denied = AuditEvent.objects.get(outcome="denied")
     assert (denied.action, denied.actor, denied.target_id) == ("grant.delete", member, str(grant.pk))
@@ -200,6 +187,6 @@ def test_member_may_see_but_not_revoke_their_own_grant(api: Any, space: Space, m
 def test_outsider_cannot_revoke_and_gets_404(api: Any, space: Space, outsider: Any) -> None:
     grant = Grant.objects.get(role=Role.SUPPLIER)
     before = grants_snapshot()
-    assert_error(api(outsider).delete(f"{URL}{grant.pk}/"), 404)
+    assert_api_error(api(outsider).delete(f"{URL}{grant.pk}/"), 404)
     assert grants_snapshot() == before
     assert AuditEvent.objects.filter(outcome="denied", action="grant.delete", actor=outsider).count() == 1

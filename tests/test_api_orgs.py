@@ -11,28 +11,13 @@ from django.test import override_settings
 from accessgrants.models import Grant, Role, Scope
 from portal.models import LOADINGZONE, AuditEvent, Organization, Space
 from portal.tenancy import create_organization
+from tests.conftest import assert_api_error
 
 URL = "/api/v1/organizations/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The shared actors have passwords; hashing them properly would take most of this file's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def organizations_snapshot() -> list[dict[str, Any]]:
     return list(Organization.objects.order_by("pk").values()) + list(Space.objects.order_by("pk").values("pk", "name"))
-
-
-def assert_error(response: Any, status: int, field: str | None = None) -> None:
-    """Every error has the one shape; validation errors name the field."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error", "message", "fields"}
-    assert body["message"]
-    if field is not None:
-        assert field in body["fields"], body
 
 
 def test_list_shows_only_visible_organizations(api: Any, organization: Organization, outsider: Any) -> None:
@@ -60,12 +45,12 @@ def test_detail_shows_the_callers_roles(api: Any, space: Space, owner: Any, memb
 
 
 def test_outsider_gets_404_for_acme(api: Any, organization: Organization, outsider: Any) -> None:
-    assert_error(api(outsider).get(f"{URL}acme/"), 404)
-    assert_error(api(outsider).get(f"{URL}nosuchorg/"), 404)
+    assert_api_error(api(outsider).get(f"{URL}acme/"), 404)
+    assert_api_error(api(outsider).get(f"{URL}nosuchorg/"), 404)
 
 
 def test_anonymous_callers_are_refused(api: Any, organization: Organization) -> None:
-    assert_error(api(None).get(URL), 401)
+    assert_api_error(api(None).get(URL), 401)
 
 
 def test_platform_admin_creates_an_organization_and_owns_it(api: Any, platform_admin: Any, owner: Any) -> None:
@@ -101,7 +86,7 @@ def test_organization_creators_may_create(api: Any, member: Any) -> None:
 def test_others_may_not_create_organizations(api: Any, organization: Organization, actor: str, request: Any) -> None:
     user = request.getfixturevalue(actor)
     before = organizations_snapshot()
-    assert_error(api(user).post(URL, {"name": "beta"}, format="json"), 403)
+    assert_api_error(api(user).post(URL, {"name": "beta"}, format="json"), 403)
     assert organizations_snapshot() == before
     denied = AuditEvent.objects.get(outcome="denied")
     assert (denied.action, denied.actor) == ("organization.create", user)
@@ -128,8 +113,8 @@ def test_org_admin_updates_the_organization(api: Any, organization: Organization
 
 def test_member_without_admin_may_not_update_or_delete(api: Any, space: Space, member: Any) -> None:
     before = organizations_snapshot()
-    assert_error(api(member).patch(f"{URL}acme/", {"description": "mine"}, format="json"), 403)
-    assert_error(api(member).delete(f"{URL}acme/"), 403)
+    assert_api_error(api(member).patch(f"{URL}acme/", {"description": "mine"}, format="json"), 403)
+    assert_api_error(api(member).delete(f"{URL}acme/"), 403)
     assert organizations_snapshot() == before
     actions = list(AuditEvent.objects.filter(outcome="denied").values_list("action", "actor__email"))
     assert sorted(actions) == [("organization.delete", member.email), ("organization.update", member.email)]
@@ -137,8 +122,8 @@ def test_member_without_admin_may_not_update_or_delete(api: Any, space: Space, m
 
 def test_outsider_writes_get_404_and_are_recorded(api: Any, organization: Organization, outsider: Any) -> None:
     before = organizations_snapshot()
-    assert_error(api(outsider).patch(f"{URL}acme/", {"description": "x"}, format="json"), 404)
-    assert_error(api(outsider).delete(f"{URL}acme/"), 404)
+    assert_api_error(api(outsider).patch(f"{URL}acme/", {"description": "x"}, format="json"), 404)
+    assert_api_error(api(outsider).delete(f"{URL}acme/"), 404)
     assert organizations_snapshot() == before
     assert AuditEvent.objects.filter(outcome="denied", actor=outsider, organization=organization).count() == 2
 
@@ -171,7 +156,7 @@ def test_bad_input_on_create_names_the_field(
     api: Any, organization: Organization, platform_admin: Any, payload: dict[str, Any], field: str
 ) -> None:
     before = organizations_snapshot()
-    assert_error(api(platform_admin).post(URL, payload, format="json"), 400, field)
+    assert_api_error(api(platform_admin).post(URL, payload, format="json"), 400, field)
     assert organizations_snapshot() == before
 
 
@@ -188,7 +173,7 @@ def test_bad_input_on_update_names_the_field(
     api: Any, organization: Organization, owner: Any, payload: dict[str, Any], field: str
 ) -> None:
     before = organizations_snapshot()
-    assert_error(api(owner).patch(f"{URL}acme/", payload, format="json"), 400, field)
+    assert_api_error(api(owner).patch(f"{URL}acme/", payload, format="json"), 400, field)
     assert organizations_snapshot() == before
 
 
@@ -198,7 +183,7 @@ def test_patch_with_the_same_name_is_accepted(api: Any, organization: Organizati
 
 def test_malformed_json_is_a_400_naming_the_body(api: Any, platform_admin: Any) -> None:
     response = api(platform_admin).post(URL, '{"name": "beta",', content_type="application/json")
-    assert_error(response, 400, "body")
+    assert_api_error(response, 400, "body")
     assert response.json()["error"] == "parse_error"
     assert not Organization.objects.exists()
 
@@ -207,7 +192,7 @@ def test_malformed_json_is_a_400_naming_the_body(api: Any, platform_admin: Any) 
 def test_oversized_body_is_a_413(api: Any, platform_admin: Any) -> None:
     body = json.dumps({"name": "beta", "description": "x" * 2000})
     response = api(platform_admin).post(URL, body, content_type="application/json")
-    assert_error(response, 413, "body")
+    assert_api_error(response, 413, "body")
     assert response.json()["error"] == "request_too_large"
     assert not Organization.objects.exists()
 
@@ -223,8 +208,8 @@ def test_filters_search_and_pagination(api: Any, platform_admin: Any) -> None:
     assert [row["name"] for row in public] == ["org1x", "org3x"]
     assert [row["name"] for row in client.get(URL, {"search": "org4"}).json()["results"]] == ["org4x"]
     assert client.get(URL, {"ordering": "-name"}).json()["results"][0]["name"] == "org4x"
-    assert_error(client.get(URL, {"confidentiality": "SECRET"}), 400, "confidentiality")
-    assert_error(client.get(URL, {"page": 99}), 404)
+    assert_api_error(client.get(URL, {"confidentiality": "SECRET"}), 400, "confidentiality")
+    assert_api_error(client.get(URL, {"page": 99}), 404)
 
 
 def test_writes_are_audited_with_actor_and_request_id(api: Any, platform_admin: Any) -> None:
@@ -243,14 +228,14 @@ def test_writes_are_audited_with_actor_and_request_id(api: Any, platform_admin: 
 
 
 def test_unknown_endpoints_answer_in_the_error_shape(api: Any, owner: Any) -> None:
-    assert_error(api(owner).get("/api/v1/nothing-here/"), 404)
-    assert_error(api(owner).post("/api/v1/organizations/acme/whatever/", {}, format="json"), 404)
+    assert_api_error(api(owner).get("/api/v1/nothing-here/"), 404)
+    assert_api_error(api(owner).post("/api/v1/organizations/acme/whatever/", {}, format="json"), 404)
     assert api(owner).get("/api/v1/me").status_code == 301
 
 
 def test_unsupported_methods_and_media_types_answer_in_the_error_shape(
     api: Any, organization: Organization, owner: Any
 ) -> None:
-    assert_error(api(owner).put(f"{URL}acme/", {"name": "acme"}, format="json"), 405)
+    assert_api_error(api(owner).put(f"{URL}acme/", {"name": "acme"}, format="json"), 405)
     response = api(owner).patch(f"{URL}acme/", "description=x", content_type="application/x-www-form-urlencoded")
-    assert_error(response, 415, "body")
+    assert_api_error(response, 415, "body")

@@ -9,26 +9,13 @@ import pytest
 from accessgrants.models import Grant, Role, Scope
 from portal.models import LOADINGZONE, AuditEvent, Organization, Space
 from portal.tenancy import create_organization, create_space
+from tests.conftest import assert_api_error
 
 SPACES = "/api/v1/organizations/acme/spaces/"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The shared actors have passwords; hashing them properly would take most of this file's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def spaces_snapshot() -> list[dict[str, Any]]:
     return list(Space.objects.order_by("pk").values())
-
-
-def assert_error(response: Any, status: int, field: str | None = None) -> None:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error", "message", "fields"}
-    if field is not None:
-        assert field in body["fields"], body
 
 
 def test_owner_lists_every_space_with_access(api: Any, space: Space, owner: Any) -> None:
@@ -41,12 +28,12 @@ def test_member_sees_the_spaces_they_may_use(api: Any, space: Space, member: Any
     create_space(space.organization, name="secret")
     rows = api(member).get(SPACES).json()["results"]
     assert {row["name"]: row["access"] for row in rows} == {LOADINGZONE: "delete", "raw": "write"}
-    assert_error(api(member).get(f"{SPACES}secret/"), 404)
+    assert_api_error(api(member).get(f"{SPACES}secret/"), 404)
 
 
 def test_outsider_gets_404(api: Any, space: Space, outsider: Any) -> None:
-    assert_error(api(outsider).get(SPACES), 404)
-    assert_error(api(outsider).get(f"{SPACES}raw/"), 404)
+    assert_api_error(api(outsider).get(SPACES), 404)
+    assert_api_error(api(outsider).get(f"{SPACES}raw/"), 404)
     assert api(outsider).get("/api/v1/spaces/").json()["results"] == []
 
 
@@ -66,7 +53,7 @@ def test_others_may_not_create_spaces(api: Any, space: Space, actor: str, reques
     user = request.getfixturevalue(actor)
     before = spaces_snapshot()
     response = api(user).post(SPACES, {"name": "mine"}, format="json")
-    assert_error(response, 403 if actor == "member" else 404)
+    assert_api_error(response, 403 if actor == "member" else 404)
     assert spaces_snapshot() == before
     denied = AuditEvent.objects.get(outcome="denied")
     assert (denied.action, denied.actor, denied.organization) == ("space.create", user, space.organization)
@@ -76,7 +63,7 @@ def test_no_spaces_in_an_organization_marked_for_deletion(api: Any, organization
     organization.state = "DELETION"
     organization.save()
     before = spaces_snapshot()
-    assert_error(api(owner).post(SPACES, {"name": "late"}, format="json"), 400, "organization")
+    assert_api_error(api(owner).post(SPACES, {"name": "late"}, format="json"), 400, "organization")
     assert spaces_snapshot() == before
 
 
@@ -89,7 +76,7 @@ def test_owner_updates_and_deletes_a_space(api: Any, space: Space, owner: Any, m
     assert client.delete(f"{SPACES}raw/").status_code == 204
     space.refresh_from_db()
     assert space.state == "DELETION"
-    assert_error(api(member).get(f"{SPACES}raw/"), 404)
+    assert_api_error(api(member).get(f"{SPACES}raw/"), 404)
     actions = list(AuditEvent.objects.filter(target_type="portal.space").order_by("id").values_list("action", "actor"))
     assert actions[-2:] == [("space.update", owner.pk), ("space.update", owner.pk)]
 
@@ -98,7 +85,7 @@ def test_owner_updates_and_deletes_a_space(api: Any, space: Space, owner: Any, m
 def test_member_without_admin_may_not_change_spaces(api: Any, space: Space, member: Any, method: str) -> None:
     before = spaces_snapshot()
     response = getattr(api(member), method)(f"{SPACES}raw/", {"description": "mine"}, format="json")
-    assert_error(response, 403)
+    assert_api_error(response, 403)
     assert spaces_snapshot() == before
     denied = AuditEvent.objects.get(outcome="denied")
     verb = "update" if method == "patch" else "delete"
@@ -122,21 +109,21 @@ def test_bad_input_on_create_names_the_field(
     api: Any, space: Space, owner: Any, payload: dict[str, Any], field: str
 ) -> None:
     before = spaces_snapshot()
-    assert_error(api(owner).post(SPACES, payload, format="json"), 400, field)
+    assert_api_error(api(owner).post(SPACES, payload, format="json"), 400, field)
     assert spaces_snapshot() == before
 
 
 def test_the_loadingzone_cannot_be_deleted_or_renamed(api: Any, organization: Organization, owner: Any) -> None:
     before = spaces_snapshot()
-    assert_error(api(owner).delete(f"{SPACES}{LOADINGZONE}/"), 400, "space")
-    assert_error(api(owner).patch(f"{SPACES}{LOADINGZONE}/", {"name": "uploads"}, format="json"), 400, "name")
-    assert_error(api(owner).patch(f"{SPACES}{LOADINGZONE}/", {"state": "DELETION"}, format="json"), 400, "state")
+    assert_api_error(api(owner).delete(f"{SPACES}{LOADINGZONE}/"), 400, "space")
+    assert_api_error(api(owner).patch(f"{SPACES}{LOADINGZONE}/", {"name": "uploads"}, format="json"), 400, "name")
+    assert_api_error(api(owner).patch(f"{SPACES}{LOADINGZONE}/", {"state": "DELETION"}, format="json"), 400, "state")
     assert spaces_snapshot() == before
 
 
 def test_spaces_cannot_be_renamed(api: Any, space: Space, owner: Any) -> None:
     before = spaces_snapshot()
-    assert_error(api(owner).patch(f"{SPACES}raw/", {"name": "cooked"}, format="json"), 400, "name")
+    assert_api_error(api(owner).patch(f"{SPACES}raw/", {"name": "cooked"}, format="json"), 400, "name")
     assert spaces_snapshot() == before
 
 
@@ -157,7 +144,7 @@ def test_flat_list_filters_and_searches(api: Any, space: Space, platform_admin: 
     assert names(search="telescope") == ["other/raw"]
     assert names(search="measurements") == ["acme/raw"]
     assert names(page_size=2, page=3) == ["other/raw"]
-    assert_error(client.get("/api/v1/spaces/", {"state": "MELTED"}), 400, "state")
+    assert_api_error(client.get("/api/v1/spaces/", {"state": "MELTED"}), 400, "state")
 
 
 def test_flat_list_hides_other_organizations(api: Any, space: Space, member: Any) -> None:
@@ -172,9 +159,9 @@ def test_flat_list_hides_other_organizations(api: Any, space: Space, member: Any
 
 def test_outsider_writes_to_a_space_get_404_and_are_recorded_once(api: Any, space: Space, outsider: Any) -> None:
     before = spaces_snapshot()
-    assert_error(api(outsider).patch(f"{SPACES}raw/", {"description": "x"}, format="json"), 404)
-    assert_error(api(outsider).delete(f"{SPACES}raw/"), 404)
-    assert_error(api(outsider).delete(f"{SPACES}nosuchspace/"), 404)
+    assert_api_error(api(outsider).patch(f"{SPACES}raw/", {"description": "x"}, format="json"), 404)
+    assert_api_error(api(outsider).delete(f"{SPACES}raw/"), 404)
+    assert_api_error(api(outsider).delete(f"{SPACES}nosuchspace/"), 404)
     assert spaces_snapshot() == before
     denied = AuditEvent.objects.filter(outcome="denied").order_by("id")
     assert [(event.action, event.actor, event.target_id) for event in denied] == [

@@ -12,22 +12,9 @@ from rest_framework.test import APIClient
 from accessgrants.models import Grant, Role, Scope
 from portal.models import ApiToken, AuditEvent, Space
 from portal.models.tokens import hash_token
+from tests.conftest import assert_api_error
 
 URL = "/api/v1/tokens/"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    """The shared actors have passwords; hashing them properly would take most of this file's run time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def assert_error(response: Any, status: int, field: str | None = None) -> None:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error", "message", "fields"}
-    if field is not None:
-        assert field in body["fields"], body
 
 
 def test_a_token_is_shown_once_stored_hashed_and_signs_requests_in(api: Any, space: Space, member: Any) -> None:
@@ -65,9 +52,9 @@ def test_a_wrong_or_expired_token_is_refused(api: Any, member: Any) -> None:
     _, key = ApiToken.issue(member, "old", expires=timezone.now() - dt.timedelta(minutes=1))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    assert_error(client.get("/api/v1/me/"), 401)
+    assert_api_error(client.get("/api/v1/me/"), 401)
     client.credentials(HTTP_AUTHORIZATION="Token spt_not-a-real-key")
-    assert_error(client.get("/api/v1/me/"), 401)
+    assert_api_error(client.get("/api/v1/me/"), 401)
 
 
 def test_callers_see_and_delete_only_their_own_tokens(api: Any, member: Any, outsider: Any) -> None:
@@ -75,8 +62,8 @@ def test_callers_see_and_delete_only_their_own_tokens(api: Any, member: Any, out
     mine, _ = ApiToken.issue(member, "mine")
     client = api(member)
     assert [row["name"] for row in client.get(URL).json()["results"]] == ["mine"]
-    assert_error(client.get(f"{URL}{theirs.pk}/"), 404)
-    assert_error(client.delete(f"{URL}{theirs.pk}/"), 404)
+    assert_api_error(client.get(f"{URL}{theirs.pk}/"), 404)
+    assert_api_error(client.delete(f"{URL}{theirs.pk}/"), 404)
     assert ApiToken.objects.filter(pk=theirs.pk).exists()
     assert client.delete(f"{URL}{mine.pk}/").status_code == 204
     assert not ApiToken.objects.filter(pk=mine.pk).exists()
@@ -89,7 +76,7 @@ def test_tokens_per_user_are_capped(api: Any, member: Any, settings: Any) -> Non
     assert client.post(URL, {"name": "one"}, format="json").status_code == 201
     assert client.post(URL, {"name": "two"}, format="json").status_code == 201
     response = client.post(URL, {"name": "three"}, format="json")
-    assert_error(response, 400, "non_field_errors")
+    assert_api_error(response, 400, "non_field_errors")
     assert response.json()["error"] == "token_limit"
     assert ApiToken.objects.filter(user=member).count() == 2
 
@@ -105,7 +92,7 @@ def test_tokens_per_user_are_capped(api: Any, member: Any, settings: Any) -> Non
     ],
 )
 def test_bad_token_requests_name_the_field(api: Any, member: Any, payload: dict[str, Any], field: str) -> None:
-    assert_error(api(member).post(URL, payload, format="json"), 400, field)
+    assert_api_error(api(member).post(URL, payload, format="json"), 400, field)
     assert not ApiToken.objects.exists()
 
 
@@ -128,4 +115,4 @@ def test_me_shows_platform_admins(api: Any, platform_admin: Any) -> None:
 
 
 def test_me_needs_a_signed_in_caller(api: Any) -> None:
-    assert_error(api(None).get("/api/v1/me/"), 401)
+    assert_api_error(api(None).get("/api/v1/me/"), 401)
