@@ -60,22 +60,18 @@ def journal(action: str, target: models.Model | None = None, **options: Unpack[E
     redis.client.xadd(redis.key(STREAM), {"event": _entry(written)})
 
 
-# Count a hit; journal the first event within the limit, the second past it; answer the count.
+# Count a hit; journal the event only while the count stays within the limit; answer the count.
 _COUNT_AND_JOURNAL = """
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local event = ARGV[3]
-if count > tonumber(ARGV[2]) then event = ARGV[4] end
-redis.call('XADD', KEYS[2], '*', 'event', event)
+if count <= tonumber(ARGV[2]) then redis.call('XADD', KEYS[2], '*', 'event', ARGV[3]) end
 return count
 """
 
 
-def journal_within_limit(
-    counter: str, window_seconds: int, limit: int, allowed: AuditEvent, refused: AuditEvent
-) -> int:
-    """Count a hit on ``counter`` (kept ``window_seconds``) and journal ``allowed`` while the count
-    stays within ``limit``, ``refused`` past it; answers the count.
+def journal_within_limit(counter: str, window_seconds: int, limit: int, allowed: AuditEvent) -> int:
+    """Count a hit on ``counter`` (kept ``window_seconds``) and journal ``allowed`` if the count
+    stays within ``limit``; answers the count, so the caller can refuse (and audit that) past it.
 
     On Redis this is one round trip (a script), so a credential served from the cache pays a
     single call for both its rate limit and its audit event.
@@ -83,11 +79,11 @@ def journal_within_limit(
     redis = raw_redis()
     if redis is None:
         count = count_hit(counter, window_seconds)
-        (allowed if count <= limit else refused).save(force_insert=True)
+        if count <= limit:
+            allowed.save(force_insert=True)
         return count
     count = _count_and_journal(redis.client)(
-        keys=[redis.key(counter), redis.key(STREAM)],
-        args=[window_seconds, limit, _entry(allowed), _entry(refused)],
+        keys=[redis.key(counter), redis.key(STREAM)], args=[window_seconds, limit, _entry(allowed)]
     )
     return int(count)
 

@@ -221,6 +221,7 @@ def issue(
 
     A credential found in the cache costs one Redis call for its rate limit and its audit event
     together (:func:`journal_within_limit`); a new one is rate-limited before the provider is asked.
+    A throttled request is audited as a refusal.
     """
     try:
         opened = check_access(context, space, access, target)
@@ -247,9 +248,9 @@ def issue(
             RATE_WINDOW_SECONDS,
             settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE,
             allowed=event("credential.issue", opened, **_issuance(space, access, target, credential, cached=True)),
-            refused=event("credential.refuse", space, **_refusal(access, target, "throttled")),
         )
         if count > settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE:
+            journal("credential.refuse", space, **_refusal(access, target, "throttled"))
             raise RateLimited(retry_after=retry_after)
         return Issued(credential, cached=True)
     try:
