@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-vend bench-commit venv test-deps clean
+.PHONY: run test lint bench bench-vend bench-commit bench-copy venv test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ test: test-deps
 	$(BIN)/pytest
 
 ## bench: run every benchmark and write the figures to docs/benchmarks.md
-bench: bench-vend bench-commit
+bench: bench-vend bench-commit bench-copy
 
 bench-vend: test-deps
 	scripts/ensure-services
@@ -40,6 +40,9 @@ bench-vend: test-deps
 bench-commit: test-deps
 	scripts/ensure-services
 	cd bench && ../$(BIN)/python commit.py
+
+bench-copy: test-deps
+	cd bench && ../$(BIN)/python copy_request.py
 
 lint:
 	$(BIN)/ruff check .
