@@ -1,10 +1,11 @@
-"""What one CopyObject costs the worker's CPU: botocore's client against the bare signed request.
+"""What one CopyObject costs the worker's CPU: botocore's client against Spaceport's direct copy.
 
 A commit sends one CopyObject per object, from one worker process whose threads share the GIL,
 so the client's CPU time per request bounds how fast a commit of many small objects can go. This
-measures, on a ``rclone serve s3`` store, the CPU time per CopyObject of the S3 client exactly
-as Spaceport configures it (``connections.providers.s3common``), and of the same request
-signed with botocore's own SigV4 signer and sent over a urllib3 pool. Writes docs/benchmarks.md.
+measures, on a ``rclone serve s3`` store, the CPU time per CopyObject of the botocore S3 client
+exactly as Spaceport configures it, and of ``S3Client.copy_object`` as a commit calls it (the
+source as listed, so the request goes direct: ``connections.providers.s3direct``).
+Writes docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote
 
 from support import ROOT, machine, today, write_section
 
@@ -27,12 +27,10 @@ import django
 
 django.setup()
 
-import urllib3  # noqa: E402
-from botocore.auth import S3SigV4Auth  # noqa: E402
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
-
-from connections.providers.s3common import s3_config, static_key_s3  # noqa: E402
+from connections.methods import Method, Provider, clean_input  # noqa: E402
+from connections.models import CloudConnection  # noqa: E402
+from connections.providers import s3compat  # noqa: E402
+from connections.providers.base import Location, StoredObject  # noqa: E402
 from tests.emulators import start_rclone_s3  # noqa: E402
 
 BUCKET = "copies"
@@ -56,16 +54,21 @@ def main() -> None:
     try:
         (store.root / BUCKET).mkdir()
         key, endpoint, region = store.key, store.endpoint_url, store.region
-        s3 = static_key_s3(
-            endpoint_url=endpoint,
-            region=region,
-            access_key_id=key.access_key_id,
-            secret_access_key=key.secret_access_key,
-            config=s3_config(addressing_style="path", only_required_checksums=True),
-            verify=False,
-        )
+        values = {
+            "endpoint": endpoint,
+            "region": region,
+            "bucket": BUCKET,
+            "access_key_id": key.access_key_id,
+            "secret_access_key": key.secret_access_key,
+        }
+        config, secret = clean_input(Method.S3_STATIC_KEYS, values)
+        connection = CloudConnection(provider=Provider.S3COMPAT, method=Method.S3_STATIC_KEYS, config=config)
+        connection.secret = secret
+        client = s3compat.build_client(connection)
+        s3 = client.s3
         for n in range(args.objects + 1):
             s3.put_object(Bucket=BUCKET, Key=f"src/{n}.bin", Body=b"x" * 1024)
+        listed = {item.key: item for item in client.list_objects(Location(BUCKET), "src/")}
 
         def botocore_copy(n: int) -> None:
             s3.copy_object(
@@ -75,20 +78,13 @@ def main() -> None:
                 MetadataDirective="COPY",
             )
 
-        signer = S3SigV4Auth(Credentials(key.access_key_id, key.secret_access_key), "s3", region)
-        pool = urllib3.PoolManager(maxsize=4)
-
-        def signed_request(n: int) -> None:
-            url = f"{endpoint}/{BUCKET}/{quote(f'bare/{n}.bin')}"
-            headers = {"x-amz-copy-source": quote(f"{BUCKET}/src/{n}.bin"), "x-amz-metadata-directive": "COPY"}
-            request = AWSRequest("PUT", url, headers=headers)
-            signer.add_auth(request)
-            answer = pool.request("PUT", url, headers=dict(request.headers.items()))
-            if answer.status != 200 or b"<ETag>" not in answer.data:
-                raise RuntimeError(f"CopyObject failed: {answer.status} {answer.data[:200]!r}")
+        def commit_copy(n: int) -> None:
+            expected: StoredObject = listed[f"src/{n}.bin"]
+            client.copy_object(Location(BUCKET), f"src/{n}.bin", Location(BUCKET), f"direct/{n}.bin", expected=expected)
 
         boto_cpu, boto_wall = cpu_per_call(botocore_copy, args.objects)
-        bare_cpu, bare_wall = cpu_per_call(signed_request, args.objects)
+        direct_cpu, direct_wall = cpu_per_call(commit_copy, args.objects)
+        assert client.direct is not None and client.direct.knows(BUCKET), "the copies did not go direct"
     finally:
         store.process.stop()
 
@@ -100,8 +96,8 @@ process's (user and system), the store's is not counted.
 | client | CPU ms per CopyObject | wall ms per CopyObject | CPU ratio to botocore |
 |---|---:|---:|---:|
 | botocore S3 client as Spaceport configures it | {boto_cpu:.2f} | {boto_wall:.2f} | 1.00 |
-| the same request, signed by botocore's SigV4 signer, sent over urllib3 | {bare_cpu:.2f} | {bare_wall:.2f} \
-| {bare_cpu / boto_cpu:.2f} |
+| Spaceport's commit copy (`S3Client.copy_object`, direct after the first) | {direct_cpu:.2f} \
+| {direct_wall:.2f} | {direct_cpu / boto_cpu:.2f} |
 """
     write_section(ROOT / "docs" / "benchmarks.md", "CopyObject request cost", body)
     print(body)

@@ -18,14 +18,19 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
+from botocore.credentials import (
+    CredentialProvider,
+    CredentialResolver,
+    DeferredRefreshableCredentials,
+    ReadOnlyCredentials,
+)
 from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
 from django.conf import settings
 
 from connections.methods import Method
 from connections.providers.base import Check, StorageError
 from connections.providers.identity import TokenSource, configured_token_source
-from connections.providers.s3common import S3Client, s3_config, static_key_s3
+from connections.providers.s3common import S3Client, fixed_keys, s3_config, static_key_s3
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -184,8 +189,16 @@ class WebIdentityRole(RoleSession):
 class AwsClient(S3Client):
     """S3 with long-term keys: authentication asks STS whose keys they are."""
 
-    def __init__(self, connection: CloudConnection, s3: Any, *, identity: str, sts: Any = None) -> None:
-        super().__init__(connection, s3, endpoint=s3.meta.endpoint_url, identity=identity)
+    def __init__(
+        self,
+        connection: CloudConnection,
+        s3: Any,
+        *,
+        identity: str,
+        credentials: Callable[[], ReadOnlyCredentials],
+        sts: Any = None,
+    ) -> None:
+        super().__init__(connection, s3, endpoint=s3.meta.endpoint_url, identity=identity, credentials=credentials)
         self.sts = sts
 
     def authenticate(self) -> str:
@@ -207,7 +220,9 @@ class RoleClient(AwsClient):
     def __init__(self, connection: CloudConnection, role: RoleSession) -> None:
         config = connection.config
         s3 = role.s3(config["region"], config.get("endpoint_url") or None)
-        super().__init__(connection, s3, identity=f"role {role.role_arn}")
+        super().__init__(
+            connection, s3, identity=f"role {role.role_arn}", credentials=role.credentials.get_frozen_credentials
+        )
         self.role = role
 
     def authenticate(self) -> str:
@@ -331,4 +346,10 @@ def build_client(connection: CloudConnection, *, clock: Clock | None = None) -> 
         config=STS_CONFIG,
         **keys,
     )
-    return AwsClient(connection, s3, identity=f"access key {config['access_key_id']}", sts=sts)
+    return AwsClient(
+        connection,
+        s3,
+        identity=f"access key {config['access_key_id']}",
+        credentials=fixed_keys(keys["aws_access_key_id"], keys["aws_secret_access_key"]),
+        sts=sts,
+    )

@@ -20,7 +20,7 @@ from django.conf import settings
 
 from connections.methods import Method
 from connections.providers.base import StorageError
-from connections.providers.s3common import S3Client, s3_config, static_key_s3
+from connections.providers.s3common import S3Client, fixed_keys, s3_config, static_key_s3
 from connections.providers.s3compat import StaticKeyClient
 
 if TYPE_CHECKING:
@@ -159,4 +159,10 @@ def build_client(connection: CloudConnection, *, clock: Callable[[], float] = ti
         secret_access_key=secret.get("secret_access_key", ""),
         config=s3_config(addressing_style="path", only_required_checksums=True),
     )
-    return HmacClient(connection, s3, endpoint=config["endpoint"], identity=f"HMAC key {config['access_key_id']}")
+    return HmacClient(
+        connection,
+        s3,
+        endpoint=config["endpoint"],
+        identity=f"HMAC key {config['access_key_id']}",
+        credentials=fixed_keys(config["access_key_id"], secret.get("secret_access_key", "")),
+    )

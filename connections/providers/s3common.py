@@ -7,7 +7,7 @@ deleting and turning botocore's errors into advice a person can act on live here
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
+from botocore.credentials import Credentials, ReadOnlyCredentials
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -32,6 +33,7 @@ from botocore.exceptions import (
 from django.conf import settings
 
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.providers.s3direct import DirectCopy
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -79,6 +81,8 @@ CARRIED_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "Cont
 SINGLE_PART_ETAG = re.compile(r"[0-9a-fA-F]{32}")
 # With these, S3's ETag is not the MD5 of the bytes.
 OPAQUE_ENCRYPTION = {"aws:kms", "aws:kms:dsse"}
+# Direct copies into a bucket that botocore then made where they failed, before they stop for it.
+DIRECT_STRIKES = 3
 
 
 def s3_config(
@@ -126,6 +130,11 @@ def described(name: str, head: dict[str, Any]) -> StoredObject:
     )
 
 
+def fixed_keys(access_key_id: str, secret_access_key: str) -> Callable[[], ReadOnlyCredentials]:
+    """Credentials for direct requests signed with one fixed key pair."""
+    return Credentials(access_key_id, secret_access_key).get_frozen_credentials
+
+
 def static_key_s3(
     *,
     endpoint_url: str | None,
@@ -152,14 +161,37 @@ class S3Client(StorageClient):
     """Object operations through a botocore S3 client; subclasses decide how it authenticates.
 
     ``identity`` names who Spaceport acts as (an access key id, a role, a service ID), for
-    hints such as which policy is missing a permission. It never holds a secret.
+    hints such as which policy is missing a permission. It never holds a secret. With
+    ``credentials`` (SigV4 signing only), a commit's single-request copies skip botocore's
+    client once botocore has shown the way to the bucket (``s3direct``).
     """
 
-    def __init__(self, connection: CloudConnection, s3: Any, *, endpoint: str, identity: str) -> None:
+    def __init__(
+        self,
+        connection: CloudConnection,
+        s3: Any,
+        *,
+        endpoint: str,
+        identity: str,
+        credentials: Callable[[], ReadOnlyCredentials] | None = None,
+        verify: bool | str = True,
+    ) -> None:
         super().__init__(connection)
         self.s3 = s3
         self.endpoint = endpoint
         self.identity = identity
+        self.direct: DirectCopy | None = None
+        self._strikes: dict[str, int] = {}
+        if credentials is not None:
+            config = s3.meta.config
+            self.direct = DirectCopy(
+                credentials,
+                verify=verify,
+                connect_timeout=config.connect_timeout,
+                read_timeout=config.read_timeout,
+                max_connections=config.max_pool_connections,
+            )
+            s3.meta.events.register("before-send.s3.CopyObject", self.direct.observe)
 
     def list_objects(self, location: Location, prefix: str = "", limit: int | None = None) -> Iterator[StoredObject]:
         paginator = self.s3.get_paginator("list_objects_v2")
@@ -223,17 +255,10 @@ class S3Client(StorageClient):
         threshold = min(settings.SPACEPORT_S3_MULTIPART_COPY_THRESHOLD, COPY_OBJECT_LIMIT)
         if expected is not None and expected.size <= threshold:
             try:
-                response = self.s3.copy_object(
-                    Bucket=target.bucket, Key=name, CopySource=copy_source, MetadataDirective="COPY"
-                )
+                seen = self._copy_once(copy_source, target.bucket, name)
             except (ClientError, BotoCoreError) as exc:
                 raise self.explain(exc) from exc
-            seen = {
-                "ETag": response.get("CopyObjectResult", {}).get("ETag", ""),
-                "ContentLength": expected.size,
-                "ServerSideEncryption": response.get("ServerSideEncryption"),
-                "SSECustomerAlgorithm": response.get("SSECustomerAlgorithm"),
-            }
+            seen["ContentLength"] = expected.size
             made = described(name, seen)
             if made.checksum:
                 return made
@@ -250,6 +275,32 @@ class S3Client(StorageClient):
         if copied is None:
             raise StorageError("not_found", f"The copy '{name}' disappeared right after it was made.", transient=True)
         return described(name, copied)
+
+    def _copy_once(self, copy_source: dict[str, str], bucket: str, name: str) -> dict[str, Any]:
+        """One CopyObject, direct when the bucket's route is known; through botocore otherwise and
+        whenever the direct answer is not a clean success. A bucket where botocore keeps
+        succeeding after direct copies failed is left to botocore."""
+        direct = self.direct if self._strikes.get(bucket, 0) < DIRECT_STRIKES else None
+        tried = False
+        if direct is not None and direct.knows(bucket):
+            copied = direct.copy(copy_source["Bucket"], copy_source["Key"], bucket, name)
+            if copied is not None:
+                return {
+                    "ETag": copied.etag,
+                    "ServerSideEncryption": copied.encryption,
+                    "SSECustomerAlgorithm": copied.customer_algorithm,
+                }
+            tried = True
+        response = self.s3.copy_object(Bucket=bucket, Key=name, CopySource=copy_source, MetadataDirective="COPY")
+        if tried:
+            self._strikes[bucket] = self._strikes.get(bucket, 0) + 1
+        elif direct is not None:
+            direct.learn(bucket, name)
+        return {
+            "ETag": response.get("CopyObjectResult", {}).get("ETag", ""),
+            "ServerSideEncryption": response.get("ServerSideEncryption"),
+            "SSECustomerAlgorithm": response.get("SSECustomerAlgorithm"),
+        }
 
     def _head_or_explain(self, bucket: str, name: str) -> dict[str, Any]:
         try:
