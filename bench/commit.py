@@ -122,6 +122,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=20)
     parser.add_argument("--large-mib", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=16, help="SPACEPORT_COMMIT_CONCURRENCY for the worker")
     args = parser.parse_args()
     objects = args.small + args.large
 
@@ -132,8 +133,13 @@ def main() -> None:
     worker = None
     try:
         recreate_database(DATABASE)
-        env = production_env(DATABASE, issuer, CELERY_TASK_DEFAULT_QUEUE="bench-commit")
-        concurrency = int(env.get("SPACEPORT_COMMIT_CONCURRENCY", "16"))
+        concurrency = args.concurrency
+        env = production_env(
+            DATABASE,
+            issuer,
+            CELERY_TASK_DEFAULT_QUEUE="bench-commit",
+            SPACEPORT_COMMIT_CONCURRENCY=str(concurrency),
+        )
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(
             env,
@@ -160,7 +166,7 @@ def main() -> None:
                 "--pool",
                 "solo",
                 "-l",
-                "warning",
+                "info",
             ],
             cwd=ROOT,
             env=env,

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection as db
@@ -40,8 +39,11 @@ logger = logging.getLogger(__name__)
 
 LOCK_CLASS = 0x5C0
 PLAN_BATCH = 1000
+# Batches in flight at once, threads deleting sources, and how often progress is counted.
+PIPELINE_DEPTH = 3
+REMOVERS = 2
+RECOUNT_SECONDS = 0.5
 MAX_RUNS = 20
-T = TypeVar("T")
 
 
 class TransientCommitError(Exception):
@@ -77,14 +79,11 @@ def run(commit_id: int, *, deadline: float | None = None) -> str:
         if commit is None:
             return "gone"
         try:
-            route = _route(commit)
-            if not commit.planned:
-                _plan(commit, route)
+            if not _work(commit, _route(commit), deadline):
+                return "more"
             if not commit.total:
                 _finish(commit, error="There was nothing to commit under the root directory.")
                 return "finished"
-            if not _work(commit, route, deadline):
-                return "more"
         except StorageError as exc:
             if exc.transient:
                 raise TransientCommitError(exc.message) from exc
@@ -125,46 +124,81 @@ def _route(commit: Commit) -> Route:
     )
 
 
-def _plan(commit: Commit, route: Route) -> None:
-    """List the root directory into items; listing again after a crash adds only what is missing."""
+def _plan(commit: Commit, route: Route) -> Iterator[None]:
+    """List the root directory into items, a page at a time, so moving starts with the first page.
+
+    Yields after each page is recorded. Listing again after a crash adds only what is missing;
+    the commit counts as planned once the listing went through to the end.
+    """
+    if commit.planned:
+        return
+    started = time.monotonic()
     start = len(route.source.key(route.root_dir + "/"))
     batch: list[CommitItem] = []
-    try:
-        for stored in route.client.list_objects(route.source, route.root_dir + "/"):
+    listing = route.client.list_objects(route.source, route.root_dir + "/")
+    while True:
+        try:
+            stored = next(listing, None)
+        except Exception as exc:
+            raise route.client.explain(exc) from exc
+        if stored is not None:
             batch.append(
                 CommitItem(
                     commit=commit, key=stored.key[start:], size=stored.size, checksum=stored.checksum, etag=stored.etag
                 )
             )
-            if len(batch) >= PLAN_BATCH:
-                CommitItem.objects.bulk_create(batch, ignore_conflicts=True)
-                Commit.objects.filter(pk=commit.pk).update(heartbeat=timezone.now())
-                batch = []
-    except Exception as exc:
-        raise route.client.explain(exc) from exc
-    CommitItem.objects.bulk_create(batch, ignore_conflicts=True)
+        if len(batch) >= PLAN_BATCH or (stored is None and batch):
+            CommitItem.objects.bulk_create(batch, ignore_conflicts=True)
+            Commit.objects.filter(pk=commit.pk).update(heartbeat=timezone.now())
+            batch = []
+            yield
+        if stored is None:
+            break
     Commit.objects.filter(pk=commit.pk).update(planned=True)
     commit.planned = True
     _recount(commit)
+    logger.info("commit %s planned %s objects in %.1f s", commit.pk, commit.total, time.monotonic() - started)
+
+
+def _batches(commit: Commit, route: Route, size: int, attempts: int) -> Iterator[list[Planned]]:
+    """Open items in key order of recording, a batch at a time, while the plan is still listing.
+
+    Items recorded later always have higher primary keys (one runner per commit), so a cursor on
+    the primary key meets each item once per pass, planned before this pass or during it.
+    """
+    cursor = 0
+    for _ in _plan(commit, route):
+        while len(items := _open_items(commit, cursor, size, attempts)) == size:
+            cursor = items[-1].pk
+            yield items
+    while items := _open_items(commit, cursor, size, attempts):
+        cursor = items[-1].pk
+        yield items
 
 
 def _work(commit: Commit, route: Route, deadline: float | None) -> bool:
-    """Move open items batch by batch; False when the deadline stopped it before the end."""
+    """Plan and move open items; False when the deadline stopped it before the end.
+
+    Batches flow through a pipeline: while the copies of a few batches run in the pool, the next
+    is planned, inspected and started, and finished ones are recorded and their sources deleted
+    (in a pool of their own). The slowest copies of a batch (its large objects) and the database
+    work between batches then no longer leave the pool idle.
+    """
     attempts = settings.SPACEPORT_COMMIT_ITEM_ATTEMPTS
     size = settings.SPACEPORT_COMMIT_BATCH_SIZE
     route = _with_existing(route)
-    with ThreadPoolExecutor(max_workers=settings.SPACEPORT_COMMIT_CONCURRENCY) as pool:
+    with (
+        ThreadPoolExecutor(max_workers=settings.SPACEPORT_COMMIT_CONCURRENCY) as pool,
+        ThreadPoolExecutor(max_workers=REMOVERS) as removers,
+    ):
+        pipeline = Pipeline(commit, route, pool, removers)
         for attempt in range(attempts):
-            cursor = 0
-            while True:
+            for items in _batches(commit, route, size, attempts):
                 if deadline is not None and time.monotonic() > deadline:
+                    pipeline.drain()
                     return False
-                items = _open_items(commit, cursor, size, attempts)
-                if not items:
-                    break
-                cursor = items[-1].pk
-                _move_batch(commit, route, items, pool)
-                _recount(commit)
+                pipeline.start(items)
+            pipeline.drain()
             if not CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=attempts).exists():
                 return True
             time.sleep(min(2**attempt, 30))
@@ -189,21 +223,69 @@ def _open_items(commit: Commit, after: int, size: int, attempts: int) -> list[Pl
     return [Planned(*row) for row in rows]
 
 
-def _parallel(pool: ThreadPoolExecutor, step: Callable[[Planned], T], items: Iterable[Planned]) -> list[T]:
-    return list(pool.map(step, items))
+@dataclass
+class InFlight:
+    """A batch on its way: the items as recorded, its copies, then the removal of its sources."""
+
+    by_pk: dict[int, Planned]
+    copies: list[Future[Outcome]] = field(default_factory=list)
+    removal: Future[list[Outcome]] | None = None
+
+    def ready(self) -> bool:
+        """Whether its current step has finished, so advancing it will not wait."""
+        return self.removal.done() if self.removal is not None else all(copy.done() for copy in self.copies)
 
 
-def _move_batch(commit: Commit, route: Route, items: list[Planned], pool: ThreadPoolExecutor) -> None:
-    by_pk = {item.pk: item for item in items}
-    decided = _parallel(pool, lambda item: moving.inspect(route, item, commit.overwrite), items)
-    to_copy = [outcome for outcome in decided if outcome.state == COPY]
-    _record(by_pk, [outcome for outcome in decided if outcome.state != COPY])
-    copying = _mark_copying(by_pk, [outcome.pk for outcome in to_copy])
-    sources = {outcome.pk: outcome.source for outcome in to_copy if outcome.source is not None}
-    copied = _parallel(pool, lambda item: moving.copy(route, item, sources[item.pk]), [by_pk[pk] for pk in copying])
-    _record(by_pk, copied)
-    verified = [item for item in by_pk.values() if item.state == ItemState.VERIFIED]
-    _record(by_pk, moving.remove_sources(route, verified))
+class Pipeline:
+    """Batches of one run in flight; the database is written only from the run's own thread.
+
+    Every step is recorded before the next side effect starts: ``copying`` before a copy,
+    the copy's outcome (``verified``) before its source is removed.
+    """
+
+    def __init__(self, commit: Commit, route: Route, pool: ThreadPoolExecutor, removers: ThreadPoolExecutor) -> None:
+        self.commit = commit
+        self.route = route
+        self.pool = pool
+        self.removers = removers
+        self.batches: deque[InFlight] = deque()
+        self.counted = time.monotonic()
+
+    def start(self, items: list[Planned]) -> None:
+        """Decide each item, record ``copying`` for those to copy, start their copies, move the rest along."""
+        batch = InFlight({item.pk: item for item in items})
+        decided = [moving.planned_copy(self.route, item) for item in items]
+        undecided = [item for item, outcome in zip(items, decided, strict=True) if outcome is None]
+        looked = list(self.pool.map(lambda item: moving.inspect(self.route, item, self.commit.overwrite), undecided))
+        outcomes = [outcome for outcome in decided if outcome is not None] + looked
+        to_copy = [outcome for outcome in outcomes if outcome.state == COPY]
+        _record(batch.by_pk, [outcome for outcome in outcomes if outcome.state != COPY])
+        sources = {outcome.pk: outcome.source for outcome in to_copy if outcome.source is not None}
+        for pk in _mark_copying(batch.by_pk, [outcome.pk for outcome in to_copy]):
+            batch.copies.append(self.pool.submit(moving.copy, self.route, batch.by_pk[pk], sources[pk]))
+        self.batches.append(batch)
+        self._advance(PIPELINE_DEPTH)
+
+    def drain(self) -> None:
+        """Wait for every batch in flight and record it."""
+        self._advance(0)
+        _recount(self.commit)
+        self.counted = time.monotonic()
+
+    def _advance(self, keep: int) -> None:
+        """Move finished batches along; wait only while more than ``keep`` are in flight."""
+        while self.batches and (len(self.batches) > keep or self.batches[0].ready()):
+            batch = self.batches[0]
+            if batch.removal is None:
+                _record(batch.by_pk, [copy.result() for copy in batch.copies])
+                verified = [item for item in batch.by_pk.values() if item.state == ItemState.VERIFIED]
+                batch.removal = self.removers.submit(moving.remove_sources, self.route, verified)
+                continue
+            _record(batch.by_pk, batch.removal.result())
+            self.batches.popleft()
+        if time.monotonic() - self.counted > RECOUNT_SECONDS:
+            _recount(self.commit)
+            self.counted = time.monotonic()
 
 
 def _mark_copying(by_pk: dict[int, Planned], pks: list[int]) -> list[int]:

@@ -101,13 +101,11 @@ def _failure(item: Planned, exc: Exception, route: Route, doing: str) -> Outcome
     return Outcome(item.pk, ItemState.FAILED, error=f"{doing}: {error.message}"[:2000], transient=error.transient)
 
 
-def inspect(route: Route, item: Planned, overwrite: bool) -> Outcome:
-    """Decide an open item from both sides of the move; nothing is changed in the storage.
-
-    A pending item whose key the run's listing of the space does not hold is copied on what the
-    plan's listing saw of the source, without asking the store again: the copy is verified
-    against that, and a source that changed since fails the check and stays where it is.
-    """
+def planned_copy(route: Route, item: Planned) -> Outcome | None:
+    """The decision to copy a pending item the run's listing of the space does not hold, taken
+    without asking the store: the copy is verified against what the plan's listing saw of the
+    source, and a source that changed since fails the check and stays where it is. None when
+    only ``inspect`` can decide."""
     key = route.key(item.key)
     if (
         item.state == ItemState.PENDING
@@ -117,6 +115,15 @@ def inspect(route: Route, item: Planned, overwrite: bool) -> Outcome:
     ):
         planned = StoredObject(key=route.source.key(key), size=item.size, etag=item.etag, checksum=item.checksum)
         return Outcome(item.pk, COPY, source=planned)
+    return None
+
+
+def inspect(route: Route, item: Planned, overwrite: bool) -> Outcome:
+    """Decide an open item from both sides of the move; nothing is changed in the storage."""
+    decided = planned_copy(route, item)
+    if decided is not None:
+        return decided
+    key = route.key(item.key)
     try:
         source = route.client.head_object(route.source, key)
         existing = route.client.head_object(route.target, key)

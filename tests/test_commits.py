@@ -166,7 +166,7 @@ def test_a_rerun_after_a_crash_resumes_and_loses_nothing(member: Any, space: Spa
     for key, data in keys.items():
         store.put(LOADINGZONE, key, data)
     commit = start_commit(access_for_user(member), space, root_dir="crash", user=member)
-    engine._plan(commit, engine._route(commit))
+    list(engine._plan(commit, engine._route(commit)))  # plan completely, as a run does before it dies
     client = client_for(store.connection)
     source, target = location_for(store.connection, LOADINGZONE), location_for(store.connection, "raw")
     items = {item.key: item for item in CommitItem.objects.filter(commit=commit)}

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+import botocore.auth
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from connections.providers import s3common, s3compat
 from connections.providers.base import Location, StorageError, StoredObject, location_for
 from connections.providers.registry import client_for
-from connections.providers.s3direct import clean_answer, proxied, route_of
+from connections.providers.s3direct import BucketRoute, clean_answer, proxied, route_of, signed_headers
 from portal.models import LOADINGZONE
 from tests.emulators import MotoServer, RcloneS3
 from tests.test_provider_aws import bucket, clock, cross_account, keys_connection, principal, sts_at_moto  # noqa: F401
@@ -217,3 +222,28 @@ def test_only_a_clean_success_counts() -> None:
     assert clean_answer(503, b"<Error><Code>SlowDown</Code></Error>", {}) is None
     assert clean_answer(301, b"", {}) is None
     assert clean_answer(200, b"<CopyObjectResult></CopyObjectResult>", {}) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "token"),
+    [
+        ("http://127.0.0.1:9000/bucket/raw/a%20b/%C3%BC%2B.csv", None),
+        ("https://bucket.s3.eu-west-1.amazonaws.com/raw/x~y.csv", "FwoGZXIvYXdzEJr//////////token"),
+        ("https://s3.example.com:8443/bucket/raw/x.csv", None),
+    ],
+)
+def test_the_signature_is_the_one_botocore_makes(url: str, token: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime(2026, 11, 23, 10, 20, 30, tzinfo=UTC)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
+    credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token).get_frozen_credentials()
+    headers = {"x-amz-copy-source": "bucket/raw/a%20b/%C3%BC%2B.csv", "x-amz-metadata-directive": "COPY"}
+    parts = urlsplit(url)
+    assert parts.hostname is not None
+    route = BucketRoute(parts.scheme, parts.hostname, parts.port, "", "eu-west-1", "s3")
+    reference = AWSRequest("PUT", url, headers=headers)
+    S3SigV4Auth(credentials, "s3", "eu-west-1").add_auth(reference)
+
+    ours = signed_headers("PUT", route, parts.path, headers, credentials, now)
+
+    assert ours["authorization"] == reference.headers["Authorization"]
+    assert ours.get("x-amz-security-token") == (token and reference.headers["X-Amz-Security-Token"])

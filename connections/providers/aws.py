@@ -30,7 +30,7 @@ from django.conf import settings
 from connections.methods import Method
 from connections.providers.base import Check, StorageError
 from connections.providers.identity import TokenSource, configured_token_source
-from connections.providers.s3common import S3Client, fixed_keys, s3_config, static_key_s3
+from connections.providers.s3common import S3Client, fixed_keys, s3_config, s3_session, static_key_s3
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -126,7 +126,7 @@ class RoleSession(ABC):
         }
 
     def s3(self, region: str, endpoint_url: str | None) -> Any:
-        session = botocore.session.Session()
+        session = s3_session()
         session.register_component("credential_provider", CredentialResolver([_Provides(self.credentials)]))
         return session.create_client("s3", region_name=region, endpoint_url=endpoint_url, config=s3_config())
 

@@ -13,14 +13,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
 import jwt
 import requests
 from django.conf import settings
 
 from connections.methods import Method
 from connections.providers.base import StorageError
-from connections.providers.s3common import S3Client, fixed_keys, s3_config, static_key_s3
+from connections.providers.s3common import S3Client, fixed_keys, s3_config, s3_session, static_key_s3
 from connections.providers.s3compat import StaticKeyClient
 
 if TYPE_CHECKING:
@@ -145,7 +144,7 @@ def build_client(connection: CloudConnection, *, clock: Callable[[], float] = ti
     secret = connection.secret or {}
     if connection.method == Method.IBM_API_KEY:
         tokens = IamTokens(config["iam_url"], secret.get("api_key", ""), clock=clock)
-        s3 = botocore.session.Session().create_client(
+        s3 = s3_session().create_client(
             "s3",
             region_name=SIGNING_REGION,
             endpoint_url=config["endpoint"],
