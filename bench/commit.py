@@ -84,6 +84,12 @@ def fill(store: RcloneS3, folder: str, small: int, large: int, large_mib: int) -
     return total
 
 
+def settle_disk() -> None:
+    """Write out what earlier steps left in the page cache, so no contender pays for another's writes."""
+    os.sync()
+    time.sleep(1)
+
+
 def moved_completely(store: RcloneS3, folder: str, objects: int) -> bool:
     source = store.root / BUCKET / "spaceport" / "loadingzone" / folder
     target = store.root / BUCKET / "spaceport" / "data" / folder
@@ -174,12 +180,15 @@ def main() -> None:
             stderr=subprocess.STDOUT,
         )
         time.sleep(3)
+        settle_disk()
         output = manage(env, "shell", "-c", "ROOT_DIR = 'spaceport'\n" + COMMIT)
         parts = output.split("RESULT", 1)[1].split()
         spaceport_seconds, state = float(parts[0]), parts[1]
         assert state == "succeeded" and moved_completely(store, "spaceport", objects), output
+        settle_disk()
         default_seconds = rclone_move(store, "rclone-default", None)
         assert moved_completely(store, "rclone-default", objects)
+        settle_disk()
         tuned_seconds = rclone_move(store, "rclone-tuned", concurrency)
         assert moved_completely(store, "rclone-tuned", objects)
     finally:
