@@ -116,7 +116,7 @@ class Issuer:
 
 
 def production_env(database: str, issuer: Issuer, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "GUNICORN_CMD_ARGS")}
     env.update(
         {
             "DEBUG": "false",

@@ -194,6 +194,35 @@ def test_a_rerun_after_a_crash_resumes_and_loses_nothing(member: Any, space: Spa
     assert CommitItem.objects.get(commit=commit, key="4.txt").state == ItemState.SKIPPED
 
 
+def test_moving_starts_with_the_first_page_and_a_stopped_run_goes_on_from_there(
+    member: Any, space: Space, store: Store, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plan pages of 10 and batches of 5: a run whose deadline has passed stops after recording
+    the first page, before its first batch; the next run lists the rest and moves everything once."""
+    monkeypatch.setattr(engine, "PLAN_BATCH", 10)
+    settings.SPACEPORT_COMMIT_BATCH_SIZE = 5
+    keys = {f"paged/{n:02d}.txt": f"object {n}".encode() for n in range(27)}
+    for key, data in keys.items():
+        store.put(LOADINGZONE, key, data)
+    commit = start_commit(access_for_user(member), space, root_dir="paged", user=member)
+
+    assert engine.run(commit.pk, deadline=0.0) == "more"
+
+    commit.refresh_from_db()
+    assert not commit.planned
+    assert CommitItem.objects.filter(commit=commit).count() == 10, "one page recorded, not the whole listing"
+    assert set(CommitItem.objects.filter(commit=commit).values_list("state", flat=True)) == {ItemState.PENDING}
+    assert store.keys("raw") == {}
+
+    assert engine.run(commit.pk) == "finished"
+
+    commit.refresh_from_db()
+    assert commit.planned and commit.state == CommitState.SUCCEEDED
+    assert (commit.total, commit.moved, commit.skipped, commit.failed) == (27, 27, 0, 0)
+    assert store.keys("raw") == keys
+    assert store.keys(LOADINGZONE) == {}
+
+
 def access_for_user(user: Any) -> Any:
     request = type("Request", (), {"user": user, "auth": None})()
     return access_for(request)
