@@ -19,7 +19,7 @@ from django.conf import settings
 
 from connections.methods import Method
 from connections.providers.base import StorageError
-from connections.providers.s3common import S3Client, fixed_keys, s3_config, s3_session, static_key_s3
+from connections.providers.s3common import S3Client, s3_config, s3_session
 from connections.providers.s3compat import StaticKeyClient
 
 if TYPE_CHECKING:
@@ -151,17 +151,4 @@ def build_client(connection: CloudConnection, *, clock: Callable[[], float] = ti
             config=s3_config(addressing_style="path", unsigned=True, only_required_checksums=True),
         )
         return ApiKeyClient(connection, s3, tokens)
-    s3 = static_key_s3(
-        endpoint_url=config["endpoint"],
-        region=SIGNING_REGION,
-        access_key_id=config["access_key_id"],
-        secret_access_key=secret.get("secret_access_key", ""),
-        config=s3_config(addressing_style="path", only_required_checksums=True),
-    )
-    return HmacClient(
-        connection,
-        s3,
-        endpoint=config["endpoint"],
-        identity=f"HMAC key {config['access_key_id']}",
-        credentials=fixed_keys(config["access_key_id"], secret.get("secret_access_key", "")),
-    )
+    return HmacClient.with_keys(connection, region=SIGNING_REGION, identity=f"HMAC key {config['access_key_id']}")
