@@ -21,6 +21,7 @@ from support import ROOT, Issuer, machine, manage, production_env, recreate_data
 
 sys.path.insert(0, str(ROOT))
 from tests.emulators import RcloneS3, start_rclone_s3, venv_program
+from tests.fixtures.worker import worker_argv
 
 DATABASE = "spaceport_bench_commit"
 BUCKET = "bench"
@@ -160,20 +161,7 @@ def main() -> None:
 
         log = (ROOT / "var" / "bench-worker.log").open("wb")
         worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-Q",
-                "bench-commit",
-                "--pool",
-                "solo",
-                "-l",
-                "info",
-            ],
+            worker_argv("bench-commit"),
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from commits.models import ItemState
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.providers.base import Location, StorageClient, StoredObject
 
 COPY = "copy"
 
@@ -187,17 +187,3 @@ def remove_sources(route: Route, items: list[Planned]) -> list[Outcome]:
         else:
             outcomes.append(_failure(item, problem, route, "The copy is in the space, but removing the source failed"))
     return outcomes
-
-
-def remove_source(route: Route, item: Planned) -> Outcome:
-    """Delete the loadingzone's object; one already gone counts as deleted."""
-    try:
-        route.client.delete_object(route.source, route.key(item.key))
-    except StorageError as exc:
-        if exc.code != "not_found":
-            return _failure(item, exc, route, "The copy is in the space, but removing the source failed")
-    except Exception as exc:
-        error = route.client.explain(exc)
-        if error.code != "not_found":
-            return _failure(item, exc, route, "The copy is in the space, but removing the source failed")
-    return Outcome(item.pk, ItemState.DONE if item.copied else ItemState.SKIPPED, copied=item.copied)

@@ -30,7 +30,7 @@ from tests.test_provider_aws import connect as connect_aws
 from tests.test_provider_azure import make_connection as make_azure
 from tests.test_provider_gcp import GoogleStandIn, google, service_account_key  # noqa: F401
 from tests.test_provider_gcp import make_connection as make_gcp
-from tests.test_provider_s3compat import connect as connect_s3compat
+from tests.test_provider_s3compat import connect_new_bucket
 
 MIB = 1024 * 1024
 
@@ -57,16 +57,7 @@ def objects() -> dict[str, bytes]:
 
 def rclone_connection(organization: Organization, request: pytest.FixtureRequest) -> CloudConnection:
     rclone: RcloneS3 = request.getfixturevalue("rclone_s3")
-    bucket = f"commits-{secrets.token_hex(4)}"
-    rclone.client().create_bucket(Bucket=bucket)
-    return connect_s3compat(
-        organization,
-        rclone.endpoint_url,
-        rclone.key.access_key_id,
-        rclone.key.secret_access_key,
-        bucket=bucket,
-        prefix="spaceport",
-    )
+    return connect_new_bucket(organization, rclone, prefix="spaceport")
 
 
 def moto_connection(organization: Organization, request: pytest.FixtureRequest) -> CloudConnection:

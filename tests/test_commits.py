@@ -35,7 +35,7 @@ from portal.models import LOADINGZONE, ApiToken, AuditEvent, Organization, Space
 from portal.tenancy import create_space
 from tests.conftest import make_user
 from tests.emulators import LOOPBACK, RcloneS3
-from tests.test_provider_s3compat import connect
+from tests.test_provider_s3compat import connect_new_bucket
 
 V2 = "/api/v2.0/accessmanager/commit"
 
@@ -74,19 +74,10 @@ def attach(organization: Organization, connection: CloudConnection) -> None:
 
 @pytest.fixture
 def store(organization: Organization, space: Space, rclone_s3: RcloneS3) -> Store:
-    bucket = f"commits-{secrets.token_hex(4)}"
-    rclone_s3.client().create_bucket(Bucket=bucket)
-    connection = connect(
-        organization,
-        rclone_s3.endpoint_url,
-        rclone_s3.key.access_key_id,
-        rclone_s3.key.secret_access_key,
-        bucket=bucket,
-        prefix="spaceport",
-    )
+    connection = connect_new_bucket(organization, rclone_s3, prefix="spaceport")
     attach(organization, connection)
     space.refresh_from_db()
-    return Store(rclone_s3, bucket, connection)
+    return Store(rclone_s3, connection.config["bucket"], connection)
 
 
 @pytest.fixture

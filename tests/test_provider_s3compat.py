@@ -41,6 +41,14 @@ def connect(organization: Any, endpoint: str, access_key_id: str, secret: str, *
     )
 
 
+def connect_new_bucket(organization: Any, rclone: RcloneS3, **extra: Any) -> CloudConnection:
+    """A connection with rclone's own key pair to a bucket created for it alone."""
+    bucket = f"spaceport-{secrets.token_hex(4)}"
+    rclone.client().create_bucket(Bucket=bucket)
+    key = rclone.key
+    return connect(organization, rclone.endpoint_url, key.access_key_id, key.secret_access_key, bucket=bucket, **extra)
+
+
 @pytest.fixture
 def bucket(rclone_s3: RcloneS3) -> str:
     name = f"spaceport-{secrets.token_hex(4)}"

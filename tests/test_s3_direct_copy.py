@@ -9,7 +9,6 @@ request never passes there.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from portal.models import LOADINGZONE
 from tests.emulators import MotoServer, RcloneS3
 from tests.test_provider_aws import bucket, clock, cross_account, keys_connection, principal, sts_at_moto  # noqa: F401
 from tests.test_provider_ibm import api_key_client, cos, iam  # noqa: F401
-from tests.test_provider_s3compat import connect as s3compat_connection
+from tests.test_provider_s3compat import connect_new_bucket
 
 OBJECTS = {
     "2024/run-7/Übersicht ✓.csv": "x,y\nÜ,✓\n".encode(),
@@ -72,12 +71,7 @@ def commit_copies(client: s3common.S3Client) -> list[str]:
 
 @pytest.fixture
 def rclone_store(organization: Any, rclone_s3: RcloneS3) -> s3common.S3Client:
-    name = f"direct-{secrets.token_hex(4)}"
-    rclone_s3.client().create_bucket(Bucket=name)
-    key = rclone_s3.key
-    return s3compat.build_client(
-        s3compat_connection(organization, rclone_s3.endpoint_url, key.access_key_id, key.secret_access_key, bucket=name)
-    )
+    return s3compat.build_client(connect_new_bucket(organization, rclone_s3))
 
 
 @pytest.fixture(params=["rclone", "moto keys", "moto role"])
