@@ -15,8 +15,11 @@ from django.conf import settings
 
 from connections.methods import Method
 from connections.models import CloudConnection
+from connections.providers.identity import uses_shared_identity, workload_subject
+from portal.auth import issuer
 
 PLACEHOLDER_BUCKET = "<your-bucket>"
+PLACEHOLDER_ISSUER = "https://<spaceport-issuer-host>"
 
 
 @dataclass(frozen=True)
@@ -83,14 +86,42 @@ def cross_account_trust_policy(external_id: str) -> dict[str, Any]:
     }
 
 
-def web_identity_trust_policy() -> dict[str, Any]:
-    issuer = getattr(settings, "SPACEPORT_WEB_IDENTITY_ISSUER", "") or getattr(settings, "OIDC_ISSUER", "")
-    host = (urlsplit(issuer).netloc + urlsplit(issuer).path).rstrip("/") if issuer else "<spaceport-issuer-host>"
-    audience = getattr(settings, "SPACEPORT_WEB_IDENTITY_AUDIENCE", "") or "sts.amazonaws.com"
-    condition: dict[str, Any] = {f"{host}:aud": audience}
-    subject = getattr(settings, "SPACEPORT_WEB_IDENTITY_SUBJECT", "")
-    if subject:
-        condition[f"{host}:sub"] = subject
+@dataclass(frozen=True)
+class IssuerTrust:
+    """What a customer's cloud must trust for one connection: Spaceport's issuer, audience and subject."""
+
+    issuer_url: str
+    audience: str
+    subject: str
+    shared: bool = False
+
+    @property
+    def provider_host(self) -> str:
+        """IAM names an OIDC provider by its URL without the scheme."""
+        parts = urlsplit(self.issuer_url)
+        return (parts.netloc + parts.path).rstrip("/") if parts.netloc else self.issuer_url
+
+
+def issuer_trust(connection: CloudConnection, audience: str) -> IssuerTrust:
+    """This connection's issuer, audience and subject; the shared ones when the operator chose an external source."""
+    if uses_shared_identity():
+        issuer_setting = settings.SPACEPORT_WEB_IDENTITY_ISSUER or settings.OIDC_ISSUER
+        return IssuerTrust(
+            issuer_setting or PLACEHOLDER_ISSUER,
+            settings.SPACEPORT_WEB_IDENTITY_AUDIENCE or audience,
+            settings.SPACEPORT_WEB_IDENTITY_SUBJECT or "<spaceport-subject>",
+            shared=True,
+        )
+    try:
+        url = issuer.issuer_url()
+    except issuer.IssuerNotConfiguredError:
+        url = PLACEHOLDER_ISSUER
+    subject = workload_subject(connection) if connection.external_id else "<connection-subject>"
+    return IssuerTrust(url, audience, subject)
+
+
+def web_identity_trust_policy(trust: IssuerTrust) -> dict[str, Any]:
+    host = trust.provider_host
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -98,10 +129,73 @@ def web_identity_trust_policy() -> dict[str, Any]:
                 "Effect": "Allow",
                 "Principal": {"Federated": f"arn:aws:iam::<your-account-id>:oidc-provider/{host}"},
                 "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {"StringEquals": condition},
+                "Condition": {"StringEquals": {f"{host}:aud": trust.audience, f"{host}:sub": trust.subject}},
             }
         ],
     }
+
+
+def _aws_web_identity(connection: CloudConnection, bucket: str, prefix: str) -> list[Instruction]:
+    trust = issuer_trust(connection, settings.SPACEPORT_OIDC_AWS_AUDIENCE)
+    return [
+        Instruction(
+            "Add Spaceport as an OIDC identity provider (once per AWS account)",
+            f"aws iam create-open-id-connect-provider --url {trust.issuer_url} --client-id-list {trust.audience}",
+            "shell",
+        ),
+        Instruction(
+            "Trust policy for the role (admits this connection's subject only)", _json(web_identity_trust_policy(trust))
+        ),
+        Instruction("Permission policy for the role", _json(s3_permission_policy(bucket, prefix))),
+        Instruction(
+            "Or create the role with the AWS CLI",
+            "aws iam create-role --role-name SpaceportAccess --assume-role-policy-document file://trust.json\n"
+            "aws iam put-role-policy --role-name SpaceportAccess --policy-name spaceport "
+            "--policy-document file://permissions.json",
+            "shell",
+        ),
+    ]
+
+
+def _gcp_workload_identity(connection: CloudConnection, bucket: str) -> list[Instruction]:
+    trust = issuer_trust(connection, "https://iam.googleapis.com/projects/<project-number>/...")
+    provider = f"spaceport-{connection.name}"[:32].rstrip("-")
+    pool = "projects/<project-number>/locations/global/workloadIdentityPools/spaceport"
+    account = "<service-account-email>"
+    return [
+        Instruction(
+            "Create a pool and a provider that trusts Spaceport for this connection only",
+            "gcloud iam workload-identity-pools create spaceport --location=global --display-name=Spaceport\n"
+            f"gcloud iam workload-identity-pools providers create-oidc {provider} \\\n"
+            "  --location=global --workload-identity-pool=spaceport \\\n"
+            f"  --issuer-uri={trust.issuer_url} \\\n"
+            '  --attribute-mapping="google.subject=assertion.sub" \\\n'
+            f"  --attribute-condition=\"assertion.sub == '{trust.subject}'\"",
+            "shell",
+        ),
+        Instruction(
+            "Let this connection's subject act as the service account",
+            f"gcloud iam service-accounts add-iam-policy-binding {account} \\\n"
+            "  --role=roles/iam.workloadIdentityUser \\\n"
+            f'  --member="principal://iam.googleapis.com/{pool}/subject/{trust.subject}"',
+            "shell",
+        ),
+        Instruction(
+            "Grant the service account access to the bucket",
+            f"gcloud storage buckets add-iam-policy-binding gs://{bucket} "
+            f"--member=serviceAccount:{account} --role=roles/storage.objectAdmin",
+            "shell",
+        ),
+        Instruction(
+            "Create the credential configuration to upload in the next step",
+            "gcloud iam workload-identity-pools create-cred-config \\\n"
+            f"  {pool}/providers/{provider} \\\n"
+            f"  --service-account={account} \\\n"
+            "  --credential-source-file=spaceport-token --output-file=spaceport-credentials.json\n"
+            "# Spaceport ignores the credential source: it signs a fresh token for this connection each time.",
+            "shell",
+        ),
+    ]
 
 
 def for_connection(connection: CloudConnection) -> list[Instruction]:
@@ -123,10 +217,7 @@ def for_connection(connection: CloudConnection) -> list[Instruction]:
             ),
         ]
     if method == Method.AWS_WEB_IDENTITY:
-        return [
-            Instruction("Trust policy for the role", _json(web_identity_trust_policy())),
-            Instruction("Permission policy for the role", _json(s3_permission_policy(bucket, prefix))),
-        ]
+        return _aws_web_identity(connection, bucket, prefix)
     if method == Method.AWS_ACCESS_KEYS:
         return [Instruction("Policy for the IAM user", _json(s3_permission_policy(bucket, prefix)))]
     if method in (Method.S3_STATIC_KEYS, Method.IBM_HMAC, Method.IBM_API_KEY):
@@ -177,18 +268,4 @@ def for_connection(connection: CloudConnection) -> list[Instruction]:
                 "shell",
             )
         ]
-    return [
-        Instruction(
-            "Create the credential configuration for Spaceport's identity",
-            "gcloud iam workload-identity-pools create-cred-config \\\n"
-            "  projects/<project-number>/locations/global/workloadIdentityPools/<pool>/providers/<provider> \\\n"
-            "  --service-account=<service-account-email> --output-file=spaceport-credentials.json",
-            "shell",
-        ),
-        Instruction(
-            "Grant the service account access to the bucket",
-            f"gcloud storage buckets add-iam-policy-binding gs://{bucket} "
-            "--member=serviceAccount:<service-account-email> --role=roles/storage.objectAdmin",
-            "shell",
-        ),
-    ]
+    return _gcp_workload_identity(connection, bucket)

@@ -58,12 +58,19 @@ class MethodSpec:
     risk: str
     fields: tuple[FieldSpec, ...]
     uses_external_id: bool = False
+    # Acts with a token from Spaceport's issuer whose subject names this organization and connection.
+    uses_spaceport_subject: bool = False
     recommended: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         return Method(self.method).label
+
+    @property
+    def needs_connection_id(self) -> bool:
+        """The ExternalId and the issuer's subject are both built on the connection's own random id."""
+        return self.uses_external_id or self.uses_spaceport_subject
 
     @property
     def config_fields(self) -> tuple[FieldSpec, ...]:
@@ -116,6 +123,14 @@ GCS_ENDPOINT = FieldSpec(
     "API endpoint",
     check.optional_url,
     "Optional: a Private Service Connect endpoint. Leave empty for Google Cloud itself.",
+    required=False,
+    default="",
+)
+GCS_IDENTITY_ENDPOINT = FieldSpec(
+    "api_endpoint",
+    "API endpoint",
+    check.google_api_endpoint,
+    "Optional: a Private Service Connect endpoint under googleapis.com. Leave empty for Google Cloud itself.",
     required=False,
     default="",
 )
@@ -198,10 +213,12 @@ SPECS: dict[str, MethodSpec] = {
         MethodSpec(
             Method.AWS_WEB_IDENTITY,
             Provider.AWS,
-            "Add Spaceport's identity provider as an OIDC provider in IAM and create a role that trusts it.",
-            "No long-lived secret exists at all: Spaceport presents a short-lived token from its identity "
-            "provider and receives temporary credentials. Limit the trust policy to Spaceport's audience and subject.",
+            "Add Spaceport as an OIDC provider in IAM and create a role that trusts this connection's subject.",
+            "No long-lived secret exists at all: Spaceport presents a short-lived token it signs for this "
+            "connection alone and receives temporary credentials. The trust policy shown here admits only this "
+            "connection's subject, so no other Spaceport customer can use your role.",
             (ROLE_ARN, BUCKET, REGION, PREFIX, AWS_ENDPOINT),
+            uses_spaceport_subject=True,
         ),
         MethodSpec(
             Method.AWS_CROSS_ACCOUNT_ROLE,
@@ -237,10 +254,12 @@ SPECS: dict[str, MethodSpec] = {
         MethodSpec(
             Method.GCP_WORKLOAD_IDENTITY,
             Provider.GCP,
-            "Create a workload identity pool and provider that trust Spaceport's identity, let it impersonate "
-            "a service account with access to the bucket, and upload the credential configuration file.",
-            "No secret is exchanged: the configuration file only says how to trade Spaceport's own identity "
-            "for short-lived Google credentials. Restrict the provider's attribute condition to Spaceport.",
+            "Create a workload identity pool and provider that trust Spaceport as an OIDC issuer, let this "
+            "connection's subject impersonate a service account with access to the bucket, and upload the "
+            "credential configuration file.",
+            "No secret is exchanged: the configuration file only says how to trade a token Spaceport signs for "
+            "this connection for short-lived Google credentials. The provider's attribute condition shown here "
+            "admits only this connection's subject, so no other Spaceport customer can use your pool.",
             (
                 FieldSpec(
                     "credential_config",
@@ -251,18 +270,19 @@ SPECS: dict[str, MethodSpec] = {
                 ),
                 GCS_BUCKET,
                 PREFIX,
-                GCS_ENDPOINT,
+                GCS_IDENTITY_ENDPOINT,
             ),
+            uses_spaceport_subject=True,
             recommended=True,
         ),
         MethodSpec(
             Method.GCP_DIRECT_IAM,
             Provider.GCP,
-            "Grant Spaceport's own service account Storage Object Admin on your bucket.",
+            "Grant your organization's Spaceport service account Storage Object Admin on your bucket.",
             "Simplest when both sides run on Google Cloud: nothing to exchange, and you revoke access by "
-            "removing the binding. Spaceport's service account is shared by every customer; the grant is "
-            "only on your bucket.",
-            (GCS_BUCKET, PREFIX, GCS_ENDPOINT),
+            "removing the binding. Spaceport acts for your organization only through a service account of its "
+            "own, which no other customer's connections use; the grant is only on your bucket.",
+            (GCS_BUCKET, PREFIX, GCS_IDENTITY_ENDPOINT),
         ),
         MethodSpec(
             Method.IBM_API_KEY,

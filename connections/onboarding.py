@@ -51,7 +51,7 @@ def create_connection(
         method=method,
         config=config,
         secret=secret or None,
-        external_id=new_external_id() if spec.uses_external_id else None,
+        external_id=new_external_id() if spec.needs_connection_id else None,
         status=Status.DRAFT if draft or not validate else Status.VALIDATING,
         created_by=created_by,
     )

@@ -16,8 +16,10 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cryptography.x509 import load_pem_x509_certificate
+from django.conf import settings
 
 MAX_UPLOAD_BYTES = 64 * 1024
+AWS_SUBJECT_TOKEN_TYPE = "urn:ietf:params:aws:token-type:aws4_request"  # noqa: S105 - a token type, not a token
 
 ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$")
 AWS_REGION = re.compile(r"^[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
@@ -125,6 +127,27 @@ def optional_url(value: Any) -> str:
     return url(value)
 
 
+def google_api_endpoint(value: Any) -> str:
+    """Where Spaceport sends a Google token of its own: Google, or a host the operator listed."""
+    if value in (None, ""):
+        return ""
+    value = url(value)
+    if not is_google_host(urlsplit(value).hostname or ""):
+        raise ValueError(
+            "Spaceport sends its own Google credentials to this endpoint, so it must be Google's: a host under "
+            "googleapis.com, such as https://storage-myendpoint.p.googleapis.com."
+        )
+    return value
+
+
+def is_google_host(host: str) -> bool:
+    """googleapis.com and its subdomains, or a host the operator allowed in SPACEPORT_GCP_EXTRA_TOKEN_HOSTS."""
+    host = host.lower().rstrip(".")
+    if host == "googleapis.com" or host.endswith(".googleapis.com"):
+        return True
+    return host in {extra.lower() for extra in settings.SPACEPORT_GCP_EXTRA_TOKEN_HOSTS}
+
+
 def prefix(value: Any) -> str:
     """Where Spaceport's spaces live inside a bucket: empty, or path segments ending in a slash."""
     if value in (None, ""):
@@ -227,6 +250,11 @@ def external_account_config(value: Any) -> dict[str, Any]:
         url(document["token_url"])
     except ValueError:
         raise ValueError('"token_url" must be an https URL.') from None
+    if document["subject_token_type"] == AWS_SUBJECT_TOKEN_TYPE:
+        raise ValueError(
+            "This file trades an AWS identity. Spaceport vouches with an OIDC token it signs for this connection: "
+            "create the pool provider for Spaceport's issuer and its configuration, as the setup page shows."
+        )
     source = document.get("credential_source")
     if not isinstance(source, dict) or not ({"file", "url", "environment_id", "executable"} & set(source)):
         raise ValueError('"credential_source" must say where the subject token comes from (file, url, ...).')

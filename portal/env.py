@@ -8,6 +8,7 @@ secrets never have to pass through the environment itself.
 from __future__ import annotations
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -57,3 +58,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if not raw:
         return list(default or [])
     return [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]
+
+
+PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----", re.DOTALL)
+
+
+def env_pem_blocks(name: str) -> list[str]:
+    """Read one or more PEM blocks (concatenated, as key files usually are), in order."""
+    raw = env_str(name)
+    if not raw:
+        return []
+    blocks = [match.group(0) + "\n" for match in PEM_BLOCK.finditer(raw.replace("\\n", "\n"))]
+    if not blocks:
+        raise ImproperlyConfigured(f"{name} must hold one or more PEM blocks (-----BEGIN ... PRIVATE KEY-----).")
+    return blocks

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_str
+from portal.env import env_bool, env_int, env_list, env_pem_blocks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SPACEPORT_VAR_DIR", str(BASE_DIR / "var")))
@@ -354,14 +354,34 @@ SPACEPORT_AWS_ACCOUNT_ID = env_str("SPACEPORT_AWS_ACCOUNT_ID")
 SPACEPORT_AWS_PRINCIPAL_ARN = env_str("SPACEPORT_AWS_PRINCIPAL_ARN")
 SPACEPORT_AWS_STS_ENDPOINT = env_str("SPACEPORT_AWS_STS_ENDPOINT")
 SPACEPORT_AWS_SESSION_SECONDS = env_int("SPACEPORT_AWS_SESSION_SECONDS", 3600)
-# Where Spaceport gets the OIDC token it trades for customers' roles: a projected token file
-# (Kubernetes/EKS), or an OAuth client-credentials grant at its identity provider.
+# Spaceport's own OpenID Connect issuer: the tokens it trades for customers' AWS roles and Google
+# workload identity pools, with a subject per organization and connection. The issuer URL must be
+# reachable by AWS and Google over HTTPS (they fetch /.well-known/openid-configuration and the JWKS).
+# Signing keys are PEM RSA private keys: the first signs, all are published, so a new key can be
+# added first and the old one removed once no token it signed is alive (minutes). Development
+# generates one under var/; production has none until it is configured, and refuses to mint.
+SPACEPORT_SITE_URL = env_str("SPACEPORT_SITE_URL", "http://localhost:8000" if DEBUG else "").rstrip("/")
+SPACEPORT_OIDC_ISSUER_URL = (env_str("SPACEPORT_OIDC_ISSUER_URL") or SPACEPORT_SITE_URL).rstrip("/")
+SPACEPORT_OIDC_SIGNING_KEYS = env_pem_blocks("SPACEPORT_OIDC_SIGNING_KEYS")
+SPACEPORT_OIDC_DEVELOPMENT_KEY_FILE = str(VAR_DIR / "oidc-signing-key.pem") if DEBUG else ""
+SPACEPORT_OIDC_TOKEN_SECONDS = env_int("SPACEPORT_OIDC_TOKEN_SECONDS", 300)
+SPACEPORT_OIDC_AWS_AUDIENCE = env_str("SPACEPORT_OIDC_AWS_AUDIENCE", "sts.amazonaws.com")
+# "issuer" (the default): tokens from Spaceport's own issuer, one subject per organization and
+# connection. "external": one token from the source below, shared by every organization, for
+# operators whose customers already trust another identity provider.
+SPACEPORT_WEB_IDENTITY_SOURCE = env_str("SPACEPORT_WEB_IDENTITY_SOURCE", "issuer")
+if SPACEPORT_WEB_IDENTITY_SOURCE not in ("issuer", "external"):
+    raise ImproperlyConfigured(
+        f"SPACEPORT_WEB_IDENTITY_SOURCE must be issuer or external, not {SPACEPORT_WEB_IDENTITY_SOURCE!r}"
+    )
+# The external source (SPACEPORT_WEB_IDENTITY_SOURCE=external): a projected token file
+# (Kubernetes/EKS), or an OAuth client-credentials grant at another identity provider.
 SPACEPORT_WEB_IDENTITY_TOKEN_FILE = env_str("SPACEPORT_WEB_IDENTITY_TOKEN_FILE")
 SPACEPORT_WEB_IDENTITY_TOKEN_URL = env_str("SPACEPORT_WEB_IDENTITY_TOKEN_URL")
 SPACEPORT_WEB_IDENTITY_CLIENT_ID = env_str("SPACEPORT_WEB_IDENTITY_CLIENT_ID")
 SPACEPORT_WEB_IDENTITY_CLIENT_SECRET = env_str("SPACEPORT_WEB_IDENTITY_CLIENT_SECRET")
 SPACEPORT_WEB_IDENTITY_AUDIENCE = env_str("SPACEPORT_WEB_IDENTITY_AUDIENCE")
-# What the wizard tells customers to trust: the token's issuer (the IAM OIDC provider) and subject.
+# With the external source, what the wizard tells customers to trust: its issuer and (shared) subject.
 SPACEPORT_WEB_IDENTITY_ISSUER = env_str("SPACEPORT_WEB_IDENTITY_ISSUER")
 SPACEPORT_WEB_IDENTITY_SUBJECT = env_str("SPACEPORT_WEB_IDENTITY_SUBJECT")
 # S3-API requests (AWS, IBM COS, S3-compatible stores): how long to wait and how often to retry.
@@ -370,13 +390,23 @@ SPACEPORT_S3_READ_TIMEOUT = env_int("SPACEPORT_S3_READ_TIMEOUT", 60)
 SPACEPORT_S3_MAX_ATTEMPTS = env_int("SPACEPORT_S3_MAX_ATTEMPTS", 3)
 # Objects larger than this are copied in parts (UploadPartCopy); S3's CopyObject stops at 5 GiB.
 SPACEPORT_S3_MULTIPART_COPY_THRESHOLD = env_int("SPACEPORT_S3_MULTIPART_COPY_THRESHOLD", 5 * 1024**3)
-# Spaceport's own Google identity for direct IAM bindings: a credentials file (service-account key or
-# workload identity configuration), else Application Default Credentials. The e-mail is what the
-# wizard tells customers to grant on their bucket.
+# Spaceport's own Google identity: a credentials file (service-account key or workload identity
+# configuration), else Application Default Credentials. It never touches customers' buckets itself:
+# for direct IAM bindings it impersonates a service account of the organization's own, which it
+# creates in SPACEPORT_GCP_PROJECT (needs roles/iam.serviceAccountAdmin there) or takes from the
+# pool of pre-created accounts (needs roles/iam.serviceAccountTokenCreator on each).
 SPACEPORT_GCP_CREDENTIALS_FILE = env_str("SPACEPORT_GCP_CREDENTIALS_FILE")
 SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL = env_str("SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL")
-# Token endpoints a customer's key or credential configuration may name besides *.googleapis.com:
-# Spaceport's own identity token must never be sent anywhere else.
+SPACEPORT_GCP_PROJECT = env_str("SPACEPORT_GCP_PROJECT")
+SPACEPORT_GCP_SERVICE_ACCOUNT_POOL = env_list("SPACEPORT_GCP_SERVICE_ACCOUNT_POOL")
+# Google's IAM and IAM Credentials APIs; only tests point them elsewhere (at hosts listed below).
+SPACEPORT_GCP_IAM_URL = env_str("SPACEPORT_GCP_IAM_URL", "https://iam.googleapis.com").rstrip("/")
+SPACEPORT_GCP_IAM_CREDENTIALS_URL = env_str(
+    "SPACEPORT_GCP_IAM_CREDENTIALS_URL", "https://iamcredentials.googleapis.com"
+).rstrip("/")
+# Hosts besides *.googleapis.com that may receive a Google token from Spaceport: the token endpoints a
+# customer's key or credential configuration names, and the storage API endpoint of connections that
+# act with Spaceport's identity. Only the operator sets this; Spaceport's tokens go nowhere else.
 SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = env_list("SPACEPORT_GCP_EXTRA_TOKEN_HOSTS")
 # Where downscoped tokens are exchanged (Google's Security Token Service); tests point it at a stand-in.
 SPACEPORT_GCP_STS_ENDPOINT = env_str("SPACEPORT_GCP_STS_ENDPOINT", "https://sts.googleapis.com/v1/token")

@@ -4,7 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from portal.auth import wellknown
+
 urlpatterns = [
+    path(".well-known/openid-configuration", wellknown.openid_configuration, name="oidc-discovery"),
+    path(".well-known/jwks.json", wellknown.jwks, name="oidc-jwks"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

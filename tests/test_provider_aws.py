@@ -22,13 +22,18 @@ from urllib.parse import parse_qs
 import jwt
 import pytest
 
-from connections.methods import Method, Provider, clean_input
+from connections.drafts import start_draft
+from connections.methods import Method, Provider, clean_input, spec_for
 from connections.models import CloudConnection, new_external_id
+from connections.onboarding import update_connection
 from connections.providers import aws
 from connections.providers.base import Location, StorageError, location_for
+from connections.providers.identity import workload_subject
 from connections.providers.registry import forget_clients
+from portal.tenancy import create_organization
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, _post
 from tests.fixtures.emulators import use_spaceport_principal
+from tests.issuer_support import verify_published
 
 EXTERNAL_ID_WARNING = (
     "The role's trust policy does not require the ExternalId: anyone who learns the role ARN could make a SaaS "
@@ -45,7 +50,7 @@ def connect(organization: Any, method: str, values: dict[str, Any]) -> CloudConn
         method=method,
         config=config,
         secret=secret,
-        external_id=new_external_id() if method == Method.AWS_CROSS_ACCOUNT_ROLE else None,
+        external_id=new_external_id() if spec_for(method).needs_connection_id else None,
     )
 
 
@@ -427,6 +432,7 @@ def test_web_identity_with_a_client_credentials_token(
     token_endpoint: dict[str, Any],
     settings: Any,
 ) -> None:
+    settings.SPACEPORT_WEB_IDENTITY_SOURCE = "external"
     settings.SPACEPORT_WEB_IDENTITY_TOKEN_URL = token_endpoint["url"]
     settings.SPACEPORT_WEB_IDENTITY_CLIENT_ID, settings.SPACEPORT_WEB_IDENTITY_CLIENT_SECRET = token_endpoint["client"]
     settings.SPACEPORT_WEB_IDENTITY_AUDIENCE = token_endpoint["audience"]
@@ -458,6 +464,7 @@ def test_web_identity_token_file_is_read_again_on_refresh(
     """On Kubernetes the kubelet rotates the projected token in place; a refresh must use the new one."""
     token_path = tmp_path / "token"
     token_path.write_text("first.projected.token\n")
+    settings.SPACEPORT_WEB_IDENTITY_SOURCE = "external"
     settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = str(token_path)
     clock = Clock()
     client = aws.build_client(web_connection(organization, moto_server, bucket, web_role), clock=clock)
@@ -486,6 +493,7 @@ def test_refused_identity_provider_client(
     token_endpoint: dict[str, Any],
     settings: Any,
 ) -> None:
+    settings.SPACEPORT_WEB_IDENTITY_SOURCE = "external"
     settings.SPACEPORT_WEB_IDENTITY_TOKEN_URL = token_endpoint["url"]
     settings.SPACEPORT_WEB_IDENTITY_CLIENT_ID = "spaceport"
     settings.SPACEPORT_WEB_IDENTITY_CLIENT_SECRET = "wrong-client-secret"
@@ -501,9 +509,84 @@ def test_refused_identity_provider_client(
 
 
 def test_web_identity_needs_an_identity_provider(
-    organization: Any, moto_server: MotoServer, bucket: str, web_role: str
+    organization: Any, moto_server: MotoServer, bucket: str, web_role: str, settings: Any
 ) -> None:
+    settings.SPACEPORT_WEB_IDENTITY_SOURCE = "external"
     with pytest.raises(StorageError) as raised:
         aws.build_client(web_connection(organization, moto_server, bucket, web_role))
     assert raised.value.code == "not_configured"
     assert "SPACEPORT_WEB_IDENTITY_TOKEN_FILE" in raised.value.hint
+
+
+# --- Spaceport's own issuer: a token per organization and connection ---------------------------
+
+
+def test_web_identity_trades_a_token_minted_for_this_connection(
+    organization: Any, moto_server: MotoServer, bucket: str, web_role: str, settings: Any
+) -> None:
+    """moto accepts any well-formed token, so the test also checks what Spaceport sent, as AWS would:
+    against the keys Spaceport publishes, with the issuer, audience, subject and expiry."""
+    settings.SPACEPORT_OIDC_ISSUER_URL = "https://spaceport.example.com"
+    connection = web_connection(organization, moto_server, bucket, web_role)
+    client = aws.build_client(connection)
+    assert isinstance(client, aws.RoleClient)
+    exchanges = sent(client.role.sts, "sts.AssumeRoleWithWebIdentity")
+
+    allow_unsigned(moto_server, 1)
+    message = client.authenticate()
+    round_trip(client)
+
+    assert "assumed-role/" in message
+    assert len(exchanges) == 1
+    assert "Authorization" not in exchanges[0].headers
+    claims = verify_published(form(exchanges[0])["WebIdentityToken"], "sts.amazonaws.com")
+    assert claims["iss"] == "https://spaceport.example.com"
+    assert claims["sub"] == f"organization/acme/connection/{connection.external_id}"
+    assert claims["sub"] == workload_subject(connection)
+    assert 0 < claims["exp"] - datetime.now(UTC).timestamp() <= settings.SPACEPORT_OIDC_TOKEN_SECONDS
+
+
+def test_two_organizations_never_share_a_subject(
+    organization: Any, owner: Any, moto_server: MotoServer, bucket: str, web_role: str
+) -> None:
+    """The hole this closes: org B naming org A's role gets a token with B's own subject, which A's
+    trust policy does not admit."""
+    other = create_organization(name="globex", owner=owner)
+    ours = web_connection(organization, moto_server, bucket, web_role)
+    theirs = web_connection(other, moto_server, bucket, web_role)
+    tokens = []
+    for connection in (ours, theirs):
+        client = aws.build_client(connection)
+        assert isinstance(client, aws.RoleClient)
+        tokens.append(jwt.decode(client.role.token(), options={"verify_signature": False}))
+    assert tokens[0]["sub"].startswith("organization/acme/connection/spaceport-")
+    assert tokens[1]["sub"].startswith("organization/globex/connection/spaceport-")
+    assert tokens[0]["sub"] != tokens[1]["sub"]
+
+
+def test_renaming_a_connection_keeps_its_subject(
+    organization: Any, moto_server: MotoServer, bucket: str, web_role: str
+) -> None:
+    connection = web_connection(organization, moto_server, bucket, web_role)
+    before = workload_subject(connection)
+    update_connection(connection, values=dict(connection.config), name="renamed-role", validate=False)
+    connection.refresh_from_db()
+    assert connection.name == "renamed-role"
+    assert workload_subject(connection) == before
+
+
+def test_wizard_connections_get_their_subject_at_creation(organization: Any, owner: Any) -> None:
+    draft = start_draft(organization, Method.AWS_WEB_IDENTITY, created_by=owner)
+    assert draft.external_id and draft.external_id.startswith("spaceport-")
+    assert workload_subject(draft) == f"organization/acme/connection/{draft.external_id}"
+
+
+def test_web_identity_without_a_signing_key_says_so(
+    organization: Any, moto_server: MotoServer, bucket: str, web_role: str, settings: Any
+) -> None:
+    settings.SPACEPORT_OIDC_SIGNING_KEYS = []
+    settings.SPACEPORT_OIDC_DEVELOPMENT_KEY_FILE = ""
+    with pytest.raises(StorageError) as raised:
+        aws.build_client(web_connection(organization, moto_server, bucket, web_role))
+    assert raised.value.code == "not_configured"
+    assert "SPACEPORT_OIDC_SIGNING_KEYS" in raised.value.hint

@@ -25,14 +25,17 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 import pytest
 
-from connections.methods import Method, Provider, clean_input
-from connections.models import CloudConnection
+from connections.methods import ConnectionInputError, Method, Provider, clean_input, spec_for
+from connections.models import CloudConnection, new_external_id
 from connections.providers import gcp
 from connections.providers.base import Location, StorageError, location_for
 from connections.providers.registry import client_for, forget_clients
+from connections.validation import validate
 from portal.models import Organization
+from portal.tenancy import create_organization
 from tests.connection_inputs import service_account_key as shared_service_account_key
 from tests.emulators import LOOPBACK, GcsEmulator, free_port
+from tests.issuer_support import verify_published
 from tests.loopback import Call, json_endpoint, serve
 from tests.storage_contract import assert_round_trip
 
@@ -200,6 +203,7 @@ def make_connection(organization: Organization, method: str, values: dict[str, A
         method=method,
         config=config,
         secret=secret,
+        external_id=new_external_id() if spec_for(method).needs_connection_id else None,
     )
 
 
@@ -384,14 +388,12 @@ def credential_config(google: GoogleStandIn, token_file: Path, *, impersonate: b
     return config
 
 
-def test_workload_identity_exchanges_spaceport_token(
+def test_workload_identity_exchanges_a_token_minted_for_this_connection(
     organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path, settings: Any
 ) -> None:
-    """The subject token is Spaceport's own (from settings), whatever file the customer's configuration names."""
-    subject_token = "eyJhbGciOiJSUzI1NiJ9.spaceport-identity." + secrets.token_urlsafe(16)
-    token_file = tmp_path / "spaceport-token.jwt"
-    token_file.write_text(subject_token)
-    settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = str(token_file)
+    """The subject token is signed by Spaceport for this connection, whatever file the customer's
+    configuration names; the stand-in STS records it and the test checks it as Google would."""
+    settings.SPACEPORT_OIDC_ISSUER_URL = "https://spaceport.example.com"
     customer_named = tmp_path / "customer-chosen-file"
     customer_named.write_text("local file contents that must never leave Spaceport")
     connection = make_connection(
@@ -411,14 +413,63 @@ def test_workload_identity_exchanges_spaceport_token(
     assert len(exchange) == 1
     assert exchange[0]["grant_type"] == TOKEN_EXCHANGE
     assert exchange[0]["audience"] == POOL_AUDIENCE
-    assert exchange[0]["subject_token"] == subject_token
     assert exchange[0]["subject_token_type"] == "urn:ietf:params:oauth:token-type:jwt"
     assert exchange[0]["requested_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
+    assert "must never leave" not in json.dumps(google.requests)
+    claims = verify_published(exchange[0]["subject_token"], f"https:{POOL_AUDIENCE}")
+    assert claims["iss"] == "https://spaceport.example.com"
+    assert claims["sub"] == f"organization/acme/connection/{connection.external_id}"
     impersonation = [(body, auth) for path, body, auth in google.requests if path.endswith(":generateAccessToken")]
     assert len(impersonation) == 1
     assert READ_WRITE in impersonation[0][0]["scope"]
     impersonated_token = next(t for t in google.issued if t.startswith("ya29.impersonated-"))
     assert set(google.storage_authorizations) == {f"Bearer {impersonated_token}"}
+
+
+def test_workload_identity_subjects_differ_between_organizations(
+    organization: Organization, owner: Any, google: GoogleStandIn, bucket: str, tmp_path: Path
+) -> None:
+    """A pool that admits one customer's subject admits no other customer's connection."""
+    other = create_organization(name="globex", owner=owner)
+    values = {"credential_config": credential_config(google, tmp_path / "t"), "bucket": bucket}
+    for owner_organization in (organization, other):
+        client = gcp.build_client(make_connection(owner_organization, Method.GCP_WORKLOAD_IDENTITY, values))
+        client.authenticate()
+    subjects = [verify_published(body["subject_token"], f"https:{POOL_AUDIENCE}")["sub"] for body in _exchanges(google)]
+    assert [subject.split("/connection/")[0] for subject in subjects] == ["organization/acme", "organization/globex"]
+    assert subjects[0] != subjects[1]
+
+
+def _exchanges(google: GoogleStandIn) -> list[dict[str, Any]]:
+    return [body for path, body, _ in google.requests if path == "/v1/token"]
+
+
+def test_workload_identity_with_the_operators_shared_token(
+    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path, settings: Any
+) -> None:
+    """The opt-in external source: the operator's token file, the same for every organization."""
+    subject_token = "eyJhbGciOiJSUzI1NiJ9.spaceport-identity." + secrets.token_urlsafe(16)
+    token_file = tmp_path / "spaceport-token.jwt"
+    token_file.write_text(subject_token)
+    settings.SPACEPORT_WEB_IDENTITY_SOURCE = "external"
+    settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = str(token_file)
+    connection = make_connection(
+        organization,
+        Method.GCP_WORKLOAD_IDENTITY,
+        {"credential_config": credential_config(google, tmp_path / "other"), "bucket": bucket},
+    )
+    gcp.build_client(connection).authenticate()
+    assert _exchanges(google)[0]["subject_token"] == subject_token
+
+
+def test_aws_type_configuration_is_refused(google: GoogleStandIn, tmp_path: Path) -> None:
+    """It would trade Spaceport's own AWS identity, which every organization shares."""
+    document = credential_config(google, tmp_path / "t")
+    document["subject_token_type"] = "urn:ietf:params:aws:token-type:aws4_request"
+    document["credential_source"] = {"environment_id": "aws1", "url": "http://169.254.169.254/latest/meta-data"}
+    with pytest.raises(ConnectionInputError) as raised:
+        clean_input(Method.GCP_WORKLOAD_IDENTITY, {"credential_config": document, "bucket": "b-1-x"})
+    assert "AWS identity" in raised.value.errors["credential_config"]
 
 
 def test_workload_identity_refused_by_the_pool(
@@ -450,6 +501,7 @@ def test_workload_identity_never_runs_programs(
     """An executable source in the customer's file is ignored like any other: Spaceport's token is used."""
     token_file = tmp_path / "token.jwt"
     token_file.write_text("eyJhbGciOiJSUzI1NiJ9.spaceport.sig")
+    settings.SPACEPORT_WEB_IDENTITY_SOURCE = "external"
     settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = str(token_file)
     marker = tmp_path / "ran"
     config = credential_config(google, tmp_path / "unused")
@@ -469,6 +521,7 @@ def test_workload_identity_never_runs_programs(
 def test_workload_identity_without_a_spaceport_identity_says_so(
     organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path, settings: Any
 ) -> None:
+    settings.SPACEPORT_WEB_IDENTITY_SOURCE = "external"
     settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = ""
     settings.SPACEPORT_WEB_IDENTITY_TOKEN_URL = ""
     connection = make_connection(
@@ -501,3 +554,73 @@ def test_direct_iam_uses_spaceport_credentials_file(
     assert_round_trip(client, location_for(connection, "raw"))
     assert [path for path, _, _ in google.requests] == ["/token"]
     assert set(google.storage_authorizations) == {f"Bearer {google.issued[0]}"}
+
+
+# --- Spaceport's Google tokens go to Google only -------------------------------------------------
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A host an organization admin might name: records every request that reaches it."""
+    received: list[dict[str, str]] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def _record(self) -> None:
+            received.append(dict(self.headers.items()))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        do_GET = do_POST = do_PUT = do_DELETE = _record
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with serve(Recorder) as url:
+        # The same listener under a name the operator did not allow (the stand-ins' 127.0.0.1 is allowed).
+        yield url.replace(LOOPBACK, "localhost"), received
+
+
+@pytest.mark.parametrize("method", [Method.GCP_DIRECT_IAM, Method.GCP_WORKLOAD_IDENTITY])
+def test_api_endpoint_outside_google_is_refused_at_input(
+    method: str, google: GoogleStandIn, tmp_path: Path, listener: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, received = listener
+    values: dict[str, Any] = {"bucket": "customer-bucket", "api_endpoint": url}
+    if method == Method.GCP_WORKLOAD_IDENTITY:
+        values["credential_config"] = credential_config(google, tmp_path / "t")
+    with pytest.raises(ConnectionInputError) as raised:
+        clean_input(method, values)
+    assert set(raised.value.errors) == {"api_endpoint"}
+    assert "googleapis.com" in raised.value.errors["api_endpoint"]
+    values["api_endpoint"] = "https://storage-spaceport.p.googleapis.com"
+    assert clean_input(method, values)[0]["api_endpoint"] == "https://storage-spaceport.p.googleapis.com"
+    assert received == []
+
+
+def test_stored_api_endpoint_outside_google_gets_no_token(
+    organization: Organization,
+    google: GoogleStandIn,
+    bucket: str,
+    tmp_path: Path,
+    listener: tuple[str, list[dict[str, str]]],
+) -> None:
+    """A connection stored before the check (or written around it) is refused again when its client is built."""
+    url, received = listener
+    connection = make_connection(
+        organization,
+        Method.GCP_WORKLOAD_IDENTITY,
+        {"credential_config": credential_config(google, tmp_path / "t"), "bucket": bucket},
+    )
+    CloudConnection.objects.filter(pk=connection.pk).update(config={**connection.config, "api_endpoint": url})
+    connection.refresh_from_db()
+    forget_clients()
+
+    status, _ = validate(connection)
+
+    connection.refresh_from_db()
+    assert status == "invalid"
+    assert "not Google's" in connection.status_message
+    assert received == []
+    assert google.requests == []

@@ -278,6 +278,7 @@ def test_web_identity_credentials(
 ) -> None:
     token_path = tmp_path / "token"
     token_path.write_text("projected.identity.token\n")
+    settings.SPACEPORT_WEB_IDENTITY_SOURCE = "external"
     settings.SPACEPORT_WEB_IDENTITY_TOKEN_FILE = str(token_path)
     trust = {
         "Version": "2012-10-17",

@@ -29,7 +29,7 @@ from django.conf import settings
 
 from connections.methods import Method
 from connections.providers.base import Check, StorageError
-from connections.providers.identity import TokenSource, configured_token_source
+from connections.providers.identity import TokenSource, connection_token_source, uses_shared_identity
 from connections.providers.s3common import S3Client, fixed_keys, s3_config, s3_session, static_key_s3
 
 if TYPE_CHECKING:
@@ -264,11 +264,12 @@ class RoleClient(AwsClient):
 
     def _explain_web_identity(self, exc: ClientError, code: str) -> StorageError:
         if code in TRUST_DENIED:
+            subject = "Spaceport's subject" if uses_shared_identity() else "this connection's subject"
             return StorageError(
                 "trust_policy",
                 f"AWS refused to let Spaceport's identity assume {self.role.role_arn}.",
-                "The role's trust policy does not allow Spaceport's OIDC identity: trust the OIDC provider and "
-                "limit it to Spaceport's audience and subject.",
+                f"The role's trust policy does not allow {subject}: copy the trust policy from this connection's "
+                "setup page, which names Spaceport's OIDC provider, its audience and the subject.",
             )
         if code in ("InvalidIdentityToken", "IDPRejectedClaim", "ExpiredTokenException"):
             return StorageError(
@@ -329,7 +330,8 @@ def build_client(connection: CloudConnection, *, clock: Clock | None = None) -> 
     if connection.method == Method.AWS_CROSS_ACCOUNT_ROLE:
         return CrossAccountClient(connection, CrossAccountRole(connection, clock=clock))
     if connection.method == Method.AWS_WEB_IDENTITY:
-        return RoleClient(connection, WebIdentityRole(connection, configured_token_source(), clock=clock))
+        token = connection_token_source(connection, settings.SPACEPORT_OIDC_AWS_AUDIENCE)
+        return RoleClient(connection, WebIdentityRole(connection, token, clock=clock))
     secret = connection.secret or {}
     keys = {"aws_access_key_id": config["access_key_id"], "aws_secret_access_key": secret.get("secret_access_key", "")}
     s3 = static_key_s3(

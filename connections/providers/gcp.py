@@ -29,7 +29,8 @@ from google.oauth2 import service_account
 
 from connections.methods import Method
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
-from connections.providers.identity import configured_token_source
+from connections.providers.identity import TokenSource, connection_token_source
+from connections.validators import is_google_host
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -40,6 +41,8 @@ PAGE_SIZE = 1000
 TIMEOUT = (10, 60)
 RETRY: Retry = DEFAULT_RETRY.with_timeout(20.0)
 PERMISSION = re.compile(r"storage\.[a-zA-Z]+\.[a-zA-Z]+")
+# Methods whose tokens derive from Spaceport's own identity: they go to Google's hosts only.
+SPACEPORT_IDENTITY_METHODS = {Method.GCP_DIRECT_IAM, Method.GCP_WORKLOAD_IDENTITY}
 CLOCK_SKEW_MARKERS = ("iat and exp", "reasonable timeframe", "clock skew", "token used too early")
 
 
@@ -48,9 +51,10 @@ class GcsClient(StorageClient):
 
     def __init__(self, connection: CloudConnection) -> None:
         super().__init__(connection)
-        secret = dict(connection.secret or {})
-        self.credentials, self.identity = _credentials(connection.method, self.config, secret)
         endpoint = self.config.get("api_endpoint") or ""
+        if connection.method in SPACEPORT_IDENTITY_METHODS:
+            _check_token_host(endpoint, "api_endpoint")
+        self.credentials, self.identity = _credentials(connection)
         self.service = storage.Client(
             project=self.config.get("project_id") or None,
             credentials=self.credentials,
@@ -257,10 +261,11 @@ def _described(blob: storage.Blob) -> StoredObject:
     return StoredObject(key=blob.name or "", size=blob.size or 0, etag=blob.etag or "", checksum=checksum)
 
 
-def _credentials(method: str, config: dict[str, Any], secret: dict[str, Any]) -> tuple[Credentials, str]:
+def _credentials(connection: CloudConnection) -> tuple[Credentials, str]:
     """The one credentials object of a client, and who it acts as (for reports and hints)."""
+    method = connection.method
     try:
-        return _credentials_for(method, config, secret)
+        return _credentials_for(connection)
     except (ValueError, auth_errors.DefaultCredentialsError) as exc:
         raise StorageError(
             "invalid_config",
@@ -269,7 +274,8 @@ def _credentials(method: str, config: dict[str, Any], secret: dict[str, Any]) ->
         ) from exc
 
 
-def _credentials_for(method: str, config: dict[str, Any], secret: dict[str, Any]) -> tuple[Credentials, str]:
+def _credentials_for(connection: CloudConnection) -> tuple[Credentials, str]:
+    method, config, secret = connection.method, dict(connection.config or {}), dict(connection.secret or {})
     if method == Method.GCP_SERVICE_ACCOUNT_KEY:
         key = dict(secret["key_json"])
         _check_token_host(key.get("token_uri", ""), "token_uri")
@@ -280,51 +286,64 @@ def _credentials_for(method: str, config: dict[str, Any], secret: dict[str, Any]
         _check_token_host(document.get("token_url", ""), "token_url")
         if document.get("service_account_impersonation_url"):
             _check_token_host(document["service_account_impersonation_url"], "service_account_impersonation_url")
-        return _external_account(document, customer=True)
+        subject_token = connection_token_source(connection, pool_audience(document.get("audience", "")))
+        return _customer_pool(document, subject_token)
     if method == Method.GCP_DIRECT_IAM:
         return _own_credentials()
     raise StorageError("unsupported_method", f"Google Cloud does not support the method '{method}'.")
 
 
-class _SpaceportSubjectToken:
-    """Supplies Spaceport's own identity token to a customer's workload identity pool."""
+def pool_audience(audience: str) -> str:
+    """The ``aud`` a workload identity pool provider expects by default: its full resource URL.
 
-    def __init__(self) -> None:
-        self.source = configured_token_source()
+    A credential configuration names the provider as ``//iam.googleapis.com/projects/...``; an OIDC
+    provider created without ``--allowed-audiences`` accepts ``https://iam.googleapis.com/projects/...``.
+    """
+    return f"https:{audience}" if audience.startswith("//") else audience
+
+
+class _SpaceportSubjectToken:
+    """Supplies the token Spaceport vouches with for this connection to the customer's pool."""
+
+    def __init__(self, source: TokenSource) -> None:
+        self.source = source
 
     def get_subject_token(self, context: Any, request: Any) -> str:
         return self.source()
 
 
-def _external_account(document: dict[str, Any], *, customer: bool = False) -> tuple[Credentials, str]:
-    """Build the specific credentials type; the generic loaders also call Resource Manager for a project id.
+def _customer_pool(document: dict[str, Any], subject_token: TokenSource) -> tuple[Credentials, str]:
+    """A customer's workload identity pool, fed the token Spaceport signs for this connection.
 
-    For a customer's file, the subject token always comes from Spaceport's own configuration:
-    its ``credential_source`` would otherwise let the customer choose a local file or URL for
-    Spaceport to read and send on. A customer's AWS-type source may only name the standard
-    instance metadata endpoints.
+    The file's ``credential_source`` is ignored: it would otherwise let the customer choose a local
+    file or URL for Spaceport to read and send on. An AWS-type file is refused, since it would
+    trade Spaceport's own AWS identity, which every organization shares.
     """
-    source = document.get("credential_source") or {}
-    if customer and document.get("subject_token_type") == AWS_SUBJECT_TOKEN_TYPE:
-        _check_aws_metadata_urls(source)
-    elif customer:
-        from google.auth import identity_pool
+    if document.get("subject_token_type") == AWS_SUBJECT_TOKEN_TYPE:
+        raise StorageError(
+            "invalid_config",
+            "This credential configuration trades an AWS identity; Spaceport vouches with an OIDC token instead.",
+            "Create the pool provider for Spaceport's OIDC issuer, as the setup page shows, and its configuration.",
+        )
+    from google.auth import identity_pool
 
-        fields = {k: v for k, v in document.items() if k not in ("credential_source", "type", "universe_domain")}
-        try:
-            credentials_: Credentials = identity_pool.Credentials(
-                **fields, subject_token_supplier=_SpaceportSubjectToken(), scopes=SCOPES
-            )
-        except TypeError as exc:
-            raise StorageError(
-                "invalid_config",
-                "The credential configuration has fields Google's library does not accept.",
-                "Upload the file gcloud generated, unchanged.",
-            ) from exc
-        email = getattr(credentials_, "service_account_email", None)
-        identity = f"service account {email}" if email else f"workload identity {document.get('audience', '')}"
-        return credentials_, f"{identity} (through workload identity federation)"
-    if "executable" in source:
+    fields = {k: v for k, v in document.items() if k not in ("credential_source", "type", "universe_domain")}
+    try:
+        credentials: Credentials = identity_pool.Credentials(
+            **fields, subject_token_supplier=_SpaceportSubjectToken(subject_token), scopes=SCOPES
+        )
+    except TypeError as exc:
+        raise StorageError(
+            "invalid_config",
+            "The credential configuration has fields Google's library does not accept.",
+            "Upload the file gcloud generated, unchanged.",
+        ) from exc
+    return credentials, _pool_identity(credentials, document)
+
+
+def _operator_pool(document: dict[str, Any]) -> Credentials:
+    """Spaceport's own credential configuration, from the operator: its source is trusted, programs are not."""
+    if "executable" in (document.get("credential_source") or {}):
         raise StorageError(
             "invalid_config",
             "Spaceport does not run programs named in a credential configuration.",
@@ -333,28 +352,16 @@ def _external_account(document: dict[str, Any], *, customer: bool = False) -> tu
     if document.get("subject_token_type") == AWS_SUBJECT_TOKEN_TYPE:
         from google.auth import aws
 
-        credentials: Credentials = aws.Credentials.from_info(document, scopes=SCOPES)
-    else:
-        from google.auth import identity_pool
+        return aws.Credentials.from_info(document, scopes=SCOPES)
+    from google.auth import identity_pool
 
-        credentials = identity_pool.Credentials.from_info(document, scopes=SCOPES)
+    return identity_pool.Credentials.from_info(document, scopes=SCOPES)
+
+
+def _pool_identity(credentials: Credentials, document: dict[str, Any]) -> str:
     email = getattr(credentials, "service_account_email", None)
     identity = f"service account {email}" if email else f"workload identity {document.get('audience', '')}"
-    return credentials, f"{identity} (through workload identity federation)"
-
-
-AWS_METADATA_HOSTS = {"169.254.169.254", "fd00:ec2::254", "[fd00:ec2::254]"}
-
-
-def _check_aws_metadata_urls(source: dict[str, Any]) -> None:
-    for field in ("url", "region_url", "imdsv2_session_token_url"):
-        url = source.get(field)
-        if url and (urlsplit(url).hostname or "") not in AWS_METADATA_HOSTS:
-            raise StorageError(
-                "invalid_config",
-                f"The credential source's {field} is not the AWS instance metadata endpoint.",
-                "Use the file gcloud generated for an AWS workload, unchanged.",
-            )
+    return f"{identity} (through workload identity federation)"
 
 
 def _own_credentials() -> tuple[Credentials, str]:
@@ -367,7 +374,7 @@ def _own_credentials() -> tuple[Credentials, str]:
             credentials: Credentials = service_account.Credentials.from_service_account_info(document, scopes=SCOPES)
             email = email or document.get("client_email", "")
         elif document.get("type") == "external_account":
-            credentials, _ = _external_account(document)
+            credentials = _operator_pool(document)
         else:
             credentials, _ = google.auth.load_credentials_from_file(path, scopes=SCOPES)
     else:
@@ -384,14 +391,19 @@ def _own_credentials() -> tuple[Credentials, str]:
 
 
 def _check_token_host(url: str, field: str) -> None:
-    """Refuse to send a signed assertion or Spaceport's own identity token anywhere but Google."""
+    """Refuse to send a signed assertion or a token from Spaceport's identity anywhere but Google."""
     if not url:
         return
     host = (urlsplit(url).hostname or "").lower()
-    if host == "googleapis.com" or host.endswith(".googleapis.com"):
+    if is_google_host(host):
         return
-    if host in {h.lower() for h in settings.SPACEPORT_GCP_EXTRA_TOKEN_HOSTS}:
-        return
+    if field == "api_endpoint":
+        raise StorageError(
+            "invalid_config",
+            f"The API endpoint points at {host or 'no host'}, which is not Google's.",
+            "Spaceport sends its own Google credentials there: use an endpoint under googleapis.com, or leave it "
+            "empty.",
+        )
     raise StorageError(
         "invalid_config",
         f"The {field} points at {host or 'no host'}, which is not a Google token endpoint.",
