@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from commits.models import Commit, OrganizationWebhook, WebhookDelivery
+from portal.audit import record
 from portal.errors import DomainError
 
 EVENT = "commit.finish"
@@ -31,6 +32,7 @@ SIGNATURE_HEADER = "X-Spaceport-Signature"
 TIMESTAMP_HEADER = "X-Spaceport-Timestamp"
 RETRY_STATUSES = frozenset({408, 425, 429})
 MIN_SECRET_LENGTH = 16
+MAX_URL_LENGTH = 2000
 
 
 class DeliveryFailed(Exception):
@@ -78,6 +80,8 @@ def notify(commit: Commit) -> WebhookDelivery | None:
 
 def check_url(url: str) -> None:
     """Refuse what a webhook must not target: other schemes, and private networks unless allowed."""
+    if len(url) > MAX_URL_LENGTH:
+        raise DomainError("url", f"Use a URL of at most {MAX_URL_LENGTH} characters.", "url_too_long")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise DomainError("url", "Use an http(s) URL.", "invalid_url")
@@ -167,13 +171,31 @@ def configure(
         organization=organization
     )
     generated = ""
+    had_secret = hook.has_secret
     if secret:
         hook.secret = {"secret": secret}
-    elif not hook.has_secret:
+    elif not had_secret:
         if not generate:
             raise DomainError("secret", "Enter the secret that signs the deliveries.", "secret_required")
         generated = new_secret()
         hook.secret = {"secret": generated}
     hook.url, hook.enabled = url, enabled
-    hook.save()
+    with transaction.atomic():
+        hook.save()
+        if secret or generated:
+            _record_secret_change(hook, replaced=had_secret, generated=bool(generated))
     return hook, generated
+
+
+def _record_secret_change(hook: OrganizationWebhook, *, replaced: bool, generated: bool) -> None:
+    """The signing secret is masked in the model's own audit events, so its change gets one of its own.
+
+    Receivers trust deliveries signed with it, so who changed it and when matters; the value never
+    appears on the trail.
+    """
+    record(
+        "webhook.secret_change",
+        hook,
+        details={"replaced": replaced, "generated": generated, "url": hook.url},
+        target_label=f"webhook of {hook.organization.name}",
+    )

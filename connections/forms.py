@@ -18,6 +18,7 @@ from django.utils.html import escape
 from connections.methods import ConnectionInputError, FieldSpec
 from connections.models import CloudConnection
 from connections.validators import MAX_UPLOAD_BYTES, pem_certificate_with_key
+from portal.formkit import refuse_instead_of_truncating
 
 RESERVED_NAMES = frozenset({"new"})
 NAME_HELP = "3 to 63 lowercase letters, digits and hyphens; it names the connection in the API and the audit trail."
@@ -112,6 +113,7 @@ class ConnectionDetailsForm(forms.Form):
             self.fields[item.name] = _form_field(item, stored=stored)
             if not item.secret and item.kind != "file":
                 self.initial.setdefault(item.name, config.get(item.name, item.default))
+        refuse_instead_of_truncating(self)
 
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"].strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +15,31 @@ from portal.models import ApiToken, AuditEvent, Organization, Space
 admin.site.site_header = "Spaceport administration"
 admin.site.site_title = "Spaceport"
 admin.site.index_title = "Review"
+
+# Models the installed libraries register that IT has nothing to review in: the schedule kinds behind
+# the periodic tasks (the tasks themselves stay), group results, and allauth's social-login records
+# (single sign-on is configured from the environment, not from these tables).
+NOT_REVIEWED = (
+    "django_celery_beat.ClockedSchedule",
+    "django_celery_beat.CrontabSchedule",
+    "django_celery_beat.IntervalSchedule",
+    "django_celery_beat.SolarSchedule",
+    "django_celery_results.GroupResult",
+    "socialaccount.SocialApp",
+    "socialaccount.SocialToken",
+    "socialaccount.SocialAccount",
+)
+
+
+def hide_unreviewed_models() -> None:
+    """Take the library models IT does not review off the admin index, keeping only what someone looks at."""
+    for label in NOT_REVIEWED:
+        model = apps.get_model(label)
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+hide_unreviewed_models()
 
 
 class SpaceInline(admin.TabularInline):

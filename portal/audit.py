@@ -75,17 +75,20 @@ def event(
     actor: Any = None,
     target_label: str = "",
     link_organization: bool = True,
+    actor_label: str = "",
 ) -> AuditEvent:
     """One audit event, not yet saved, taking actor, address and request id from the current request.
 
     ``link_organization=False`` keeps only the organization's name, for events written while
-    the organization itself is being deleted.
+    the organization itself is being deleted; ``actor_label`` names who acted outside a request
+    (an operator running a management command).
     """
     request = current_request.get()
     request_actor, label = _actor()
     actor = actor if actor is not None else request_actor
     if actor is not None and not label:
         label = str(getattr(actor, "email", "") or actor)
+    label = actor_label or label
     organization = organization or organization_of(target)
     return AuditEvent(
         time=timezone.now(),
@@ -111,6 +114,7 @@ class EventOptions(TypedDict, total=False):
     actor: Any
     target_label: str
     link_organization: bool
+    actor_label: str
 
 
 def record(action: str, target: models.Model | None = None, **options: Unpack[EventOptions]) -> AuditEvent:

@@ -1,13 +1,28 @@
-"""The Celery application: settings under the ``CELERY_`` prefix, tasks found in each app."""
+"""The Celery application: settings under the ``CELERY`` prefix, tasks found in each app."""
 
 from __future__ import annotations
 
 import os
+from logging.config import dictConfig
+from typing import Any
 
 from celery import Celery
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("spaceport")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def use_the_portal_logging(**kwargs: Any) -> None:
+    """Workers and beat log like the web process, through ``settings.LOGGING`` alone.
+
+    Left to itself Celery adds its own handlers beside the ones Django configured, so most warnings
+    were printed twice, in two formats.
+    """
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)

@@ -267,10 +267,15 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # --- Logging ---
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# One handler on the root logger, and Django's own loggers routed to it alone: Django's default
+# configuration gives them a console handler of their own as well, which printed every warning twice.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_context": {"()": "portal.middleware.RequestContextLogFilter"}},
+    "filters": {
+        "request_context": {"()": "portal.middleware.RequestContextLogFilter"},
+        "client_errors_without_traceback": {"()": "portal.logfilters.ClientErrorsWithoutTraceback"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
@@ -279,6 +284,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.request": {"handlers": [], "filters": ["client_errors_without_traceback"], "propagate": True},
         "django.db.backends": {"level": "INFO"},
         # botocore logs every request's headers (session tokens, IBM bearer tokens) at DEBUG.
         "botocore": {"level": "INFO"},

@@ -84,3 +84,24 @@ def test_people_without_staff_rights_are_sent_to_sign_in(member: Any) -> None:
     response = client.get(reverse("admin:portal_auditevent_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_the_index_lists_what_it_reviews_and_not_library_clutter(admin_client_for: Client) -> None:
+    html = admin_client_for.get(reverse("admin:index")).content.decode()
+    for shown in ("Personal API tokens", "Periodic tasks", "Task results", "Audit events", "Cloud connections"):
+        assert shown in html, shown
+    for hidden in (
+        "Solar events",
+        "Clocked",
+        "Crontabs",
+        "Intervals",
+        "Group results",
+        "Social accounts",
+        "Social applications",
+    ):
+        assert hidden not in html, hidden
+    assert "Api tokens" not in html
+
+
+def test_periodic_tasks_can_still_be_added_without_the_schedule_admins(admin_client_for: Client) -> None:
+    assert admin_client_for.get(reverse("admin:django_celery_beat_periodictask_add")).status_code == 200

@@ -25,6 +25,7 @@ from django.db import connection, models
 from connections import crypto
 from connections.fields import EncryptedJSONField, SecretMaterial
 from portal.auditing import _field_values
+from portal.models import AuditEvent
 
 SECRET = {"tenant_id": "contoso", "client_id": "app-1", "client_secret": "hunter2-very-secret"}
 PLAINTEXT_MARKERS = ("hunter2", "client_secret", "contoso")
@@ -188,3 +189,32 @@ def test_field_is_masked_in_audit_and_deconstructs_stably(vault: Any, settings: 
     name, path, args, kwargs = field.deconstruct()
     assert (name, path, args, kwargs) == ("secret", "connections.fields.EncryptedJSONField", [], {"null": True})
     assert field.deconstruct() == (name, path, args, kwargs)
+
+
+def test_each_rotation_run_is_audited_with_counts_and_never_a_key_or_value(vault: Any, settings: Any) -> None:
+    old, new = _new_key(), _new_key()
+    settings.ENCRYPTION_KEYS = [old]
+    row = vault.objects.create(label="azure", secret=SECRET)
+    settings.ENCRYPTION_KEYS = [new, old]
+    _rotate()
+
+    event = AuditEvent.objects.get(action="encryption_keys.rotate")
+    assert event.outcome == AuditEvent.Outcome.SUCCESS
+    assert "rotate_encryption_keys" in event.actor_label
+    assert event.details["keys_configured"] == 2
+    assert {"field": "connections.Vault.secret", "checked": 1, "rewritten": 1} in event.details["fields"]
+    written = json.dumps(event.details) + event.actor_label + event.target_label
+    for secret in (old, new, _stored(row.pk), *PLAINTEXT_MARKERS):
+        assert secret not in written
+
+
+def test_a_failed_rotation_run_is_audited_as_a_failure(vault: Any, settings: Any) -> None:
+    settings.ENCRYPTION_KEYS = [_new_key()]
+    row = vault.objects.create(label="azure", secret=SECRET)
+    settings.ENCRYPTION_KEYS = [_new_key()]
+    with pytest.raises(CommandError):
+        _rotate()
+    event = AuditEvent.objects.get(action="encryption_keys.rotate")
+    assert event.outcome == AuditEvent.Outcome.FAILURE
+    assert f"row {row.pk}" in event.details["error"]
+    assert _stored(row.pk) not in json.dumps(event.details)

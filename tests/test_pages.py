@@ -205,7 +205,7 @@ def test_admin_creates_a_space(admin_user: Any, space: Space) -> None:
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("Bad_Name", "lowercase letters, digits and hyphens"), ("raw", "already exists")],
+    [("Bad_Name", "lowercase letters, digits and single hyphens"), ("raw", "already exists")],
 )
 def test_bad_space_names_show_the_error_next_to_the_field(owner: Any, space: Space, name: str, message: str) -> None:
     before = Space.objects.count()

@@ -72,5 +72,7 @@ def test_runportal_serves_pages_runs_tasks_and_stops_on_ctrl_c(tmp_path: Path) -
     printed = (tmp_path / "runportal.log").read_text()
     assert "Spaceport stopped." in printed
     assert "exited with status" not in printed
+    assert " ERROR" not in printed and "ERROR/" not in printed, printed[-3000:]
+    assert "/MainProcess]" not in printed, "Celery logs through the portal's handler only, so nothing is printed twice"
     leftovers = subprocess.run(["pgrep", "-f", f"runserver 127.0.0.1:{port}"], capture_output=True, text=True)
     assert leftovers.stdout.strip() == ""

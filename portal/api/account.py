@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -14,7 +13,7 @@ from rest_framework.response import Response
 from accessgrants.rules import RoleFact
 from portal.api.base import PortalApiView, PortalViewSet
 from portal.api.serializers import ApiTokenSerializer, IssuedApiTokenSerializer, MeSerializer
-from portal.errors import DomainError
+from portal.apitokens import issue_personal_token
 from portal.models import ApiToken, Organization, Space
 
 
@@ -95,12 +94,7 @@ class ApiTokenViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ApiTokenSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        limit = settings.SPACEPORT_API_TOKEN_MAX_PER_USER
-        if self.get_queryset().count() >= limit:
-            raise DomainError(
-                "non_field_errors", f"You already have {limit} tokens; delete one first.", code="token_limit"
-            )
-        token, key = ApiToken.issue(
+        token, key = issue_personal_token(
             request.user, serializer.validated_data["name"], serializer.validated_data.get("expires")
         )
         token.key = key  # type: ignore[attr-defined]

@@ -12,7 +12,10 @@ from portal.querysets import ChangeSignallingQuerySet
 LOADINGZONE = "loadingzone"
 
 ORGANIZATION_NAME_PATTERN = r"^[a-z0-9]{3,24}\Z"
-SPACE_NAME_PATTERN = r"^[a-z0-9-]{3,63}\Z"
+# A space name becomes an Azure container name (and an S3 or GCS prefix), so it follows Azure's
+# container rules: 3 to 63 characters, lowercase letters, digits and single hyphens, starting and
+# ending with a letter or digit.
+SPACE_NAME_PATTERN = r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z"
 
 organization_name_validator = RegexValidator(
     ORGANIZATION_NAME_PATTERN,
@@ -30,7 +33,7 @@ def validate_organization_name_not_reserved(value: str) -> None:
 
 space_name_validator = RegexValidator(
     SPACE_NAME_PATTERN,
-    "Use 3 to 63 characters: lowercase letters, digits and hyphens only.",
+    "Use 3 to 63 characters: lowercase letters, digits and single hyphens, starting and ending with a letter or digit.",
     code="invalid_name",
 )
 

@@ -28,6 +28,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created"]
+        verbose_name = "personal API token"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_hint}…)"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accessgrants.models import Role, Scope
 from portal.errors import DomainError
+from portal.formkit import refuse_instead_of_truncating
 from portal.models import Confidentiality, Organization, Space, State
 
 EDITABLE_STATES = [(value, label) for value, label in State.choices if value != State.DELETION]
@@ -25,6 +28,10 @@ class DomainForm(forms.Form):
     """A form that can show the domain layer's verdict next to the field it names."""
 
     field_aliases: dict[str, str] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        refuse_instead_of_truncating(self)
 
     def add_domain_error(self, error: DomainError | ValidationError) -> None:
         """Place a refusal from the domain on the matching field, or above the form when none matches."""
@@ -92,7 +99,11 @@ class SpaceCreateForm(DomainForm):
     field_aliases = {"__all__": "name"}
 
     name = forms.CharField(
-        max_length=63, help_text="3 to 63 lowercase letters, digits and hyphens. It cannot change later."
+        max_length=63,
+        help_text=(
+            "3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit. "
+            "It cannot change later."
+        ),
     )
     display_name = forms.CharField(max_length=200, required=False)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=4000)
@@ -192,3 +203,19 @@ class GrantForm(DomainForm):
         if cleaned.get("scope") == Scope.ORGANIZATION:
             cleaned["space"] = None
         return cleaned
+
+
+TOKEN_LIFETIMES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
+
+
+class ApiTokenForm(DomainForm):
+    """A personal API token: a name to recognise it by, and how long it lives (shorter is safer)."""
+
+    name = forms.CharField(max_length=100, help_text="Say where it is used, e.g. “nightly upload job”.")
+    lifetime = forms.ChoiceField(
+        choices=TOKEN_LIFETIMES, initial="90", required=False, label="Expires after", help_text="Shorter is safer."
+    )
+
+    def expires(self) -> datetime | None:
+        days = self.cleaned_data.get("lifetime")
+        return timezone.now() + timedelta(days=int(days)) if days else None

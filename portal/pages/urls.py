@@ -1,14 +1,16 @@
-"""Server-rendered pages: dashboard, organizations, spaces."""
+"""Server-rendered pages: dashboard, organizations, spaces, personal API tokens."""
 
 from __future__ import annotations
 
 from django.urls import path
 
 from accessgrants.views import space_credentials
-from portal.pages import views
+from portal.pages import tokens, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("account/tokens/", tokens.token_list, name="api_tokens"),
+    path("account/tokens/<int:token_id>/revoke/", tokens.token_revoke, name="api_token_revoke"),
     path("o/new/", views.organization_create, name="organization_create"),
     path("o/<str:name>/", views.organization_detail, name="organization"),
     path("o/<str:name>/settings/", views.organization_update, name="organization_update"),

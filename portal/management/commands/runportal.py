@@ -51,9 +51,11 @@ class Command(BaseCommand):
                         stopping = True
                 time.sleep(0.5)
         finally:
+            # Each main process gets SIGTERM and stops its own children: signalling the whole group
+            # killed the worker's pool processes under it, which it then reported as errors.
             for process in processes.values():
                 if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
+                    process.terminate()
             deadline = time.monotonic() + 15
             for process in processes.values():
                 remaining = max(0.1, deadline - time.monotonic())
