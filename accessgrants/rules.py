@@ -262,11 +262,16 @@ class AccessContext:
 
 
 def _stored_roles(user_id: int) -> tuple[list[RoleFact], frozenset[int]]:
-    """Grants (direct and through groups) and ownerships of one user, in one UNION query."""
+    """Grants (direct and through groups) and ownerships of one user, in one UNION query.
+
+    Both halves drop their default ordering: SQLite refuses ORDER BY inside a compound query,
+    and the facts are unordered anyway.
+    """
     columns = ("scope", "role", "organization_id", "organization__state", "space_id", "space__name", "space__state")
-    grants = Grant.objects.filter(Q(user_id=user_id) | Q(group__user__id=user_id)).values_list(*columns)
+    grants = Grant.objects.filter(Q(user_id=user_id) | Q(group__user__id=user_id)).order_by().values_list(*columns)
     ownerships = (
         Organization.owners.through.objects.filter(user_id=user_id)
+        .order_by()
         .annotate(
             scope=Value(OWNERSHIP),
             role=Value(""),

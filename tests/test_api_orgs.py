@@ -28,6 +28,21 @@ def test_list_shows_only_visible_organizations(api: Any, organization: Organizat
     assert api(outsider).get(URL).json()["results"] == []
 
 
+def test_list_filters_by_one_whole_tag(api: Any, platform_admin: Any) -> None:
+    create_organization(name="alpha", tags=["lab", "eu"])
+    create_organization(name="beta", tags=["Lab", "laboratory"])
+    create_organization(name="gamma", tags=[])
+    client = api(platform_admin)
+
+    def names(tag: str) -> list[str]:
+        return [row["name"] for row in client.get(URL, {"tag": tag}).json()["results"]]
+
+    assert names("lab") == ["alpha"]
+    assert names("Lab") == ["beta"]
+    assert names("la") == []
+    assert names('"lab"') == []
+
+
 def test_platform_admin_sees_every_organization(api: Any, organization: Organization, platform_admin: Any) -> None:
     create_organization(name="other")
     names = [row["name"] for row in api(platform_admin).get(URL).json()["results"]]

@@ -129,8 +129,8 @@ def test_spaces_cannot_be_renamed(api: Any, space: Space, owner: Any) -> None:
 
 def test_flat_list_filters_and_searches(api: Any, space: Space, platform_admin: Any) -> None:
     other = create_organization(name="other")
-    create_space(other, name="raw", confidentiality="PUBLIC", description="Telescope frames")
-    create_space(other, name="frozen", state="LOCKED")
+    create_space(other, name="raw", confidentiality="PUBLIC", description="Telescope frames", tags=["q1", "optics"])
+    create_space(other, name="frozen", state="LOCKED", tags=["Q1", "q1-archive"])
     client = api(platform_admin)
 
     def names(**params: Any) -> list[str]:
@@ -144,6 +144,9 @@ def test_flat_list_filters_and_searches(api: Any, space: Space, platform_admin: 
     assert names(search="telescope") == ["other/raw"]
     assert names(search="measurements") == ["acme/raw"]
     assert names(page_size=2, page=3) == ["other/raw"]
+    assert names(tag="q1") == ["other/raw"]
+    assert names(tag="Q1") == ["other/frozen"]
+    assert names(tag="q") == []
     assert_api_error(client.get("/api/v1/spaces/", {"state": "MELTED"}), 400, "state")
 
 

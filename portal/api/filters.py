@@ -9,8 +9,8 @@ from portal.models import AuditEvent, Confidentiality, Organization, Space, Stat
 
 
 def with_tag(queryset: QuerySet, name: str, value: str) -> QuerySet:
-    """Tags are a JSON list; containment finds the rows carrying one tag."""
-    return queryset.filter(tags__contains=[value])
+    """Tags are a JSON list; a row matches when one of its tags is exactly ``value``."""
+    return queryset.filter(tags__has_element=value)
 
 
 class OrganizationFilter(filters.FilterSet):

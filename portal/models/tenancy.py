@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from portal.models import lookups  # noqa: F401 - registers tags__has_element
 from portal.querysets import ChangeSignallingQuerySet
 
 LOADINGZONE = "loadingzone"
