@@ -20,7 +20,8 @@ test-deps: $(BIN)/python
 run: venv
 	$(BIN)/python manage.py runportal
 
-## test: install what the tests need, then run lint, type checks, migration check and the suite
+## test: install what the tests need, then run lint, type checks, migration check and the suite:
+## all of it on PostgreSQL, then the tests listed in tests/databases.py again on SQLite
 test: test-deps
 	scripts/ensure-services
 	$(BIN)/ruff check .
@@ -28,6 +29,7 @@ test: test-deps
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+	SPACEPORT_TEST_DB=sqlite $(BIN)/pytest -m both_databases
 
 ## bench: run every benchmark and write the figures to docs/benchmarks.md
 bench: bench-vend bench-commit bench-copy

@@ -16,7 +16,7 @@ from portal.auth.bearer import forget_parsed_keys
 from portal.models import Organization, Space
 from portal.tenancy import create_organization, create_space
 
-pytest_plugins = ["tests.fixtures.emulators", "tests.fixtures.worker", "tests.fixtures.browser"]
+pytest_plugins = ["tests.databases", "tests.fixtures.emulators", "tests.fixtures.worker", "tests.fixtures.browser"]
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -538,6 +538,7 @@ def test_stalled_commits_are_resumed_and_given_up_after_many_runs(member: Any, s
     assert "batch1/a.csv" in store.keys(LOADINGZONE)
 
 
+@pytest.mark.postgres_only(reason="holds PostgreSQL's advisory lock from a second connection; SQLite has none")
 def test_a_commit_waits_while_another_run_holds_it(member: Any, space: Space, store: Store) -> None:
     seed_batch(store)
     commit = start_commit(access_for_user(member), space, root_dir="batch1", user=member)
