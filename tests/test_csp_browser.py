@@ -117,6 +117,7 @@ MEMBER_PAGES = [
     "/accounts/password/change/",
     "/accounts/2fa/",
     "/accounts/2fa/totp/activate/",
+    "/account/tokens/",
 ]
 OWNER_PAGES = [
     "/o/acme/connections/",
