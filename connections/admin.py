@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from connections import onboarding
-from connections.models import CloudConnection, Status
+from connections.models import CloudConnection, GoogleServiceAccount, Status
 
 
 def check_result(check: dict[str, object]) -> str:
@@ -101,3 +101,18 @@ class CloudConnectionAdmin(admin.ModelAdmin):
             onboarding.start_validation(connection)
             count += 1
         self.message_user(request, f"Started validating {count} connection(s).", messages.SUCCESS)
+
+
+@admin.register(GoogleServiceAccount)
+class GoogleServiceAccountAdmin(admin.ModelAdmin):
+    """Read-only: an account is given to one organization for good, so nobody re-assigns it by hand."""
+
+    list_display = ("email", "organization", "from_pool", "created")
+    list_filter = ("from_pool",)
+    search_fields = ("email", "organization__name")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

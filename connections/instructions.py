@@ -15,11 +15,14 @@ from django.conf import settings
 
 from connections.methods import Method
 from connections.models import CloudConnection
+from connections.providers.base import StorageError
+from connections.providers.gcp_accounts import organization_service_account
 from connections.providers.identity import uses_shared_identity, workload_subject
 from portal.auth import issuer
 
 PLACEHOLDER_BUCKET = "<your-bucket>"
 PLACEHOLDER_ISSUER = "https://<spaceport-issuer-host>"
+PLACEHOLDER_ACCOUNT = "<your-organization's-spaceport-service-account>"
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,64 @@ def _gcp_workload_identity(connection: CloudConnection, bucket: str) -> list[Ins
     ]
 
 
+def identity_placeholder(text: str) -> bool:
+    """Whether a step still says what the operator has yet to configure (the issuer, or Google's accounts)."""
+    return PLACEHOLDER_ISSUER in text or PLACEHOLDER_ACCOUNT in text
+
+
+def google_account(connection: CloudConnection) -> str:
+    """The organization's own service account, provisioned on first view so the customer can grant it."""
+    try:
+        return organization_service_account(connection.organization)
+    except StorageError:
+        return PLACEHOLDER_ACCOUNT
+
+
+@dataclass(frozen=True)
+class IdentityFact:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class SpaceportIdentity:
+    """What the customer's cloud trusts for this connection, shown above the steps with copy buttons."""
+
+    facts: tuple[IdentityFact, ...]
+    note: str
+
+
+def spaceport_identity(connection: CloudConnection) -> SpaceportIdentity | None:
+    if connection.method == Method.GCP_DIRECT_IAM:
+        return SpaceportIdentity(
+            (IdentityFact("Your organization's service account", google_account(connection)),),
+            "Spaceport reaches your bucket only as this account, which acts for your organization alone: "
+            "no other Spaceport customer's connection can use a grant you give it.",
+        )
+    if connection.method == Method.AWS_WEB_IDENTITY:
+        trust = issuer_trust(connection, settings.SPACEPORT_OIDC_AWS_AUDIENCE)
+    elif connection.method == Method.GCP_WORKLOAD_IDENTITY:
+        trust = issuer_trust(connection, "")
+    else:
+        return None
+    facts = [IdentityFact("Issuer", trust.issuer_url)]
+    if trust.audience:
+        facts.append(IdentityFact("Audience", trust.audience))
+    facts.append(IdentityFact("Subject", trust.subject))
+    if trust.shared:
+        note = (
+            "This Spaceport uses an external identity provider whose subject is the same for every organization "
+            "it serves; restrict your trust some other way, or ask the operator to use Spaceport's own issuer."
+        )
+    else:
+        note = (
+            "Unique to this connection and fixed: Spaceport signs a short-lived token with this subject each "
+            "time it acts for this connection, and the trust below admits no other subject, so no other "
+            "Spaceport customer can use it."
+        )
+    return SpaceportIdentity(tuple(facts), note)
+
+
 def for_connection(connection: CloudConnection) -> list[Instruction]:
     """Every step for this connection's method, with its bucket, prefix and ExternalId filled in."""
     config = connection.config or {}
@@ -248,13 +309,12 @@ def for_connection(connection: CloudConnection) -> list[Instruction]:
                 )
             )
         return steps
-    email = getattr(settings, "SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL", "") or "<spaceport-service-account>"
     if method == Method.GCP_DIRECT_IAM:
         return [
             Instruction(
-                "Grant Spaceport's service account access to the bucket",
+                "Grant your organization's Spaceport service account access to the bucket",
                 f"gcloud storage buckets add-iam-policy-binding gs://{bucket} "
-                f"--member=serviceAccount:{email} --role=roles/storage.objectAdmin",
+                f"--member=serviceAccount:{google_account(connection)} --role=roles/storage.objectAdmin",
                 "shell",
             )
         ]

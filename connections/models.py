@@ -69,3 +69,29 @@ class CloudConnection(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.secret)
+
+
+class GoogleServiceAccount(models.Model):
+    """The Google service account Spaceport acts as for one organization's direct IAM bindings.
+
+    A customer grants this account, not Spaceport's own, so a grant admits one organization only.
+    An account is never handed to another organization, not even after its own is deleted: the
+    old customer's grants may still name it.
+    """
+
+    organization = models.OneToOneField(
+        "portal.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="google_service_account",
+    )
+    email = models.EmailField(unique=True)
+    from_pool = models.BooleanField(default=False, help_text="Taken from SPACEPORT_GCP_SERVICE_ACCOUNT_POOL.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email

@@ -147,7 +147,14 @@ def cloud_setup(request: HttpRequest, name: str, connection: str) -> HttpRespons
     target = _connection(request, name, connection)
     steps = instructions.for_connection(target)
     placeholder = any(instructions.PLACEHOLDER_BUCKET in step.body for step in steps)
-    page = _page(target, "setup", instructions=steps, has_placeholder=placeholder)
+    page = _page(
+        target,
+        "setup",
+        instructions=steps,
+        has_placeholder=placeholder,
+        identity=instructions.spaceport_identity(target),
+        identity_missing=any(instructions.identity_placeholder(step.body) for step in steps),
+    )
     return render(request, "connections/setup.html", page)
 
 

@@ -424,7 +424,6 @@ SPACEPORT_S3_MULTIPART_COPY_THRESHOLD = env_int("SPACEPORT_S3_MULTIPART_COPY_THR
 # creates in SPACEPORT_GCP_PROJECT (needs roles/iam.serviceAccountAdmin there) or takes from the
 # pool of pre-created accounts (needs roles/iam.serviceAccountTokenCreator on each).
 SPACEPORT_GCP_CREDENTIALS_FILE = env_str("SPACEPORT_GCP_CREDENTIALS_FILE")
-SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL = env_str("SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL")
 SPACEPORT_GCP_PROJECT = env_str("SPACEPORT_GCP_PROJECT")
 SPACEPORT_GCP_SERVICE_ACCOUNT_POOL = env_list("SPACEPORT_GCP_SERVICE_ACCOUNT_POOL")
 # Google's IAM and IAM Credentials APIs; only tests point them elsewhere (at hosts listed below).

@@ -13,6 +13,7 @@ import datetime as dt
 import http.client
 import http.server
 import json
+import re
 import secrets
 import time
 import uuid
@@ -29,6 +30,7 @@ from connections.methods import ConnectionInputError, Method, Provider, clean_in
 from connections.models import CloudConnection, new_external_id
 from connections.providers import gcp
 from connections.providers.base import Location, StorageError, location_for
+from connections.providers.gcp_accounts import organization_service_account
 from connections.providers.registry import client_for, forget_clients
 from connections.validation import validate
 from portal.models import Organization
@@ -40,6 +42,8 @@ from tests.loopback import Call, json_endpoint, serve
 from tests.storage_contract import assert_round_trip
 
 READ_WRITE = "https://www.googleapis.com/auth/devstorage.read_write"
+CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+IAM = "https://www.googleapis.com/auth/iam"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 POOL_AUDIENCE = "//iam.googleapis.com/projects/123456/locations/global/workloadIdentityPools/spaceport/providers/portal"
@@ -61,6 +65,11 @@ class GoogleStandIn:
     issued: list[str] = field(default_factory=list)
     storage_authorizations: list[str] = field(default_factory=list)
     storage_paths: list[str] = field(default_factory=list)
+    # The IAM API's service accounts, who holds which impersonated token, and the buckets' IAM
+    # policies (a bucket listed here admits only the accounts named; no emulator checks IAM).
+    accounts: set[str] = field(default_factory=set)
+    token_owner: dict[str, str] = field(default_factory=dict)
+    bucket_grants: dict[str, set[str]] = field(default_factory=dict)
 
     def new_token(self, kind: str) -> str:
         token = f"ya29.{kind}-{secrets.token_urlsafe(12)}"
@@ -86,7 +95,7 @@ class GoogleStandIn:
             algorithms=["RS256"],
             audience="https://oauth2.googleapis.com/token",
         )
-        if READ_WRITE not in claims.get("scope", "").split():
+        if not {READ_WRITE, CLOUD_PLATFORM, IAM} & set(claims.get("scope", "").split()):
             return 400, {"error": "invalid_scope"}
         return 200, {"access_token": self.new_token("sa"), "expires_in": 3599, "token_type": "Bearer"}
 
@@ -102,6 +111,36 @@ class GoogleStandIn:
             "token_type": "Bearer",
             "expires_in": 3600,
         }
+
+    def create_account(self, path: str, body: dict[str, Any], authorization: str) -> tuple[int, dict[str, Any]]:
+        """IAM ``projects.serviceAccounts.create``, for Spaceport's own identity only."""
+        if not self._spaceport_itself(authorization):
+            return 401, {"error": {"code": 401, "message": "Request had invalid authentication credentials."}}
+        project = path.split("/")[3]
+        email = f"{body['accountId']}@{project}.iam.gserviceaccount.com"
+        if email in self.accounts:
+            return 409, {"error": {"code": 409, "message": "Service account already exists."}}
+        self.accounts.add(email)
+        return 200, {"email": email, "name": f"projects/{project}/serviceAccounts/{email}"}
+
+    def impersonate_account(self, email: str, authorization: str) -> tuple[int, dict[str, Any]]:
+        """IAM Credentials ``generateAccessToken`` for an account that exists, asked by Spaceport itself."""
+        if not self._spaceport_itself(authorization) or email not in self.accounts:
+            return 403, {"error": {"code": 403, "message": "Permission 'iam.serviceAccounts.getAccessToken' denied"}}
+        token = self.new_token("as")
+        self.token_owner[token] = email
+        expiry = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return 200, {"accessToken": token, "expireTime": expiry}
+
+    def _spaceport_itself(self, authorization: str) -> bool:
+        return any(authorization == f"Bearer {token}" for token in self.issued if token.startswith("ya29.sa-"))
+
+    def admits(self, path: str, authorization: str) -> bool:
+        bucket = re.search(r"/b/([^/?]+)", path)
+        if bucket is None or bucket.group(1) not in self.bucket_grants:
+            return True
+        owner = self.token_owner.get(authorization.removeprefix("Bearer "), "")
+        return owner in self.bucket_grants[bucket.group(1)]
 
     def impersonate(self, authorization: str) -> tuple[int, dict[str, Any]]:
         if not any(authorization == f"Bearer {token}" for token in self.issued if token.startswith("ya29.sts-")):
@@ -123,6 +162,10 @@ def google(gcs_emulator: GcsEmulator) -> Iterator[GoogleStandIn]:
             return stand_in.sts_token(call.body)
         if call.path.endswith(f"/serviceAccounts/{IMPERSONATED}:generateAccessToken"):
             return stand_in.impersonate(authorization)
+        if call.path.endswith(":generateAccessToken"):
+            return stand_in.impersonate_account(call.path.split("/")[-1].split(":")[0], authorization)
+        if re.fullmatch(r"/v1/projects/[^/]+/serviceAccounts", call.path):
+            return stand_in.create_account(call.path, call.body, authorization)
         return 404, {"error": "not_found"}
 
     emulator_port = int(urlsplit(gcs_emulator.endpoint_url).port or 0)
@@ -137,6 +180,9 @@ def google(gcs_emulator: GcsEmulator) -> Iterator[GoogleStandIn]:
             stand_in.storage_paths.append(self.path)
             if stand_in.storage_refuses:
                 self._refuse(stand_in.storage_refuses)
+                return
+            if not stand_in.admits(self.path, self.headers.get("Authorization", "")):
+                self._refuse("storage.objects.list")
                 return
             upstream = http.client.HTTPConnection(LOOPBACK, emulator_port, timeout=30)
             skip = {"host", "connection", "transfer-encoding", "content-length"}
@@ -534,26 +580,115 @@ def test_workload_identity_without_a_spaceport_identity_says_so(
     assert excinfo.value.code == "not_configured"
 
 
-# --- direct IAM binding: Spaceport's own credentials from settings -------------------------------
+# --- direct IAM binding: a service account per organization -------------------------------------
+# No emulator exists for Google's IAM and IAM Credentials APIs: the stand-in above creates accounts,
+# impersonates them for Spaceport's own token only, and its storage proxy enforces buckets' grants.
 
 
-def test_direct_iam_uses_spaceport_credentials_file(
-    organization: Organization, google: GoogleStandIn, bucket: str, tmp_path: Path, settings: Any
-) -> None:
+@pytest.fixture
+def spaceport_identity(google: GoogleStandIn, tmp_path: Path, settings: Any) -> str:
+    """Spaceport's own service-account key, and Google's IAM APIs at the stand-in."""
     own_key = service_account_key(google, email="portal@spaceport-prod.iam.gserviceaccount.com")
     key_file = tmp_path / "spaceport-sa.json"
     key_file.write_text(json.dumps(own_key))
     settings.SPACEPORT_GCP_CREDENTIALS_FILE = str(key_file)
-    settings.SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL = "portal@spaceport-prod.iam.gserviceaccount.com"
-    connection = make_connection(
+    settings.SPACEPORT_GCP_PROJECT = "spaceport-prod"
+    settings.SPACEPORT_GCP_IAM_URL = google.base
+    settings.SPACEPORT_GCP_IAM_CREDENTIALS_URL = google.base
+    return str(own_key["client_email"])
+
+
+def direct_connection(organization: Organization, google: GoogleStandIn, bucket: str) -> CloudConnection:
+    return make_connection(
         organization, Method.GCP_DIRECT_IAM, {"bucket": bucket, "api_endpoint": google.storage_endpoint}
     )
+
+
+def test_direct_iam_acts_as_the_organizations_own_account(
+    organization: Organization, owner: Any, google: GoogleStandIn, spaceport_identity: str, gcs_emulator: GcsEmulator
+) -> None:
+    other = create_organization(name="globex", owner=owner)
+    ours, theirs = f"acme-{uuid.uuid4().hex[:8]}", f"globex-{uuid.uuid4().hex[:8]}"
+    for name in (ours, theirs):
+        gcs_emulator.client().create_bucket(name)
+    acme_account = organization_service_account(organization)
+    globex_account = organization_service_account(other)
+    google.bucket_grants = {ours: {acme_account}, theirs: {globex_account}}
+
+    connection = direct_connection(organization, google, ours)
     assert connection.secret in ({}, None)
     client = gcp.build_client(connection)
-    assert "portal@spaceport-prod.iam.gserviceaccount.com" in client.authenticate()
+    assert acme_account in client.authenticate()
     assert_round_trip(client, location_for(connection, "raw"))
-    assert [path for path, _, _ in google.requests] == ["/token"]
-    assert set(google.storage_authorizations) == {f"Bearer {google.issued[0]}"}
+
+    assert acme_account.startswith("sp-acme-") and globex_account.startswith("sp-globex-")
+    assert acme_account.endswith("@spaceport-prod.iam.gserviceaccount.com")
+    created = [(body, auth) for path, body, auth in google.requests if path.endswith("/serviceAccounts")]
+    assert [body["accountId"] for body, _ in created] == [a.split("@")[0] for a in (acme_account, globex_account)]
+    own_tokens = {f"Bearer {t}" for t in google.issued if t.startswith("ya29.sa-")}
+    assert {auth for _, auth in created} <= own_tokens
+    impersonations = [path for path, _, _ in google.requests if path.endswith(":generateAccessToken")]
+    assert impersonations == [f"/v1/projects/-/serviceAccounts/{acme_account}:generateAccessToken"]
+    assert {google.token_owner.get(a.removeprefix("Bearer ")) for a in google.storage_authorizations} == {acme_account}
+    assert organization_service_account(organization) == acme_account
+    assert len(created) == 2
+
+
+def test_an_organization_cannot_validate_against_anothers_grant(
+    organization: Organization, owner: Any, google: GoogleStandIn, spaceport_identity: str, bucket: str
+) -> None:
+    """The hole this closes: globex names acme's bucket; Spaceport acts as globex's own account there,
+    which acme never granted."""
+    google.bucket_grants = {bucket: {organization_service_account(organization)}}
+    assert validate(direct_connection(organization, google, bucket))[0] == "valid"
+    intruder = direct_connection(create_organization(name="globex", owner=owner), google, bucket)
+
+    status, _ = validate(intruder)
+
+    intruder.refresh_from_db()
+    assert status == "invalid"
+    globex_account = organization_service_account(intruder.organization)
+    assert globex_account in intruder.status_message
+    assert spaceport_identity not in {
+        google.token_owner.get(a.removeprefix("Bearer ")) for a in google.storage_authorizations
+    }
+
+
+def test_direct_iam_takes_accounts_from_the_pool_and_never_reuses_one(
+    owner: Any, google: GoogleStandIn, spaceport_identity: str, settings: Any
+) -> None:
+    pool = [f"pool-{n}@spaceport-prod.iam.gserviceaccount.com" for n in (1, 2)]
+    settings.SPACEPORT_GCP_SERVICE_ACCOUNT_POOL = pool
+    first = create_organization(name="first", owner=owner)
+    second = create_organization(name="second", owner=owner)
+    assert [organization_service_account(first), organization_service_account(second)] == pool
+    second.delete()
+    with pytest.raises(StorageError) as raised:
+        organization_service_account(create_organization(name="third", owner=owner))
+    assert raised.value.code == "not_configured"
+    assert "SPACEPORT_GCP_SERVICE_ACCOUNT_POOL" in raised.value.hint
+    assert not [path for path, _, _ in google.requests if path.endswith("/serviceAccounts")]
+
+
+def test_direct_iam_without_a_project_or_pool_says_so(
+    organization: Organization, google: GoogleStandIn, spaceport_identity: str, bucket: str, settings: Any
+) -> None:
+    settings.SPACEPORT_GCP_PROJECT = ""
+    with pytest.raises(StorageError) as raised:
+        gcp.build_client(direct_connection(organization, google, bucket))
+    assert raised.value.code == "not_configured"
+    assert "SPACEPORT_GCP_PROJECT" in raised.value.hint
+
+
+def test_impersonation_refused_is_explained(
+    organization: Organization, google: GoogleStandIn, spaceport_identity: str, bucket: str, settings: Any
+) -> None:
+    settings.SPACEPORT_GCP_SERVICE_ACCOUNT_POOL = ["never-created@spaceport-prod.iam.gserviceaccount.com"]
+    with pytest.raises(StorageError) as raised:
+        gcp.build_client(direct_connection(organization, google, bucket)).authenticate()
+    assert raised.value.code == "invalid_credentials"
+    assert "serviceAccountTokenCreator" in raised.value.hint
+    assert google.storage_authorizations == []
 
 
 # --- Spaceport's Google tokens go to Google only -------------------------------------------------

@@ -8,16 +8,11 @@ google-auth refreshes shortly before its token expires.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import google.auth
 import requests
-from django.conf import settings
 from google.api_core import exceptions as api_errors
 from google.api_core.retry import Retry
 from google.auth import exceptions as auth_errors
@@ -29,8 +24,9 @@ from google.oauth2 import service_account
 
 from connections.methods import Method
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.providers.gcp_accounts import organization_service_account
+from connections.providers.gcp_identity import check_google_host, impersonated
 from connections.providers.identity import TokenSource, connection_token_source
-from connections.validators import is_google_host
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -53,7 +49,7 @@ class GcsClient(StorageClient):
         super().__init__(connection)
         endpoint = self.config.get("api_endpoint") or ""
         if connection.method in SPACEPORT_IDENTITY_METHODS:
-            _check_token_host(endpoint, "api_endpoint")
+            check_google_host(endpoint, "api_endpoint")
         self.credentials, self.identity = _credentials(connection)
         self.service = storage.Client(
             project=self.config.get("project_id") or None,
@@ -248,7 +244,10 @@ class GcsClient(StorageClient):
                 "attribute condition admits Spaceport's identity, and that Spaceport may impersonate the service "
                 "account (roles/iam.workloadIdentityUser)."
             )
-        return "Spaceport's own Google credentials were refused; the Spaceport operator must renew them."
+        return (
+            "Google refused Spaceport's own credentials, or refused to let Spaceport act as your organization's "
+            "service account; the Spaceport operator must check them (roles/iam.serviceAccountTokenCreator)."
+        )
 
 
 def _described(blob: storage.Blob) -> StoredObject:
@@ -278,18 +277,19 @@ def _credentials_for(connection: CloudConnection) -> tuple[Credentials, str]:
     method, config, secret = connection.method, dict(connection.config or {}), dict(connection.secret or {})
     if method == Method.GCP_SERVICE_ACCOUNT_KEY:
         key = dict(secret["key_json"])
-        _check_token_host(key.get("token_uri", ""), "token_uri")
+        check_google_host(key.get("token_uri", ""), "token_uri")
         sa = service_account.Credentials.from_service_account_info(key, scopes=SCOPES)
         return sa, f"service account {key['client_email']}"
     if method == Method.GCP_WORKLOAD_IDENTITY:
         document = dict(config["credential_config"])
-        _check_token_host(document.get("token_url", ""), "token_url")
+        check_google_host(document.get("token_url", ""), "token_url")
         if document.get("service_account_impersonation_url"):
-            _check_token_host(document["service_account_impersonation_url"], "service_account_impersonation_url")
+            check_google_host(document["service_account_impersonation_url"], "service_account_impersonation_url")
         subject_token = connection_token_source(connection, pool_audience(document.get("audience", "")))
         return _customer_pool(document, subject_token)
     if method == Method.GCP_DIRECT_IAM:
-        return _own_credentials()
+        email = organization_service_account(connection.organization)
+        return impersonated(email, SCOPES), f"service account {email} (Spaceport's account for your organization)"
     raise StorageError("unsupported_method", f"Google Cloud does not support the method '{method}'.")
 
 
@@ -341,74 +341,10 @@ def _customer_pool(document: dict[str, Any], subject_token: TokenSource) -> tupl
     return credentials, _pool_identity(credentials, document)
 
 
-def _operator_pool(document: dict[str, Any]) -> Credentials:
-    """Spaceport's own credential configuration, from the operator: its source is trusted, programs are not."""
-    if "executable" in (document.get("credential_source") or {}):
-        raise StorageError(
-            "invalid_config",
-            "Spaceport does not run programs named in a credential configuration.",
-            "Create the configuration with a file, URL or AWS credential source.",
-        )
-    if document.get("subject_token_type") == AWS_SUBJECT_TOKEN_TYPE:
-        from google.auth import aws
-
-        return aws.Credentials.from_info(document, scopes=SCOPES)
-    from google.auth import identity_pool
-
-    return identity_pool.Credentials.from_info(document, scopes=SCOPES)
-
-
 def _pool_identity(credentials: Credentials, document: dict[str, Any]) -> str:
     email = getattr(credentials, "service_account_email", None)
     identity = f"service account {email}" if email else f"workload identity {document.get('audience', '')}"
     return f"{identity} (through workload identity federation)"
-
-
-def _own_credentials() -> tuple[Credentials, str]:
-    """Spaceport's ambient identity: the configured file, else Application Default Credentials."""
-    path = settings.SPACEPORT_GCP_CREDENTIALS_FILE
-    email = settings.SPACEPORT_GCP_SERVICE_ACCOUNT_EMAIL
-    if path:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-        if document.get("type") == "service_account":
-            credentials: Credentials = service_account.Credentials.from_service_account_info(document, scopes=SCOPES)
-            email = email or document.get("client_email", "")
-        elif document.get("type") == "external_account":
-            credentials = _operator_pool(document)
-        else:
-            credentials, _ = google.auth.load_credentials_from_file(path, scopes=SCOPES)
-    else:
-        try:
-            credentials, _ = google.auth.default(scopes=SCOPES)
-        except auth_errors.DefaultCredentialsError as exc:
-            raise StorageError(
-                "invalid_credentials",
-                "Spaceport has no Google identity of its own to act with.",
-                "Set SPACEPORT_GCP_CREDENTIALS_FILE, or run Spaceport on Google Cloud with a service account.",
-            ) from exc
-    email = email or getattr(credentials, "service_account_email", "") or ""
-    return credentials, f"Spaceport's service account {email}" if email else "Spaceport's own Google identity"
-
-
-def _check_token_host(url: str, field: str) -> None:
-    """Refuse to send a signed assertion or a token from Spaceport's identity anywhere but Google."""
-    if not url:
-        return
-    host = (urlsplit(url).hostname or "").lower()
-    if is_google_host(host):
-        return
-    if field == "api_endpoint":
-        raise StorageError(
-            "invalid_config",
-            f"The API endpoint points at {host or 'no host'}, which is not Google's.",
-            "Spaceport sends its own Google credentials there: use an endpoint under googleapis.com, or leave it "
-            "empty.",
-        )
-    raise StorageError(
-        "invalid_config",
-        f"The {field} points at {host or 'no host'}, which is not a Google token endpoint.",
-        "Use the file Google Cloud generated, unchanged (its endpoints are on googleapis.com).",
-    )
 
 
 def build_client(connection: CloudConnection) -> StorageClient:
