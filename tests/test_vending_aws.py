@@ -30,12 +30,14 @@ from accessgrants.vending.policies import packed, session_policy
 from connections.methods import Method
 from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
+from connections.providers.identity import workload_subject
 from connections.providers.registry import client_for, forget_clients
 from portal import journal
 from portal.models import AuditEvent, Organization, Space
 from tests import test_provider_aws
 from tests.conftest import make_user
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, aws_client
+from tests.issuer_support import verify_published
 from tests.policy_eval import allowed, may_list, object_arn
 from tests.test_provider_aws import allow_unsigned, bucket_policy, connect, create_role, form, sent, signing_key
 
@@ -417,3 +419,33 @@ def test_issuing_caches_per_person(
         text = json.dumps(event.details)
         for value in first.credential.secret.values():
             assert value not in text
+
+
+def test_web_identity_credentials_carry_this_connections_subject(
+    organization: Organization, moto_server: MotoServer, bucket: str, settings: Any
+) -> None:
+    """Vending trades the token Spaceport's issuer signs for this connection, as validation does."""
+    settings.SPACEPORT_OIDC_ISSUER_URL = "https://spaceport.example.com"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/spaceport.example.com"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+            }
+        ],
+    }
+    role = create_role(moto_server, bucket, trust)
+    values = {"role_arn": role, "bucket": bucket, "region": "us-east-1", "endpoint_url": moto_server.endpoint_url}
+    connection = connect(organization, Method.AWS_WEB_IDENTITY, values)
+    vendor = vending.build_vendor(connection)
+    assert isinstance(vendor, vending.WebIdentityVendor)
+    exchanges = sent(vendor.role.sts, "sts.AssumeRoleWithWebIdentity")
+
+    allow_unsigned(moto_server, 1)
+    vendor.vend(scope_for(connection, Access.READ, lifetime=timedelta(minutes=30)))
+
+    claims = verify_published(form(exchanges[0])["WebIdentityToken"], "sts.amazonaws.com")
+    assert claims["sub"] == workload_subject(connection)
+    assert claims["sub"].startswith("organization/acme/connection/spaceport-")

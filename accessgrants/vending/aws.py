@@ -148,7 +148,7 @@ class CrossAccountVendor(StsVendor):
 
 class WebIdentityVendor(StsVendor):
     """AssumeRoleWithWebIdentity; the person shows as the session name (the source identity of this
-    call can only come from a claim in Spaceport's token, which names Spaceport)."""
+    call can only come from a claim in Spaceport's token, which names the organization and connection)."""
 
     def __init__(self, connection: CloudConnection, client: AwsClient, role: WebIdentityRole) -> None:
         super().__init__(connection, client)

@@ -240,9 +240,10 @@ class GcsClient(StorageClient):
             )
         if self.connection.method == Method.GCP_WORKLOAD_IDENTITY:
             return (
-                "Check that the workload identity pool and provider exist and are enabled, that the provider's "
-                "attribute condition admits Spaceport's identity, and that Spaceport may impersonate the service "
-                "account (roles/iam.workloadIdentityUser)."
+                "Check that the workload identity pool and provider exist and are enabled, that the provider "
+                "trusts Spaceport's issuer and its attribute condition admits this connection's subject (both on "
+                "the setup page), and that the subject may impersonate the service account "
+                "(roles/iam.workloadIdentityUser)."
             )
         return (
             "Google refused Spaceport's own credentials, or refused to let Spaceport act as your organization's "
