@@ -13,7 +13,6 @@ import hmac
 import ipaddress
 import json
 import secrets
-import socket
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from commits.models import Commit, OrganizationWebhook, WebhookDelivery
+from connections import egress
+from connections.egress_http import guarded_session
 from portal.audit import record
 from portal.errors import DomainError
 
@@ -79,26 +80,26 @@ def notify(commit: Commit) -> WebhookDelivery | None:
 
 
 def check_url(url: str) -> None:
-    """Refuse what a webhook must not target: other schemes, and private networks unless allowed."""
+    """Refuse what a webhook must not target: other schemes, names that do not resolve, and any
+    address the outbound address policy refuses; plain http only in development or to a network
+    the operator allowed."""
     if len(url) > MAX_URL_LENGTH:
         raise DomainError("url", f"Use a URL of at most {MAX_URL_LENGTH} characters.", "url_too_long")
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise DomainError("url", "Use an http(s) URL.", "invalid_url")
-    if parts.scheme == "http" and not settings.SPACEPORT_WEBHOOK_ALLOW_PRIVATE and not settings.DEBUG:
-        raise DomainError("url", "Use an https URL.", "insecure_url")
-    if settings.SPACEPORT_WEBHOOK_ALLOW_PRIVATE:
-        return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        destinations = egress.vet(parts.hostname, port)
+    except ValueError:
+        raise DomainError("url", "The URL's port is not a number between 0 and 65535.", "invalid_url") from None
+    except egress.AddressRefused as exc:
+        raise DomainError("url", exc.message, exc.code) from None
     except OSError:
         raise DomainError("url", f"The host {parts.hostname} cannot be resolved.", "unresolvable_url") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(str(address).split("%", 1)[0])
-        if not ip.is_global:
-            raise DomainError(
-                "url", "Webhooks may not target private, loopback or link-local addresses.", "private_url"
-            )
+    internal = all(egress.allowed(ipaddress.ip_address(d.address)) for d in destinations)
+    if parts.scheme == "http" and not settings.DEBUG and not internal:
+        raise DomainError("url", "Use an https URL.", "insecure_url")
 
 
 def deliver(delivery: WebhookDelivery, *, final: bool) -> bool:
@@ -123,10 +124,11 @@ def deliver(delivery: WebhookDelivery, *, final: bool) -> bool:
     delivery.attempts += 1
     try:
         check_url(hook.url)
-        response = requests.post(
-            hook.url, data=body, headers=headers, timeout=settings.SPACEPORT_WEBHOOK_TIMEOUT, allow_redirects=False
-        )
-    except DomainError as exc:
+        with guarded_session() as session:
+            response = session.post(
+                hook.url, data=body, headers=headers, timeout=settings.SPACEPORT_WEBHOOK_TIMEOUT, allow_redirects=False
+            )
+    except (DomainError, egress.AddressRefused) as exc:
         _settle(delivery, WebhookDelivery.State.FAILED, error=exc.message)
         return False
     except requests.RequestException as exc:

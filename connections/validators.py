@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cryptography.x509 import load_pem_x509_certificate
 from django.conf import settings
 
+from connections import egress
+
 MAX_UPLOAD_BYTES = 64 * 1024
 AWS_SUBJECT_TOKEN_TYPE = "urn:ietf:params:aws:token-type:aws4_request"  # noqa: S105 - a token type, not a token
 
@@ -109,7 +111,10 @@ def guid(value: Any) -> str:
 
 
 def url(value: Any) -> str:
-    """An http(s) URL with a host; plain http is accepted for stores inside a private network."""
+    """An http(s) URL with a host that the outbound address policy lets Spaceport connect to.
+
+    Plain http is accepted for stores inside a private network.
+    """
     value = text(value, max_length=2048).rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -118,7 +123,16 @@ def url(value: Any) -> str:
         raise ValueError("Do not put credentials in the URL; use the key fields.")
     if parts.query or parts.fragment:
         raise ValueError("Enter the URL without a query string or fragment.")
+    reachable(value)
     return value
+
+
+def reachable(value: str) -> None:
+    """Refuse a URL whose host the outbound address policy refuses, saying why."""
+    try:
+        egress.check_url(value)
+    except egress.AddressRefused as exc:
+        raise ValueError(exc.message) from None
 
 
 def optional_url(value: Any) -> str:
@@ -200,6 +214,16 @@ def azure_connection_string(value: Any) -> str:
         raise ValueError(f"The connection string is missing {', '.join(missing)}.")
     if "AccountName" in parts and not AZURE_ACCOUNT_NAME.match(parts["AccountName"]):
         raise ValueError("AccountName must be 3 to 24 lowercase letters and digits.")
+    blob_endpoint = parts.get("BlobEndpoint") or (
+        f"{parts['DefaultEndpointsProtocol']}://{parts['AccountName']}.blob."
+        f"{parts.get('EndpointSuffix', 'core.windows.net')}"
+    )
+    if urlsplit(blob_endpoint).scheme not in ("https", "http") or not urlsplit(blob_endpoint).hostname:
+        raise ValueError("BlobEndpoint must be an http(s) URL such as https://account.blob.core.windows.net.")
+    try:
+        reachable(blob_endpoint)
+    except ValueError as exc:
+        raise ValueError(f"BlobEndpoint: {exc}") from None
     return value
 
 

@@ -7,6 +7,7 @@ secrets never have to pass through the environment itself.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 
@@ -72,3 +73,22 @@ def env_pem_blocks(name: str) -> list[str]:
     if not blocks:
         raise ImproperlyConfigured(f"{name} must hold one or more PEM blocks (-----BEGIN ... PRIVATE KEY-----).")
     return blocks
+
+
+def env_networks(name: str, default: list[str] | None = None) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Read a comma-separated list of networks in CIDR form, naming the entry that is not one.
+
+    ``none`` stands for an empty list where the default is not empty.
+    """
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    items = env_list(name, default)
+    if [item.lower() for item in items] == ["none"]:
+        return networks
+    for item in items:
+        try:
+            networks.append(ipaddress.ip_network(item, strict=True))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name} must list networks such as 10.20.0.0/16 or fd12:3456::/48; {item!r} is not one ({exc})"
+            ) from exc
+    return networks

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_pem_blocks, env_str
+from portal.env import env_bool, env_int, env_list, env_networks, env_pem_blocks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SPACEPORT_VAR_DIR", str(BASE_DIR / "var")))
@@ -351,14 +351,22 @@ SPACEPORT_API_TOKEN_MAX_PER_USER = env_int("SPACEPORT_API_TOKEN_MAX_PER_USER", 2
 
 # --- Commits (loadingzone to space) ---
 # Objects copied at once per commit task; a commit is resumed when it made no progress for this long;
-# how long a webhook delivery keeps retrying; whether webhooks may target private or loopback addresses.
+# how long a webhook delivery keeps retrying. Where webhooks may go is the outbound address policy's
+# (SPACEPORT_ALLOWED_PRIVATE_NETWORKS).
 SPACEPORT_COMMIT_CONCURRENCY = env_int("SPACEPORT_COMMIT_CONCURRENCY", 16)
 SPACEPORT_COMMIT_BATCH_SIZE = env_int("SPACEPORT_COMMIT_BATCH_SIZE", 200)
 SPACEPORT_COMMIT_STALL_SECONDS = env_int("SPACEPORT_COMMIT_STALL_SECONDS", 120)
 SPACEPORT_COMMIT_ITEM_ATTEMPTS = env_int("SPACEPORT_COMMIT_ITEM_ATTEMPTS", 3)
 SPACEPORT_WEBHOOK_MAX_RETRIES = env_int("SPACEPORT_WEBHOOK_MAX_RETRIES", 8)
 SPACEPORT_WEBHOOK_TIMEOUT = env_int("SPACEPORT_WEBHOOK_TIMEOUT", 10)
-SPACEPORT_WEBHOOK_ALLOW_PRIVATE = env_bool("SPACEPORT_WEBHOOK_ALLOW_PRIVATE", DEBUG)
+
+# --- Outbound address policy (connections/egress.py) ---
+# Private networks (CIDRs) that customers' endpoints and webhooks may reach, for stores inside the
+# operator's network; loopback only when a loopback range is named here. Metadata, link-local and
+# reserved addresses are never reachable. Development (DEBUG) allows loopback, for a local MinIO.
+SPACEPORT_ALLOWED_PRIVATE_NETWORKS = env_networks(
+    "SPACEPORT_ALLOWED_PRIVATE_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
 
 # --- E-mail ---
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "spaceport@localhost")

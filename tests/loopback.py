@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,3 +66,66 @@ def json_endpoint(answer: Answer) -> Iterator[str]:
 
     with serve(Handler) as url:
         yield url
+
+
+class RecordingListener:
+    """A TCP listener on loopback that records every connection and byte reaching it.
+
+    It stands where an attacker points Spaceport (a metadata service, an internal admin port):
+    the address-policy tests assert it saw nothing. It answers each request with a bare 403,
+    so a control case that is let through ends quickly instead of waiting for a timeout.
+    """
+
+    ANSWER = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server((LOOPBACK, 0))
+        self.port = int(self._socket.getsockname()[1])
+        self.connections = 0
+        self.received = b""
+        self._lock = threading.Lock()
+        self._open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def _accept(self) -> None:
+        while self._open:
+            try:
+                peer, _ = self._socket.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+            threading.Thread(target=self._serve, args=(peer,), daemon=True).start()
+
+    def _serve(self, peer: socket.socket) -> None:
+        peer.settimeout(2)
+        data = b""
+        with peer:
+            try:
+                while b"\r\n\r\n" not in data:
+                    chunk = peer.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                peer.sendall(self.ANSWER)
+            except OSError:
+                pass
+        with self._lock:
+            self.received += data
+
+    def close(self) -> None:
+        self._open = False
+        self._socket.close()
+
+
+@contextmanager
+def recording_listener() -> Iterator[RecordingListener]:
+    listener = RecordingListener()
+    try:
+        yield listener
+    finally:
+        listener.close()

@@ -434,9 +434,8 @@ def receiver() -> Iterator[Receiver]:
 
 
 def test_a_finished_commit_is_posted_signed_to_the_webhook(
-    api: Any, owner: Any, member: Any, space: Space, store: Store, receiver: Receiver, settings: Any
+    api: Any, owner: Any, member: Any, space: Space, store: Store, receiver: Receiver
 ) -> None:
-    settings.SPACEPORT_WEBHOOK_ALLOW_PRIVATE = True
     hook_url = f"/api/v1/organizations/{space.organization.name}/webhook/"
     assert api(member).put(hook_url, {"url": receiver.url, "secret": receiver.secret}, format="json").status_code in (
         403,
@@ -492,10 +491,9 @@ def test_a_finished_commit_is_posted_signed_to_the_webhook(
 
 
 def test_a_wrong_secret_is_refused_by_the_receiver(
-    owner: Any, member: Any, space: Space, store: Store, receiver: Receiver, settings: Any
+    owner: Any, member: Any, space: Space, store: Store, receiver: Receiver
 ) -> None:
     """The receiver's check can fail: signed with another secret, the delivery is refused (401, not retried)."""
-    settings.SPACEPORT_WEBHOOK_ALLOW_PRIVATE = True
     webhooks.configure(space.organization, url=receiver.url, secret="another-secret-of-enough-length")
     seed_batch(store)
     commit = start_commit(access_for_user(member), space, root_dir="batch1", user=member)
@@ -508,12 +506,13 @@ def test_a_wrong_secret_is_refused_by_the_receiver(
 
 
 def test_webhooks_to_private_addresses_are_refused_by_default(space: Space, settings: Any) -> None:
-    settings.SPACEPORT_WEBHOOK_ALLOW_PRIVATE = False
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
     from portal.errors import DomainError
 
     with pytest.raises(DomainError) as caught:
         webhooks.configure(space.organization, url="https://127.0.0.1:9/hook", secret="x" * 20)
-    assert caught.value.code == "private_url"
+    assert caught.value.code == "address_refused"
+    assert "inside the host's own network" in caught.value.message
     with pytest.raises(DomainError):
         webhooks.configure(space.organization, url="ftp://example.com/hook", secret="x" * 20)
     assert not OrganizationWebhook.objects.exists()

@@ -27,6 +27,7 @@ from botocore.credentials import (
 from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
 from django.conf import settings
 
+from connections.egress_http import guard_botocore
 from connections.methods import Method
 from connections.providers.base import Check, StorageError
 from connections.providers.identity import TokenSource, connection_token_source, uses_shared_identity
@@ -128,7 +129,8 @@ class RoleSession(ABC):
     def s3(self, region: str, endpoint_url: str | None) -> Any:
         session = s3_session()
         session.register_component("credential_provider", CredentialResolver([_Provides(self.credentials)]))
-        return session.create_client("s3", region_name=region, endpoint_url=endpoint_url, config=s3_config())
+        s3 = session.create_client("s3", region_name=region, endpoint_url=endpoint_url, config=s3_config())
+        return guard_botocore(s3)
 
 
 class CrossAccountRole(RoleSession):

@@ -18,6 +18,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import AzureAuthorityHosts, CertificateCredential, ClientSecretCredential
 from azure.storage.blob import (
     BlobClient,
@@ -28,8 +29,10 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
+from connections.egress import found_in
+from connections.egress_http import guarded_session
 from connections.methods import Method
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.providers.base import Location, StorageClient, StorageError, StoredObject, refused_error
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -260,6 +263,9 @@ class AzureBlobClient(StorageClient):
     def explain(self, exc: Exception, container: str = "") -> StorageError:
         if isinstance(exc, StorageError):
             return exc
+        refused = found_in(exc)
+        if refused is not None:
+            return refused_error(refused)
         code = _error_code(exc)
         text = str(exc).lower()
         named = f"'{container}'" if container else "of this space"
@@ -358,7 +364,7 @@ class AzureBlobClient(StorageClient):
 
 def _service_principal_credential(config: dict[str, Any], secret: dict[str, Any]) -> TokenCredential:
     """One credential per client: azure-identity caches its token and renews it before expiry."""
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"transport": _transport()}
     authority = config.get("authority_host") or ""
     if authority:
         options["authority"] = authority
@@ -372,11 +378,21 @@ def _service_principal_credential(config: dict[str, Any], secret: dict[str, Any]
 
 
 def _options() -> dict[str, Any]:
-    """Short SDK retries (about 5 s), so a failing check answers quickly; callers retry transient errors."""
+    """Short SDK retries (about 5 s), so a failing check answers quickly; callers retry transient errors.
+
+    Requests leave through the outbound address policy's transport, and redirects are not
+    followed: a store's answer must not choose where Spaceport connects next.
+    """
     return {
         "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=1, retry_total=2, random_jitter_range=1),
+        "transport": _transport(),
+        "permit_redirects": False,
         **TIMEOUTS,
     }
+
+
+def _transport() -> RequestsTransport:
+    return RequestsTransport(session=guarded_session(), session_owner=True, **TIMEOUTS)
 
 
 def _network_failure(exc: BaseException) -> bool:

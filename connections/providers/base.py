@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from connections.egress import AddressRefused
 from connections.methods import Provider
 from portal.models import LOADINGZONE
 
@@ -76,6 +77,11 @@ class StorageError(Exception):
         self.message = message
         self.hint = hint
         self.transient = transient
+
+
+def refused_error(refused: AddressRefused) -> StorageError:
+    """The outbound address policy's refusal as a storage error: permanent, retrying cannot help."""
+    return StorageError(refused.code, refused.message, refused.hint)
 
 
 def location_for(connection: CloudConnection, space_name: str) -> Location:

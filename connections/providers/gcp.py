@@ -17,13 +17,15 @@ from google.api_core import exceptions as api_errors
 from google.api_core.retry import Retry
 from google.auth import exceptions as auth_errors
 from google.auth.credentials import Credentials
-from google.auth.transport.requests import Request
+from google.auth.transport.requests import AuthorizedSession, Request
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 from google.oauth2 import service_account
 
+from connections.egress import found_in
+from connections.egress_http import guard_session
 from connections.methods import Method
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.providers.base import Location, StorageClient, StorageError, StoredObject, refused_error
 from connections.providers.gcp_accounts import organization_service_account
 from connections.providers.gcp_identity import check_google_host, impersonated
 from connections.providers.identity import TokenSource, connection_token_source
@@ -55,6 +57,7 @@ class GcsClient(StorageClient):
             project=self.config.get("project_id") or None,
             credentials=self.credentials,
             client_options={"api_endpoint": endpoint} if endpoint else None,
+            _http=guard_session(AuthorizedSession(self.credentials)),
         )
 
     def authenticate(self) -> str:
@@ -159,6 +162,9 @@ class GcsClient(StorageClient):
     def _explain(self, exc: Exception, location: Location | None, permission: str) -> StorageError:
         if isinstance(exc, StorageError):
             return exc
+        refused = found_in(exc)
+        if refused is not None:
+            return refused_error(refused)
         bucket = location.bucket if location else self.config.get("bucket", "")
         text = str(exc)
         if isinstance(exc, api_errors.NotFound):

@@ -17,8 +17,10 @@ import jwt
 import requests
 from django.conf import settings
 
+from connections.egress import AddressRefused
+from connections.egress_http import guard_botocore, guarded_session
 from connections.methods import Method
-from connections.providers.base import StorageError
+from connections.providers.base import StorageError, refused_error
 from connections.providers.s3common import S3Client, s3_config, s3_session
 from connections.providers.s3compat import StaticKeyClient
 
@@ -60,12 +62,16 @@ class IamTokens:
 
     def _exchange(self) -> None:
         try:
-            response = requests.post(
-                self.iam_url,
-                data={"grant_type": GRANT_TYPE, "apikey": self._api_key},
-                headers={"Accept": "application/json"},
-                timeout=(settings.SPACEPORT_S3_CONNECT_TIMEOUT, 30),
-            )
+            with guarded_session() as session:
+                response = session.post(
+                    self.iam_url,
+                    data={"grant_type": GRANT_TYPE, "apikey": self._api_key},
+                    headers={"Accept": "application/json"},
+                    timeout=(settings.SPACEPORT_S3_CONNECT_TIMEOUT, 30),
+                    allow_redirects=False,
+                )
+        except AddressRefused as exc:
+            raise refused_error(exc) from None
         except requests.RequestException:
             raise StorageError(
                 "unreachable",
@@ -144,11 +150,13 @@ def build_client(connection: CloudConnection, *, clock: Callable[[], float] = ti
     secret = connection.secret or {}
     if connection.method == Method.IBM_API_KEY:
         tokens = IamTokens(config["iam_url"], secret.get("api_key", ""), clock=clock)
-        s3 = s3_session().create_client(
-            "s3",
-            region_name=SIGNING_REGION,
-            endpoint_url=config["endpoint"],
-            config=s3_config(addressing_style="path", unsigned=True, only_required_checksums=True),
+        s3 = guard_botocore(
+            s3_session().create_client(
+                "s3",
+                region_name=SIGNING_REGION,
+                endpoint_url=config["endpoint"],
+                config=s3_config(addressing_style="path", unsigned=True, only_required_checksums=True),
+            )
         )
         return ApiKeyClient(connection, s3, tokens)
     return HmacClient.with_keys(connection, region=SIGNING_REGION, identity=f"HMAC key {config['access_key_id']}")

@@ -32,7 +32,9 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.egress import found_in
+from connections.egress_http import guard_botocore
+from connections.providers.base import Location, StorageClient, StorageError, StoredObject, refused_error
 from connections.providers.s3direct import DirectCopy
 
 if TYPE_CHECKING:
@@ -156,7 +158,7 @@ def static_key_s3(
     verify: bool = True,
 ) -> Any:
     """An S3 client signing with one fixed key pair, isolated from any AWS profile on the host."""
-    return s3_session().create_client(
+    client = s3_session().create_client(
         "s3",
         region_name=region,
         endpoint_url=endpoint_url or None,
@@ -165,6 +167,7 @@ def static_key_s3(
         aws_secret_access_key=secret_access_key,
         config=config,
     )
+    return guard_botocore(client)
 
 
 class S3Client(StorageClient):
@@ -416,6 +419,9 @@ class S3Client(StorageClient):
     def explain(self, exc: Exception) -> StorageError:
         if isinstance(exc, StorageError):
             return exc
+        refused = found_in(exc)
+        if refused is not None:
+            return refused_error(refused)
         if isinstance(exc, ClientError):
             return self.explain_client_error(exc)
         if isinstance(exc, BotoSSLError):

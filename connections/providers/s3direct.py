@@ -34,6 +34,9 @@ from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import BotoCoreError
 from botocore.httpsession import get_cert_path
 
+from connections.egress import AddressRefused
+from connections.egress_http import guard_pool_manager
+
 SIGV4 = "AWS4-HMAC-SHA256 "
 SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/([^/,]+)/([^/,]+)/aws4_request")
 ETAG = re.compile(rb"<ETag>([^<]*)</ETag>")
@@ -144,13 +147,15 @@ class DirectCopy:
         self._credentials = credentials
         self._routes: dict[str, BucketRoute] = {}
         self._seen = threading.local()
-        self._pools = urllib3.PoolManager(
-            num_pools=4,
-            maxsize=max_connections,
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            retries=False,
-            cert_reqs="CERT_REQUIRED" if verify else "CERT_NONE",
-            ca_certs=get_cert_path(verify) if verify else None,
+        self._pools = guard_pool_manager(
+            urllib3.PoolManager(
+                num_pools=4,
+                maxsize=max_connections,
+                timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+                retries=False,
+                cert_reqs="CERT_REQUIRED" if verify else "CERT_NONE",
+                ca_certs=get_cert_path(verify) if verify else None,
+            )
         )
 
     def observe(self, request: Any, **_: Any) -> None:
@@ -199,7 +204,7 @@ class DirectCopy:
                 redirect=False,
                 preload_content=True,
             )
-        except (urllib3.exceptions.HTTPError, OSError, BotoCoreError):
+        except (urllib3.exceptions.HTTPError, OSError, BotoCoreError, AddressRefused):
             return None
         return clean_answer(answer.status, answer.data, answer.headers)
 
