@@ -132,19 +132,23 @@ class GuardedAdapter(HTTPAdapter):
         return guard_pool_manager(manager)
 
 
-def guard_session(session: requests.Session, adapter: HTTPAdapter | None = None) -> requests.Session:
-    """Mount the guarded adapter on a requests session and make it refuse to follow redirects.
+class NoRedirects(requests.Session):
+    """A requests session that never follows a redirect: the 3xx answer is the answer.
 
-    A redirect would let the first destination choose the next one; with ``max_redirects`` at
-    zero, requests raises ``TooManyRedirects`` instead of following (callers that pass
-    ``allow_redirects=False`` get the 3xx answer itself).
+    A redirect would let the first destination choose the next one.
     """
-    adapter = adapter or GuardedAdapter()
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
+
+
+def guard_session(session: NoRedirects) -> NoRedirects:
+    """Mount the guarded adapter on a session that follows no redirects."""
+    adapter = GuardedAdapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.max_redirects = 0
     return session
 
 
-def guarded_session() -> requests.Session:
-    return guard_session(requests.Session())
+def guarded_session() -> NoRedirects:
+    return guard_session(NoRedirects())

@@ -78,8 +78,9 @@ class RecordingListener:
 
     ANSWER = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
-    def __init__(self) -> None:
-        self._socket = socket.create_server((LOOPBACK, 0))
+    def __init__(self, host: str = LOOPBACK) -> None:
+        self.host = host
+        self._socket = socket.create_server((host, 0))
         self.port = int(self._socket.getsockname()[1])
         self.connections = 0
         self.received = b""
@@ -89,7 +90,7 @@ class RecordingListener:
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def _accept(self) -> None:
         while self._open:
@@ -111,9 +112,29 @@ class RecordingListener:
                     if not chunk:
                         break
                     data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":", 1)[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                while len(body) < length:
+                    chunk = peer.recv(65536)
+                    if not chunk:
+                        break
+                    body += chunk
+                    data += chunk
+                self._record(data)
+                data = b""
                 peer.sendall(self.ANSWER)
             except OSError:
                 pass
+        self._record(data)
+
+    def _record(self, data: bytes) -> None:
         with self._lock:
             self.received += data
 
@@ -123,8 +144,8 @@ class RecordingListener:
 
 
 @contextmanager
-def recording_listener() -> Iterator[RecordingListener]:
-    listener = RecordingListener()
+def recording_listener(host: str = LOOPBACK) -> Iterator[RecordingListener]:
+    listener = RecordingListener(host)
     try:
         yield listener
     finally:

@@ -23,7 +23,7 @@ from google.cloud.storage.retry import DEFAULT_RETRY
 from google.oauth2 import service_account
 
 from connections.egress import found_in
-from connections.egress_http import guard_session
+from connections.egress_http import NoRedirects, guard_session
 from connections.methods import Method
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject, refused_error
 from connections.providers.gcp_accounts import organization_service_account
@@ -44,6 +44,10 @@ SPACEPORT_IDENTITY_METHODS = {Method.GCP_DIRECT_IAM, Method.GCP_WORKLOAD_IDENTIT
 CLOCK_SKEW_MARKERS = ("iat and exp", "reasonable timeframe", "clock skew", "token used too early")
 
 
+class GuardedAuthorizedSession(NoRedirects, AuthorizedSession):
+    """Google's authorized session, following no redirects; the guarded adapter is mounted on it."""
+
+
 class GcsClient(StorageClient):
     """Object operations under ``Location.prefix`` in the connection's bucket."""
 
@@ -57,7 +61,7 @@ class GcsClient(StorageClient):
             project=self.config.get("project_id") or None,
             credentials=self.credentials,
             client_options={"api_endpoint": endpoint} if endpoint else None,
-            _http=guard_session(AuthorizedSession(self.credentials)),
+            _http=guard_session(GuardedAuthorizedSession(self.credentials)),
         )
 
     def authenticate(self) -> str:

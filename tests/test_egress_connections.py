@@ -1,0 +1,254 @@
+"""The outbound address policy where connections are made: a stored endpoint that points inward
+(saved before the policy, edited in the database, or a name whose DNS answer changed) reaches
+nothing, for every provider's client, the direct-copy path, IBM's token exchange and webhooks.
+
+The attack's target is a recording loopback listener. Each case also runs once with the
+operator's allowance in place, which shows the same client does reach the listener: the refusal
+is the policy's, not a broken setup. No DNS server runs here, so the rebinding cases replace the
+resolver for the one name they use (a mock standing in for DNS).
+"""
+
+from __future__ import annotations
+
+import http.server
+import ipaddress
+import secrets
+import socket
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from botocore.credentials import Credentials
+
+from commits.models import WebhookDelivery
+from commits.webhooks import configure, deliver
+from connections import egress
+from connections.methods import Method, clean_input, spec_for
+from connections.models import CloudConnection
+from connections.providers import client_for
+from connections.providers.base import StorageError, validation_location
+from connections.providers.ibm import IamTokens
+from connections.providers.s3direct import DirectCopy
+from portal.models import Organization
+from tests.connection_inputs import VALID_INPUTS, service_account_key
+from tests.loopback import Call, RecordingListener, json_endpoint, recording_listener, serve
+
+LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.0/8")]
+FIRST_LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.1/32")]
+
+
+@pytest.fixture
+def listener() -> Iterator[RecordingListener]:
+    with recording_listener() as running:
+        yield running
+
+
+def stored(organization: Organization, method: str, values: dict[str, Any]) -> CloudConnection:
+    """A connection saved while the operator allowed loopback (the tests' default)."""
+    config, secret = clean_input(method, {**VALID_INPUTS[method], **values})
+    return CloudConnection.objects.create(
+        organization=organization,
+        name=f"c-{secrets.token_hex(3)}",
+        provider=spec_for(method).provider,
+        method=method,
+        config=config,
+        secret=secret,
+    )
+
+
+def list_through(connection: CloudConnection) -> StorageError:
+    """List the validation prefix, as validation does first; the error the client explains."""
+    client = client_for(connection)
+    try:
+        list(client.list_objects(validation_location(connection), limit=1))
+    except Exception as exc:
+        return client.explain(exc)
+    raise AssertionError("listing an endpoint that only answers 403 cannot succeed")
+
+
+STORE_ENDPOINTS = [
+    (Method.S3_STATIC_KEYS, "endpoint", ""),
+    (Method.AWS_ACCESS_KEYS, "endpoint_url", ""),
+    (Method.IBM_HMAC, "endpoint", ""),
+    (Method.AZURE_CONNECTION_STRING, "connection_string", "devstoreaccount1"),
+]
+
+
+def store_values(method: str, field: str, url: str) -> dict[str, Any]:
+    if method == Method.AZURE_CONNECTION_STRING:
+        return {"connection_string": f"AccountName=devstoreaccount1;AccountKey=c2VjcmV0;BlobEndpoint={url}/acct;"}
+    return {field: url}
+
+
+@pytest.mark.parametrize(("method", "field", "_"), STORE_ENDPOINTS)
+def test_a_stored_inward_endpoint_reaches_nothing(
+    method: str, field: str, _: str, organization: Organization, listener: RecordingListener, settings: Any
+) -> None:
+    connection = stored(organization, method, store_values(method, field, listener.url))
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
+    error = list_through(connection)
+    assert error.code == "address_refused", error.message
+    assert egress.HOST_NETWORK in error.message
+    assert not error.transient
+    assert (listener.connections, listener.received) == (0, b"")
+
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = LOOPBACK_ONLY
+    assert list_through(connection).code != "address_refused"
+    assert listener.connections > 0, "with the operator's allowance the same client does connect"
+
+
+def test_a_stored_inward_gcs_endpoint_reaches_nothing(
+    organization: Organization, listener: RecordingListener, settings: Any
+) -> None:
+    settings.SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = ["127.0.0.1"]
+
+    def token(call: Call) -> tuple[int, Any]:
+        return 200, {"access_token": "ya29.stand-in", "expires_in": 3600, "token_type": "Bearer"}
+
+    with json_endpoint(token) as token_url:
+        key = service_account_key(token_uri=f"{token_url}/token")
+        connection = stored(
+            organization,
+            Method.GCP_SERVICE_ACCOUNT_KEY,
+            {"key_json": key, "bucket": "acme-data", "api_endpoint": listener.url},
+        )
+        settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
+        error = list_through(connection)
+        assert error.code == "address_refused", error.message
+        assert listener.connections == 0
+
+        settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = LOOPBACK_ONLY
+        assert list_through(connection).code != "address_refused"
+        assert listener.connections > 0
+
+
+def test_ibms_token_exchange_never_sends_the_api_key_inward(settings: Any) -> None:
+    with recording_listener("127.0.0.2") as listener:
+        tokens = IamTokens(f"{listener.url}/identity/token", "ibm-api-key-value")
+        settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = FIRST_LOOPBACK_ONLY
+        with pytest.raises(StorageError) as refused:
+            tokens.token()
+        assert refused.value.code == "address_refused"
+        assert (listener.connections, listener.received) == (0, b"")
+
+        settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = LOOPBACK_ONLY
+        with pytest.raises(StorageError):
+            tokens.token()
+        assert b"ibm-api-key-value" in listener.received, "allowed, the exchange does reach the listener"
+
+
+def test_the_api_key_clients_store_requests_are_guarded_too(organization: Organization, settings: Any) -> None:
+    """The token comes from a stand-in the operator allowed (127.0.0.1); the store points at 127.0.0.2."""
+
+    def token(call: Call) -> tuple[int, Any]:
+        return 200, {"access_token": "ibm-iam-token", "expires_in": 3600}
+
+    with json_endpoint(token) as iam_url, recording_listener("127.0.0.2") as listener:
+        connection = stored(organization, Method.IBM_API_KEY, {"endpoint": listener.url, "iam_url": iam_url})
+        settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = FIRST_LOOPBACK_ONLY
+        error = list_through(connection)
+        assert error.code == "address_refused", error.message
+        assert listener.connections == 0
+
+        settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = LOOPBACK_ONLY
+        list_through(connection)
+        assert b"ibm-iam-token" in listener.received
+
+
+def rebinding(monkeypatch: pytest.MonkeyPatch, name: str, answers: list[str]) -> list[str]:
+    """Make ``name`` resolve to each of ``answers`` in turn (the last one for good); returns the lookups."""
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        address = answers[min(len(lookups), len(answers) - 1)]
+        lookups.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return lookups
+
+
+def test_a_name_that_changes_its_answer_after_the_check_reaches_nothing(
+    organization: Organization, listener: RecordingListener, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
+    lookups = rebinding(monkeypatch, "store.rebind.test", ["8.8.8.8", "127.0.0.1"])
+    connection = stored(organization, Method.S3_STATIC_KEYS, {"endpoint": f"http://store.rebind.test:{listener.port}"})
+    assert lookups == ["8.8.8.8"], "the input check saw a public address"
+    error = list_through(connection)
+    assert error.code == "address_refused"
+    assert "store.rebind.test (127.0.0.1)" in error.message
+    assert listener.connections == 0
+
+
+def test_the_connection_goes_to_the_vetted_address_and_keeps_the_hostname(
+    organization: Organization, listener: RecordingListener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One lookup per new connection, answered by the policy: nothing resolves the name again."""
+    lookups = rebinding(monkeypatch, "store.pinned.test", ["127.0.0.1"])
+    connection = stored(organization, Method.S3_STATIC_KEYS, {"endpoint": f"http://store.pinned.test:{listener.port}"})
+    lookups.clear()
+    list_through(connection)
+    assert listener.connections > 0
+    assert len(lookups) == listener.connections
+    assert f"host: store.pinned.test:{listener.port}".encode() in listener.received.lower()
+
+
+def test_direct_copies_reach_nothing_inward(listener: RecordingListener, settings: Any) -> None:
+    direct = DirectCopy(
+        Credentials("AKIDEXAMPLE", "secret").get_frozen_credentials,
+        verify=True,
+        connect_timeout=2,
+        read_timeout=2,
+        max_connections=2,
+    )
+    authorization = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/s3/aws4_request, Signature=x"
+    direct.observe(SimpleNamespace(url=f"{listener.url}/bucket/first", headers={"Authorization": authorization}))
+    direct.learn("bucket", "first")
+    assert direct.knows("bucket")
+
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
+    assert direct.copy("bucket", "a", "bucket", "b") is None
+    assert listener.connections == 0
+
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = LOOPBACK_ONLY
+    assert direct.copy("bucket", "a", "bucket", "c") is None
+    assert listener.connections == 1
+
+
+def test_a_stored_webhook_pointing_inward_is_not_delivered(
+    organization: Organization, listener: RecordingListener, settings: Any
+) -> None:
+    configure(organization, url=f"{listener.url}/hook", secret="s" * 20)
+    delivery = WebhookDelivery.objects.create(organization=organization, event="commit.finish", body="{}")
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
+    assert deliver(delivery, final=False) is False
+    delivery.refresh_from_db()
+    assert delivery.state == WebhookDelivery.State.FAILED
+    assert egress.HOST_NETWORK in delivery.error
+    assert listener.connections == 0
+
+
+def test_webhook_redirects_are_not_followed(organization: Organization, listener: RecordingListener) -> None:
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(307)
+            self.send_header("Location", f"{listener.url}/stolen")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    with serve(Redirect) as receiver:
+        configure(organization, url=f"{receiver}/hook", secret="s" * 20)
+        delivery = WebhookDelivery.objects.create(organization=organization, event="commit.finish", body="{}")
+        assert deliver(delivery, final=False) is False
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.response_status) == (WebhookDelivery.State.FAILED, 307)
+    assert listener.connections == 0
