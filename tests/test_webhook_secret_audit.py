@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
@@ -18,7 +19,7 @@ URL = "https://127.0.0.1:9/spaceport"
 
 @pytest.fixture(autouse=True)
 def loopback_webhooks(settings: Any) -> None:
-    settings.SPACEPORT_WEBHOOK_ALLOW_PRIVATE = True
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
 
 
 def _secret_events() -> list[AuditEvent]:
