@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from commits.models import Commit, CommitItem, OrganizationWebhook, WebhookDelivery
+from commits.webhooks import check_url
+from portal.errors import DomainError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,8 +72,25 @@ class CommitItemAdmin(ReadOnlyAdmin):
     readonly_fields = [field.name for field in CommitItem._meta.fields]
 
 
+class OrganizationWebhookForm(forms.ModelForm):
+    """The admin checks a webhook's URL as the API and the page do (the outbound address policy)."""
+
+    class Meta:
+        model = OrganizationWebhook
+        fields = ("organization", "url", "enabled")
+
+    def clean_url(self) -> str:
+        url = str(self.cleaned_data["url"])
+        try:
+            check_url(url)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+        return url
+
+
 @admin.register(OrganizationWebhook)
 class OrganizationWebhookAdmin(admin.ModelAdmin):
+    form = OrganizationWebhookForm
     list_display = ("organization", "url", "enabled", "has_secret", "modified")
     fields = ("organization", "url", "enabled", "secret_stored", "created", "modified")
     readonly_fields = ("secret_stored", "created", "modified")

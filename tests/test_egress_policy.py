@@ -318,3 +318,15 @@ def test_plain_http_webhooks_only_reach_allowed_networks_outside_development(
     with pytest.raises(DomainError) as refused:
         configure(organization, url=f"{listener.url}/hook", secret="s" * 20)
     assert refused.value.code == "address_refused"
+
+
+@pytest.mark.usefixtures("no_allowance")
+def test_the_admin_checks_webhook_urls_too(client: Any, platform_admin: Any, organization: Organization) -> None:
+    client.force_login(platform_admin)
+    response = client.post(
+        "/admin/commits/organizationwebhook/add/",
+        {"organization": organization.pk, "url": "http://[::ffff:169.254.169.254]/", "enabled": "on"},
+    )
+    assert response.status_code == 200
+    assert egress.METADATA_ADDRESS in response.content.decode()
+    assert not OrganizationWebhook.objects.exists()

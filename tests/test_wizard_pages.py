@@ -228,6 +228,8 @@ def test_a_draft_can_be_discarded_but_a_connection_in_use_cannot(owner: Any, val
         ("name", "Not A Name", "Use 3 to 63 lowercase letters, digits, -."),
         ("name", "new", "reserved"),
         ("endpoint", "ftp://store.example.com", "Enter a URL starting with https://"),
+        ("endpoint", "http://169.254.169.254", "this is a cloud metadata address"),
+        ("endpoint", "http://metadata.google.internal", "this is a cloud metadata name"),
         ("bucket", "Bad_Bucket", "Bucket names have 3 to 63 characters"),
         ("prefix", "/absolute", "Enter a path such as spaceport/"),
         ("access_key_id", "has spaces in it", "An access key id has only letters"),

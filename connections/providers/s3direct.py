@@ -13,6 +13,8 @@ bucket, and only then goes straight. It takes only a clean answer: anything else
 redirect, a throttle, a dropped connection, a 200 that carries an error) answers None, and the
 caller sends the request through botocore, which retries and explains. Requests through a proxy
 and stores that do not sign with SigV4 (IBM's IAM bearer tokens) always go through botocore.
+Its connections pass the outbound address policy as botocore's do (``connections.egress_http``);
+a refused one also answers None.
 """
 
 from __future__ import annotations
