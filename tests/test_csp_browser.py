@@ -17,7 +17,7 @@ from django_celery_beat.models import CrontabSchedule
 from playwright.sync_api import Page, expect
 
 from accessgrants.models import Grant, Role, Scope
-from commits.models import Commit
+from commits.models import Commit, CommitState
 from connections import onboarding
 from connections.models import CloudConnection, Status
 from portal.tenancy import create_organization, create_space
@@ -51,8 +51,10 @@ def world(transactional_db: None) -> dict[str, Any]:
         validate=False,
     )
     CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    Commit.objects.create(organization=acme, space=raw, root_dir="batch-1", user=member)
-    return {"owner": owner, "acme": acme, "raw": raw}
+    commit = Commit.objects.create(
+        organization=acme, space=raw, root_dir="batch-1", user=member, state=CommitState.RUNNING
+    )
+    return {"owner": owner, "acme": acme, "raw": raw, "commit": commit}
 
 
 def sign_in(page: Page, live_server: Any, email: str) -> None:
@@ -169,3 +171,19 @@ def test_the_periodic_task_form_still_translates_its_crontab(
     expect(page.locator(".field-crontab_translation")).to_be_hidden()
     page.locator("#id_crontab").select_option(str(crontab.pk))
     expect(page.locator(".field-crontab .help")).to_contain_text("Translation: At 04:30")
+
+
+def test_the_space_page_follows_a_running_commit_live(page: Page, live_server: Any, world: dict[str, Any]) -> None:
+    """The commits card polls through htmx while a commit runs, and stops once it is done."""
+    sign_in(page, live_server, "member@example.com")
+    visit(page, f"{live_server.url}/o/acme/s/raw/")
+    card = page.locator("#commits")
+    expect(card).to_have_attribute("data-polling", "true")
+    row = card.locator(f"[data-commit='{world['commit'].pk}']")
+    expect(row).to_have_attribute("data-state", "running")
+    page.evaluate("window.stillTheSamePage = true")
+
+    Commit.objects.filter(pk=world["commit"].pk).update(state=CommitState.SUCCEEDED)
+    expect(row).to_have_attribute("data-state", "succeeded", timeout=10_000)
+    expect(card).to_have_attribute("data-polling", "false")
+    assert page.evaluate("window.stillTheSamePage") is True, "the page was reloaded instead of updated"
