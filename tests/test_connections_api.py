@@ -146,6 +146,10 @@ def test_the_method_catalogue_lists_every_method_with_its_risk(api: Any, member:
     assert {m["method"] for m in methods} == set(VALID_INPUTS)
     cross = next(m for m in methods if m["method"] == "aws_cross_account_role")
     assert cross["uses_external_id"] is True
+    assert {m["method"] for m in methods if m["uses_spaceport_subject"]} == {
+        "aws_web_identity",
+        "gcp_workload_identity",
+    }
     assert "confused deputy" in cross["risk"]
     keys = next(m for m in methods if m["method"] == "aws_access_keys")
     assert {i["name"] for i in keys["inputs"] if i["secret"]} == {"secret_access_key"}

@@ -36,6 +36,13 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "links",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "external_id": {
+                "help_text": "The connection's fixed random id: the ExternalId of a cross-account role, and the "
+                "last part of the subject (organization/<org>/connection/<id>) of the tokens Spaceport signs "
+                "for web identity and workload identity federation. Empty for other methods."
+            }
+        }
 
     def get_secret_fields_set(self, obj: CloudConnection) -> list[str]:
         return sorted((obj.secret or {}).keys())
@@ -97,6 +104,10 @@ class MethodSerializer(serializers.Serializer):
     summary = serializers.CharField()
     risk = serializers.CharField()
     uses_external_id = serializers.BooleanField()
+    uses_spaceport_subject = serializers.BooleanField(
+        help_text="Spaceport signs a token for each connection whose subject names its organization and the "
+        "connection; the instructions show the trust to set up for it."
+    )
     recommended = serializers.BooleanField()
     inputs = MethodInputSerializer(many=True)
 
@@ -110,6 +121,7 @@ def method_catalogue() -> list[dict[str, Any]]:
             "summary": spec.summary,
             "risk": spec.risk,
             "uses_external_id": spec.uses_external_id,
+            "uses_spaceport_subject": spec.uses_spaceport_subject,
             "recommended": spec.recommended,
             "inputs": [
                 {
