@@ -17,6 +17,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "Content-Security-Policy"
+# Django's technical 404 and 500 pages, which it shows instead of the portal's when DEBUG is on.
+DEBUG_PAGE_STATUSES = (404, 500)
 
 
 def build_policy(directives: Mapping[str, Sequence[str] | bool]) -> str:
@@ -34,7 +36,9 @@ class ContentSecurityPolicyMiddleware:
     """Add ``SECURE_CSP`` to every response that does not bring its own policy.
 
     Every response, not only HTML: a JSON error or a file shown by mistake as a page is then just
-    as inert, and the header costs nothing where a browser ignores it.
+    as inert, and the header costs nothing where a browser ignores it. The one exception is
+    Django's own debug page for an error (``DEBUG`` on, development only): it is built from inline
+    style and script, and a developer needs it readable.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -43,6 +47,8 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if settings.DEBUG and response.status_code in DEBUG_PAGE_STATUSES:
+            return response
         if self.policy and HEADER not in response:
             response[HEADER] = self.policy
         return response

@@ -55,6 +55,12 @@ def test_admin_pages_carry_the_policy(platform_admin: Any) -> None:
     assert response["Content-Security-Policy"] == POLICY
 
 
+def test_only_djangos_debug_pages_go_without_it_and_only_in_development(db: None, settings: Any) -> None:
+    settings.DEBUG = True
+    assert "Content-Security-Policy" not in Client().get("/no-such-page/")
+    assert Client().get("/accounts/login/")["Content-Security-Policy"] == POLICY
+
+
 def test_swagger_ui_is_local_and_starts_from_a_script_file(db: None) -> None:
     page = Client().get("/api/docs/").content.decode()
     sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
