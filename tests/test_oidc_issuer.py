@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from pathlib import Path
 from typing import Any
@@ -137,3 +138,25 @@ def test_several_keys_in_one_variable_or_file(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("SPACEPORT_OIDC_SIGNING_KEYS", "not a key")
     with pytest.raises(Exception, match="PEM blocks"):
         env_pem_blocks("SPACEPORT_OIDC_SIGNING_KEYS")
+
+
+def test_connections_made_before_the_issuer_get_their_own_id(organization: Any) -> None:
+    """The migration gives existing web identity and workload identity connections an id; others keep none."""
+    from django.apps import apps
+
+    from connections.models import CloudConnection
+
+    backfill = importlib.import_module("connections.migrations.0002_workload_subjects")
+    made = {
+        method: CloudConnection.objects.create(
+            organization=organization, name=f"old-{index}", provider=provider, method=method, external_id=None
+        )
+        for index, (provider, method) in enumerate(
+            [("aws", "aws_web_identity"), ("gcp", "gcp_workload_identity"), ("gcp", "gcp_direct_iam")]
+        )
+    }
+    backfill.issue_ids(apps, None)
+    ids = {method: CloudConnection.objects.get(pk=c.pk).external_id for method, c in made.items()}
+    assert ids["aws_web_identity"] and ids["aws_web_identity"].startswith("spaceport-")
+    assert ids["gcp_workload_identity"] and ids["gcp_workload_identity"] != ids["aws_web_identity"]
+    assert ids["gcp_direct_iam"] is None

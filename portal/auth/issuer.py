@@ -139,11 +139,16 @@ def _development_key() -> tuple[str, ...]:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside and linked into place, so a process starting at the same moment (web and
+        # worker) reads either no key or the whole key, and both end up with the same one.
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(draft, path)
         except FileExistsError:
             pass
-        else:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(pem)
+        finally:
+            draft.unlink()
     return (path.read_text(encoding="ascii"),)
