@@ -32,6 +32,7 @@ BOTH_DATABASES = frozenset(
         "test_space_credentials_page.py",
         "test_admin.py",
         "test_audit.py",
+        "test_access_sweep.py",
     }
 )
 
