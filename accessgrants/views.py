@@ -143,6 +143,12 @@ class Shown:
     def for_loadingzone(self) -> bool:
         return self.target == Target.LOADINGZONE
 
+    @property
+    def revocable(self) -> bool:
+        """Whether disabling the connection or deleting the space withdraws it: only a SAS under a stored
+        access policy can be recalled; everything else is honoured by the cloud until it expires."""
+        return "si=" in str(self.credential.secret.get("sas", ""))
+
 
 @dataclass
 class CredentialCard:

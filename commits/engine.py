@@ -29,7 +29,7 @@ from accessgrants.vending.issuing import connection_of
 from commits import moving
 from commits.models import ACTIVE_STATES, OPEN_ITEM_STATES, Commit, CommitItem, CommitState, ItemState
 from commits.moving import COPY, Outcome, Planned, Route
-from connections.providers.base import StorageError, location_for
+from connections.providers.base import StorageError, StoredObject, location_for
 from connections.providers.registry import client_for
 from portal.audit import record
 from portal.errors import DomainError
@@ -87,7 +87,7 @@ def run(commit_id: int, *, deadline: float | None = None) -> str:
         except StorageError as exc:
             if exc.transient:
                 raise TransientCommitError(exc.message) from exc
-            _finish(commit, error=exc.message)
+            _finish(commit, error=f"{exc.message} {exc.hint}".strip())
             return "finished"
         except DomainError as exc:
             _finish(commit, error=exc.message)
@@ -206,12 +206,29 @@ def _work(commit: Commit, route: Route, deadline: float | None) -> bool:
 
 
 def _with_existing(route: Route) -> Route:
-    """The route with what the space already holds under the root directory, listed once per run."""
+    """The route with what the space already holds under the root directory, listed once per run.
+
+    A space whose storage is missing (an Azure container not created yet) gets it now, where the
+    connection may create it; otherwise the error says what to create.
+    """
     try:
-        existing = {stored.key: stored for stored in route.client.list_objects(route.target, route.root_dir + "/")}
+        existing = _existing(route)
+    except StorageError as exc:
+        if exc.code != "no_such_container":
+            raise
+        try:
+            route.client.prepare_space(route.target)
+        except StorageError:
+            raise exc from None
+        existing = _existing(route)
+    return replace(route, existing=existing)
+
+
+def _existing(route: Route) -> dict[str, StoredObject]:
+    try:
+        return {stored.key: stored for stored in route.client.list_objects(route.target, route.root_dir + "/")}
     except Exception as exc:
         raise route.client.explain(exc) from exc
-    return replace(route, existing=existing)
 
 
 def _open_items(commit: Commit, after: int, size: int, attempts: int) -> list[Planned]:

@@ -8,7 +8,12 @@ class ConnectionsConfig(AppConfig):
     verbose_name = "Cloud connections"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_save
+
         from connections.models import CloudConnection
+        from connections.signals import space_saved
         from portal.auditing import audit_model
+        from portal.models import Space
 
         audit_model(CloudConnection)
+        post_save.connect(space_saved, sender=Space, dispatch_uid="connections.space_saved")

@@ -95,3 +95,29 @@ class GoogleServiceAccount(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class SpaceStorage(models.Model):
+    """Whether a space's own storage (an Azure container) is in place, as Spaceport last found it.
+
+    Prefix-based stores need nothing per space; on Azure each space is a container that Spaceport
+    creates when it may, and otherwise tells the customer how to create.
+    """
+
+    class State(models.TextChoices):
+        READY = "ready", "Ready"
+        MISSING = "missing", "Missing"
+
+    space = models.OneToOneField("portal.Space", on_delete=models.CASCADE, related_name="storage")
+    connection = models.ForeignKey(CloudConnection, null=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices)
+    message = models.CharField(max_length=500, blank=True)
+    hint = models.CharField(max_length=1000, blank=True)
+    command = models.CharField(max_length=500, blank=True, help_text="What creates the storage by hand.")
+    checked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "space storage"
+
+    def __str__(self) -> str:
+        return f"{self.space}: {self.state}"

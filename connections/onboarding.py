@@ -134,9 +134,13 @@ def _is_complete(connection: CloudConnection) -> bool:
 
 
 def disable_connection(connection: CloudConnection, reason: str = "") -> CloudConnection:
+    """Stop using the connection, and withdraw what it issued where the cloud allows it (see connections.spaces)."""
+    from connections.tasks import revoke_connection_credentials
+
     connection.status = Status.DISABLED
     connection.status_message = (reason or "Disabled by an administrator.")[:500]
     connection.save(update_fields=["status", "status_message", "modified"])
+    transaction.on_commit(lambda: revoke_connection_credentials.delay(connection.pk))
     return connection
 
 

@@ -1,11 +1,14 @@
-"""Connection validation in the background: on create and change, on demand, and every day."""
+"""Connections in the background: validation (on create and change, on demand, every day), each new
+space's storage, and revoking what was issued when a connection is disabled or a space deleted."""
 
 from __future__ import annotations
 
 from celery import Task, shared_task
 
-from connections import onboarding, validation
+from connections import onboarding, spaces, validation
 from connections.models import CloudConnection, Status
+from connections.providers.base import StorageError
+from portal.models import Space
 
 MAX_RETRIES = 4
 
@@ -27,3 +30,52 @@ def validate_connection(self: Task, connection_id: int) -> str:
 def revalidate_connections() -> int:
     """Daily: validate every connection in use, so a revoked role or rotated key shows up before users hit it."""
     return onboarding.revalidate_all()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=120, soft_time_limit=100)
+def prepare_space_storage(self: Task, space_id: int) -> str:
+    """Create a new space's storage (its Azure container); an unreachable storage is retried with backoff."""
+    space = Space.objects.select_related("organization__connection").filter(pk=space_id).first()
+    if space is None:
+        return "skipped"
+    try:
+        spaces.prepare(space)
+    except StorageError as exc:
+        if self.request.retries >= MAX_RETRIES:
+            return f"failed: {exc.code}"
+        raise self.retry(countdown=min(300, 10 * 2**self.request.retries)) from exc
+    return "done"
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=600, soft_time_limit=540)
+def revoke_connection_credentials(self: Task, connection_id: int) -> str:
+    """After disabling: withdraw what was issued through the connection; retried while the storage is unreachable."""
+    connection = CloudConnection.objects.select_related("organization").filter(pk=connection_id).first()
+    if connection is None:
+        return "skipped"
+    try:
+        outcome = spaces.revoke_connection(connection)
+    except StorageError as exc:
+        if not exc.transient or self.request.retries >= MAX_RETRIES:
+            return f"failed: {exc.code}"
+        raise self.retry(countdown=min(300, 10 * 2**self.request.retries)) from exc
+    if outcome.failures and self.request.retries < MAX_RETRIES:
+        raise self.retry(countdown=min(300, 10 * 2**self.request.retries))
+    return f"revoked {outcome.revoked} in {outcome.spaces} space(s)"
+
+
+@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=120, soft_time_limit=100)
+def revoke_space_credentials(self: Task, space_id: int) -> str:
+    """After a space is marked for deletion: withdraw what was issued for it."""
+    space = Space.objects.select_related("organization__connection").filter(pk=space_id).first()
+    if space is None:
+        return "skipped"
+    try:
+        outcome = spaces.revoke_space(space)
+    except StorageError as exc:
+        if not exc.transient or self.request.retries >= MAX_RETRIES:
+            return f"failed: {exc.code}"
+        raise self.retry(countdown=min(300, 10 * 2**self.request.retries)) from exc
+    if outcome is not None and outcome.failures and self.request.retries < MAX_RETRIES:
+        raise self.retry(countdown=min(300, 10 * 2**self.request.retries))
+    return "done" if outcome is not None else "skipped"

@@ -11,16 +11,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict
 from typing import Any
 
 from django.utils import timezone
 
+from connections import spaces
 from connections.models import CloudConnection, Status
 from connections.providers import client_for
-from connections.providers.base import Check, StorageClient, StorageError, validation_location
+from connections.providers.base import Check, StorageClient, StorageError, location_for, validation_location
 from portal.audit import record
-from portal.models import AuditEvent
+from portal.models import LOADINGZONE, AuditEvent
 
 PAYLOAD = b"Spaceport checks that it can write, read and delete here. This object is removed at once.\n"
 
@@ -56,6 +58,9 @@ def probe(connection: CloudConnection) -> tuple[list[Check], bool]:
         return [_failed("connect", exc, time.monotonic())], exc.transient
     location = validation_location(connection)
     key = f"{uuid.uuid4().hex}.txt"
+    with suppress(StorageError):
+        # The loadingzone's own storage (an Azure container) first; if that fails, listing says why.
+        client.prepare_space(location_for(connection, LOADINGZONE))
 
     def listing() -> str:
         count = sum(1 for _ in client.list_objects(location, limit=10))
@@ -86,7 +91,40 @@ def probe(connection: CloudConnection) -> tuple[list[Check], bool]:
         transient = transient or bool(error and error.transient)
     if all(c.ok for c in checks):
         checks.extend(client.extra_checks())
+        spaces_check = space_storage_check(connection, client)
+        if spaces_check is not None:
+            checks.append(spaces_check)
     return checks, transient
+
+
+def space_storage_check(connection: CloudConnection, client: StorageClient) -> Check | None:
+    """Every space's own storage is in place (created here where the connection may); None where none is needed."""
+    if not client.storage_command(location_for(connection, LOADINGZONE)):
+        return None
+    started = time.monotonic()
+    try:
+        missing = spaces.prepare_all(connection, client)
+    except StorageError as exc:
+        check = _failed("spaces", exc, started)
+        check.ok, check.warning = True, True  # the connection works; only some spaces may not yet
+        return check
+    duration = int((time.monotonic() - started) * 1000)
+    if not missing:
+        return Check("spaces", True, "Every space has its container.", duration_ms=duration)
+    names = ", ".join(f"'{storage.space.name}'" for storage in missing[:10])
+    more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    return Check(
+        "spaces",
+        True,
+        f"{len(missing)} space(s) have no container and Spaceport may not create one: {names}{more}.",
+        hint="Create them in the storage account: "
+        + "; ".join(storage.command for storage in missing[:10])
+        + ". Or let the connection create containers (Storage Blob Data Contributor on the account) "
+        "and validate again.",
+        warning=True,
+        duration_ms=duration,
+        details={"missing": ",".join(storage.space.name for storage in missing)[:1000]},
+    )
 
 
 def _read_back(client: StorageClient, location: Any, key: str) -> str:

@@ -27,6 +27,7 @@ from connections.forms import BoundedUploadHandler, ConnectionDetailsForm
 from connections.methods import SPECS, ConnectionInputError
 from connections.models import CloudConnection, Status
 from connections.report import report_of
+from connections.revocation import revocability
 from portal.access import access_for
 from portal.models import Organization
 
@@ -236,13 +237,23 @@ def validate_again(request: HttpRequest, name: str, connection: str) -> HttpResp
     return redirect("connection", name=name, connection=target.name)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def disable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+    """GET asks for confirmation, saying what disabling revokes and what stays valid until it expires."""
     target = _connection(request, name, connection)
-    if target.status != Status.DRAFT:
-        onboarding.disable_connection(target, f"Disabled by {request.user}.")
-        messages.success(request, f"Connection {target.name} is disabled; nothing reaches the storage through it.")
+    if target.status in (Status.DRAFT, Status.DISABLED):
+        return redirect("connection", name=name, connection=target.name)
+    outcome = revocability(target)
+    if request.method != "POST":
+        return render(request, "connections/disable.html", _page(target, "validate", revocability=outcome))
+    onboarding.disable_connection(target, f"Disabled by {request.user}.")
+    said = "Spaceport no longer uses it" + (
+        "; the tokens it issued are being revoked." if outcome.revoked_at_once else "."
+    )
+    messages.success(request, f"Connection {target.name} is disabled: {said}")
+    if not outcome.revoked_at_once:
+        messages.warning(request, outcome.summary)
     return redirect("connection", name=name, connection=target.name)
 
 

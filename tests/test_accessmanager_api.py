@@ -30,7 +30,7 @@ from tests.emulators import Azurite
 from tests.idp.fixtures import IdentityProvider, identity_provider_fixture  # noqa: F401
 from tests.idp.tokens import mint_access_token
 from tests.test_rules import TABLE, Row
-from tests.test_vending_azure import SAS_FORMAT, connect_to_azurite, ensure_containers, exists, seed
+from tests.test_vending_azure import SAS_FORMAT, connect_to_azurite, ensure_containers, exists, permission_of, seed
 
 V2 = "/api/v2.0/accessmanager/"
 CONTEXT = "/accessmanager/api/v2.0/accessmanager/"
@@ -105,7 +105,7 @@ def assert_error(response: Any, status: int, code: int, text: str) -> None:
 
 
 def permission(sas: str) -> str:
-    return parse_qs(sas)["sp"][0]
+    return permission_of(sas)
 
 
 # --- the four token endpoints ---

@@ -31,7 +31,7 @@ from cryptography.x509.oid import NameOID
 from accessgrants.models import Grant, Role
 from accessgrants.models import Scope as GrantScope
 from accessgrants.rules import AccessContext
-from accessgrants.vending.azure import AzureVendor, ContainerMissing, build_vendor, service_sas
+from accessgrants.vending.azure import PERMISSIONS, AzureVendor, ContainerMissing, build_vendor, service_sas
 from accessgrants.vending.base import Access, Scope, Target
 from accessgrants.vending.issuing import NotVendable, issue
 from connections import onboarding
@@ -45,8 +45,14 @@ from tests.emulators import AZURITE_ACCOUNT, LOOPBACK, REPO, Azurite, Process, f
 
 SAS_FORMAT = re.compile(
     r"^sv=2021-04-10&st=\d{4}-\d\d-\d\dT\d\d%3A\d\d%3A\d\dZ&se=\d{4}-\d\d-\d\dT\d\d%3A\d\d%3A\d\dZ"
-    r"&sr=c&sp=(rl|racwl|racwdl)&sig=[A-Za-z0-9%]+$"
+    r"&si=spaceport-(read|write|delete)-[0-9a-f]{12}&sr=c&sig=[A-Za-z0-9%]+$"
 )
+
+
+def permission_of(sas: str) -> str:
+    """What a token may do: the permissions of the stored access policy it names (Azurite enforces them)."""
+    level = parse_qs(sas)["si"][0].split("-")[1]
+    return PERMISSIONS[Access(level)]
 
 
 @pytest.fixture(autouse=True)
@@ -132,7 +138,7 @@ def test_a_read_token_lists_and_reads_but_cannot_write_or_delete(azure_space: Sp
     assert credential.kind == "azure_sas" and credential.provider == "azure"
     sas = credential.secret["sas"]
     assert SAS_FORMAT.match(sas), sas
-    assert parse_qs(sas)["sp"] == ["rl"]
+    assert permission_of(sas) == "rl"
 
     container = ContainerClient.from_container_url(credential.secret["container_url"])
     assert name in {blob.name for blob in container.list_blobs(name_starts_with="seed-")}
@@ -151,14 +157,14 @@ def test_the_token_has_accessmanagers_window_and_the_location(azure_space: Space
     assert before <= start <= datetime.now(UTC), "no backwards skew, as AccessManager"
     assert expiry - start == timedelta(minutes=17)
     assert credential.expires_at == expiry
-    assert list(fields) == ["sv", "st", "se", "sr", "sp", "sig"]
+    assert list(fields) == ["sv", "st", "se", "si", "sr", "sig"], "AccessManager's order, permissions in the policy"
     assert credential.location == {"account_url": azurite.blob_endpoint, "container": "raw", "prefix": ""}
     assert credential.secret["container_url"] == f"{azurite.blob_endpoint}/raw?{credential.secret['sas']}"
 
 
 def test_a_write_token_adds_and_overwrites_but_cannot_delete(azure_space: Space, azurite: Azurite) -> None:
     credential = vend(azure_space, Access.WRITE)
-    assert parse_qs(credential.secret["sas"])["sp"] == ["racwl"]
+    assert permission_of(credential.secret["sas"]) == "racwl"
     container = ContainerClient.from_container_url(credential.secret["container_url"])
     name = f"upload-{uuid.uuid4().hex}.csv"
     container.upload_blob(name, b"a,b\n")
@@ -171,7 +177,7 @@ def test_a_write_token_adds_and_overwrites_but_cannot_delete(azure_space: Space,
 def test_a_delete_token_deletes(azure_space: Space, azurite: Azurite) -> None:
     name = seed(azurite, "raw")
     credential = vend(azure_space, Access.DELETE)
-    assert parse_qs(credential.secret["sas"])["sp"] == ["racwdl"]
+    assert permission_of(credential.secret["sas"]) == "racwdl"
     ContainerClient.from_container_url(credential.secret["container_url"]).delete_blob(name)
     assert not exists(azurite, "raw", name)
 
@@ -202,7 +208,7 @@ def test_an_expired_token_is_refused(azure_space: Space, azurite: Azurite) -> No
     refused(lambda: ContainerClient.from_container_url(f"{azurite.blob_endpoint}/raw?{expired}").download_blob(name))
 
 
-@pytest.mark.parametrize("tamper", ["sig", "sp", "se"])
+@pytest.mark.parametrize("tamper", ["sig", "sp", "se", "si"])
 def test_a_tampered_token_is_refused(azure_space: Space, azurite: Azurite, tamper: str) -> None:
     name = seed(azurite, "raw")
     sas = vend(azure_space, Access.READ).secret["sas"]
@@ -211,6 +217,8 @@ def test_a_tampered_token_is_refused(azure_space: Space, azurite: Azurite, tampe
         fields["sig"] = ("B" if fields["sig"][0] == "A" else "A") + fields["sig"][1:]
     elif tamper == "sp":
         fields["sp"] = "racwdl"
+    elif tamper == "si":
+        fields["si"] = fields["si"].replace("read", "delete")
     else:
         fields["se"] = fields["se"].replace(fields["se"][:4], str(int(fields["se"][:4]) + 1))
     forged = "&".join(f"{k}={v}" for k, v in fields.items())
@@ -296,7 +304,7 @@ def test_each_access_level_and_target_gets_its_own_token(azure_space: Space, mem
         "raw",
         "loadingzone",
     )
-    assert parse_qs(read.secret["sas"])["sp"] == ["rl"]
+    assert permission_of(read.secret["sas"]) == "rl"
     ContainerClient.from_container_url(upload.secret["container_url"]).upload_blob(f"u-{uuid.uuid4().hex}", b"x")
 
 

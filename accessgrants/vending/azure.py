@@ -1,9 +1,12 @@
 """Azure: a SAS for the space's container, as AccessManager hands them out.
 
-With the account key (connection string) the token is a service SAS in exactly AccessManager's
-wire format (``sv=2021-04-10&st=..&se=..&sr=c&sp=..&sig=..``), so its clients see no difference.
+With the account key (connection string) the token is a service SAS in AccessManager's wire
+format, issued under a stored access policy of the container so that it can be revoked:
+``sv=2021-04-10&st=..&se=..&si=spaceport-read-..&sr=c&sig=..``. The policy holds the
+permissions; the token keeps its own start and expiry, and clients use it as they always did.
 A service principal has no account key; it signs a user-delegation SAS with a key obtained
-through Entra ID, which Azure ties to the principal and revokes with it.
+through Entra ID. Azure does not allow stored access policies for those: such a token stays
+valid until it expires (or until the account's delegation keys are revoked).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from accessgrants.vending.base import Access, Credential, Scope
 from accessgrants.vending.issuing import NotVendable
 from connections.models import CloudConnection
 from connections.providers.azure import AzureBlobClient
+from connections.providers.azure_policies import SAS_PERMISSIONS, ContainerPolicies
+from connections.providers.base import StorageError
 from connections.providers.registry import client_for
 
 # Whether credentials carry the person's identity, and so are cached per person (see issuing).
@@ -30,7 +35,7 @@ PER_USER = False
 
 KIND = "azure_sas"
 SAS_VERSION = "2021-04-10"
-PERMISSIONS = {Access.READ: "rl", Access.WRITE: "racwl", Access.DELETE: "racwdl"}
+PERMISSIONS = {Access(level): permission for level, permission in SAS_PERMISSIONS.items()}
 QUERY_ORDER = (
     "sv",
     "spr",
@@ -77,21 +82,33 @@ def encode_query(fields: dict[str, str]) -> str:
 
 
 def service_sas(
-    account_name: str, account_key: str, container: str, permission: str, start: datetime, expiry: datetime
+    account_name: str,
+    account_key: str,
+    container: str,
+    permission: str,
+    start: datetime,
+    expiry: datetime,
+    *,
+    policy: str = "",
 ) -> str:
     """A service SAS on a container signed with the account key, version 2021-04-10.
 
     Signed here rather than by the SDK because the SDK always signs with its newest version;
-    the string to sign is the documented one for versions 2020-12-06 and later.
+    the string to sign is the documented one for versions 2020-12-06 and later. Under a stored
+    access ``policy`` the permissions come from the policy (Azure refuses them in both places),
+    while start and expiry stay in the token.
     """
-    fields = {"sv": SAS_VERSION, "st": sas_time(start), "se": sas_time(expiry), "sr": "c", "sp": permission}
+    if policy:
+        permission = ""
+    fields = {"sv": SAS_VERSION, "st": sas_time(start), "se": sas_time(expiry), "si": policy, "sr": "c"}
+    fields["sp"] = permission
     string_to_sign = "\n".join(
         [
             permission,
             fields["st"],
             fields["se"],
             f"/blob/{account_name}/{container}",
-            "",  # si
+            policy,  # si
             "",  # sip
             "",  # spr
             SAS_VERSION,
@@ -134,12 +151,23 @@ class AzureVendor:
         expiry = start + scope.lifetime
         if self.client.credential is None:
             account_name, account_key = self._account_key()
-            self._require_container(container)
-            sas = service_sas(account_name, account_key, container, permission, start, expiry)
+            policy = self._policy(container, str(scope.access), permission)
+            sas = service_sas(account_name, account_key, container, permission, start, expiry, policy=policy)
         else:
             self._require_container(container)
             sas = self._delegation_sas(container, permission, start, expiry)
         return self._credential(scope, container, sas, expiry)
+
+    def _policy(self, container: str, level: str, permission: str) -> str:
+        """The stored access policy the token is issued under, so disabling the connection revokes it."""
+        try:
+            return ContainerPolicies(self.client, container).ensure(level, permission)
+        except StorageError as exc:
+            if exc.code == "no_such_container":
+                raise self._missing(container) from None
+            if exc.code == "too_many_policies":
+                raise NotVendable("space", f"{exc.message} {exc.hint}", exc.code) from None
+            raise
 
     def _require_container(self, container: str) -> None:
         try:
@@ -147,11 +175,15 @@ class AzureVendor:
         except AzureError as exc:
             raise self.client.explain(exc, container=container) from exc
         if not exists:
-            raise ContainerMissing(
-                "space",
-                f"The container '{container}' does not exist in the storage account; create it first.",
-                "no_such_container",
-            )
+            raise self._missing(container)
+
+    def _missing(self, container: str) -> ContainerMissing:
+        return ContainerMissing(
+            "space",
+            f"The container '{container}' does not exist in the storage account. "
+            f"{self.client.container_hint(container)}",
+            "no_such_container",
+        )
 
     def _account_key(self) -> tuple[str, str]:
         """The account name and key a service SAS is signed with; a SAS-only connection string has none."""

@@ -162,6 +162,13 @@ class ConnectionViewSet(
 
     @extend_schema(
         summary="Disable the connection",
+        description=(
+            "Spaceport stops using the connection at once. Azure SAS tokens signed with the account key are "
+            "revoked (their stored access policies are removed; Azure applies this within 30 seconds). Every "
+            "other credential already issued (user-delegation SAS, AWS STS credentials, GCS downscoped tokens, "
+            "presigned URLs) stays valid until it expires, at most the configured longest lifetime per access "
+            "level (GCS: one hour)."
+        ),
         request=None,
         responses={200: ConnectionSerializer},
         parameters=[ORGANIZATION_PATH, NAME_PATH],

@@ -32,6 +32,7 @@ from azure.storage.blob import (
 from connections.egress import found_in
 from connections.egress_http import guarded_session
 from connections.methods import Method
+from connections.providers.azure_policies import ContainerPolicies, create_container
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject, refused_error
 
 if TYPE_CHECKING:
@@ -238,6 +239,50 @@ class AzureBlobClient(StorageClient):
             )
         return properties
 
+    @property
+    def account_name(self) -> str:
+        return str(self.service.account_name or urlsplit(self.service.url).hostname or "")
+
+    @property
+    def signs_with_account_key(self) -> bool:
+        """Whether SAS tokens are signed with the account key, and so can be issued under stored access policies."""
+        return (
+            self.credential is None
+            and not self.uses_sas
+            and bool(getattr(self.service.credential, "account_key", None))
+        )
+
+    def storage_command(self, location: Location) -> str:
+        return (
+            f"az storage container create --account-name {self.account_name} --name {location.bucket} --auth-mode login"
+        )
+
+    def container_hint(self, container: str) -> str:
+        """What to do about a missing container: create it by hand, or let Spaceport create it."""
+        if not container:
+            return "Create the space's container in the storage account, then try again."
+        return (
+            f"Create it in the storage account: az storage container create --account-name {self.account_name} "
+            f"--name {container} --auth-mode login (or in the portal: Storage account > Containers > + Container). "
+            "Spaceport creates containers itself when its connection may: validate the connection again after "
+            "granting that."
+        )
+
+    def prepare_space(self, location: Location) -> bool:
+        """A space on Azure is a container of its own, created with the space together with the stored
+        access policies its tokens will be issued under."""
+        self._token()
+        created = create_container(self, location.bucket)
+        if self.signs_with_account_key:
+            ContainerPolicies(self, location.bucket).ensure_all()
+        return created
+
+    def revoke_issued(self, location: Location) -> int | None:
+        """Remove the stored access policies the space's SAS tokens name; a user-delegation SAS cannot be recalled."""
+        if not self.signs_with_account_key:
+            return None
+        return ContainerPolicies(self, location.bucket).revoke()
+
     def _token(self) -> None:
         """Fetch (or take from azure-identity's cache) the token before a storage call.
 
@@ -273,7 +318,7 @@ class AzureBlobClient(StorageClient):
             return StorageError(
                 "no_such_container",
                 f"The container {named} does not exist.",
-                f"the container {named} does not exist: create it in the storage account",
+                self.container_hint(container),
             )
         if code == "BlobNotFound" or (isinstance(exc, ResourceNotFoundError) and code is None):
             return StorageError("not_found", "The object does not exist.")

@@ -162,6 +162,26 @@ class StorageClient(ABC):
                 failures[key] = exc
         return failures
 
+    def prepare_space(self, location: Location) -> bool:
+        """Create what a space needs in the storage before anything is written to it; True if it was created.
+
+        Prefix-based stores need nothing: a prefix exists as soon as an object is written under it.
+        Raises :class:`StorageError` when the storage is missing and cannot be created.
+        """
+        return False
+
+    def storage_command(self, location: Location) -> str:
+        """The command a customer runs to create the space's storage by hand; empty where none is needed."""
+        return ""
+
+    def revoke_issued(self, location: Location) -> int | None:
+        """Revoke every credential Spaceport issued for ``location``, where the cloud allows it.
+
+        Returns how many grants of access were withdrawn, or None where the cloud has no way to do it
+        (such credentials stay valid until they expire).
+        """
+        return None
+
     def extra_checks(self) -> list[Check]:
         """Provider-specific checks after the basic ones (the ExternalId check, for instance)."""
         return []

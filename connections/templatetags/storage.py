@@ -7,8 +7,9 @@ from typing import Any
 from django import template
 
 from connections.clouds import cloud_of
+from connections.spaces import missing_storage
 from portal.access import access_for
-from portal.models import Organization
+from portal.models import Organization, Space
 
 register = template.Library()
 
@@ -32,3 +33,9 @@ def storage_card(context: dict[str, Any], organization: Organization) -> dict[st
         "connections": connections,
         "primary_id": organization.connection_id,
     }
+
+
+@register.inclusion_tag("connections/_space_storage.html")
+def space_storage(space: Space) -> dict[str, Any]:
+    """A notice on the space page while the space's own storage (an Azure container) is missing."""
+    return {"space": space, "storage": missing_storage(space)}

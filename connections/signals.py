@@ -1,0 +1,28 @@
+"""What the connections app does when a space changes: portal knows nothing of storage, so it listens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from portal.models import Space, State
+
+
+def space_saved(sender: type[Space], instance: Space, created: bool, **kwargs: Any) -> None:
+    """A new space gets its storage; a space marked for deletion loses every credential issued for it.
+
+    Both run on a worker once the transaction commits, so the page that made the change never
+    waits for the cloud.
+    """
+    from connections.tasks import prepare_space_storage, revoke_space_credentials
+
+    if kwargs.get("raw") or instance.organization.connection_id is None:
+        return
+    space_id = instance.pk
+    if created:
+        transaction.on_commit(lambda: prepare_space_storage.delay(space_id))
+    elif instance.state == State.DELETION:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "state" in update_fields:
+            transaction.on_commit(lambda: revoke_space_credentials.delay(space_id))
