@@ -128,6 +128,7 @@ OWNER_PAGES = [
     "/o/acme/connections/store/",
     "/o/acme/connections/store/setup/",
     "/o/acme/connections/store/details/",
+    "/o/acme/connections/store/disable/",
 ]
 ADMIN_PAGES = [
     "/o/new/",
