@@ -242,11 +242,11 @@ def validate_again(request: HttpRequest, name: str, connection: str) -> HttpResp
 def disable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
     """GET asks for confirmation, saying what disabling revokes and what stays valid until it expires."""
     target = _connection(request, name, connection)
-    if target.status in (Status.DRAFT, Status.DISABLED):
-        return redirect("connection", name=name, connection=target.name)
     outcome = revocability(target)
     if request.method != "POST":
         return render(request, "connections/disable.html", _page(target, "validate", revocability=outcome))
+    if target.status in (Status.DRAFT, Status.DISABLED):
+        return redirect("connection", name=name, connection=target.name)
     onboarding.disable_connection(target, f"Disabled by {request.user}.")
     said = "Spaceport no longer uses it" + (
         "; the tokens it issued are being revoked." if outcome.revoked_at_once else "."

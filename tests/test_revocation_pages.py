@@ -117,3 +117,16 @@ def test_only_admins_see_the_disable_page(organization: Organization, member: An
     assert signed_in(member).post(page_url(connection)).status_code in (403, 404)
     connection.refresh_from_db()
     assert connection.status == Status.VALID
+
+
+def test_a_draft_or_disabled_connection_has_nothing_to_disable(organization: Organization, owner: Any) -> None:
+    connection = connection_of(organization, "gcp_direct_iam", {"bucket": "b"})
+    browser = signed_in(owner)
+    for state, said in ((Status.DRAFT, "there is nothing to disable"), (Status.DISABLED, "already disabled")):
+        CloudConnection.objects.filter(pk=connection.pk).update(status=state)
+        page = browser.get(page_url(connection))
+        assert page.status_code == 200 and said in page.content.decode()
+        assert 'type="submit">Disable connection' not in page.content.decode()
+        assert browser.post(page_url(connection)).status_code == 302
+        connection.refresh_from_db()
+        assert connection.status == state
