@@ -9,6 +9,7 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.auditing import audit_model
+        from portal.auth import issuer_checks  # noqa: F401 - registers the issuer's startup checks
         from portal.models import ApiToken, Organization, Space
 
         audit_model(Organization, m2m_fields=("owners",))

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.test import Client
 
 from portal.auth import issuer
+from portal.auth.issuer_checks import issuer_configuration
 from portal.env import env_pem_blocks
 from tests.issuer_support import verify_published
 
@@ -160,3 +161,18 @@ def test_connections_made_before_the_issuer_get_their_own_id(organization: Any) 
     assert ids["aws_web_identity"] and ids["aws_web_identity"].startswith("spaceport-")
     assert ids["gcp_workload_identity"] and ids["gcp_workload_identity"] != ids["aws_web_identity"]
     assert ids["gcp_direct_iam"] is None
+
+
+def test_a_configured_key_that_cannot_sign_stops_startup(issuer_at: str, settings: Any) -> None:
+    settings.SPACEPORT_OIDC_SIGNING_KEYS = [WEAK_KEY]
+    assert [problem.id for problem in issuer_configuration()] == ["spaceport.E101"]
+    settings.SPACEPORT_OIDC_SIGNING_KEYS = [rsa_pem()]
+    assert issuer_configuration() == []
+
+
+def test_production_needs_an_https_issuer(settings: Any) -> None:
+    settings.DEBUG = False
+    settings.SPACEPORT_OIDC_ISSUER_URL = "http://spaceport.example.com"
+    assert [problem.id for problem in issuer_configuration()] == ["spaceport.E102"]
+    settings.SPACEPORT_OIDC_ISSUER_URL = "https://spaceport.example.com"
+    assert issuer_configuration() == []
