@@ -30,6 +30,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from connections.errors import StorageError
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -74,21 +76,18 @@ NAT64 = ipaddress.ip_network("64:ff9b::/96")
 NUMERIC_PART = re.compile(r"0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*")
 
 
-class AddressRefused(Exception):
+class AddressRefused(StorageError):
     """A destination the policy refuses; raised before anything is sent to it.
 
     ``reason`` is the short why ("this address is inside the host's own network"), for a field
-    error; ``message`` names the host and the address as well. It is deliberately not an
-    ``OSError``: HTTP libraries retry those, and there is nothing to retry.
+    error; ``message`` names the host and the address as well. As a :class:`StorageError` it
+    reaches every caller of a provider the way other storage failures do (permanent: retrying
+    cannot help). It is deliberately not an ``OSError``: HTTP libraries retry those.
     """
-
-    code = "address_refused"
-    hint = HINT
 
     def __init__(self, host: str, address: str, reason: str) -> None:
         shown = host if address in ("", host) else f"{host} ({address})"
-        self.message = f"Spaceport may not connect to {shown}: {reason}."
-        super().__init__(self.message)
+        super().__init__("address_refused", f"Spaceport may not connect to {shown}: {reason}.", HINT)
         self.host = host
         self.address = address
         self.reason = reason

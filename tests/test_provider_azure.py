@@ -42,6 +42,7 @@ from connections.providers.base import Location, StorageError, location_for
 from connections.providers.registry import client_for, forget_clients
 from portal.models import Organization
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, LOOPBACK, REPO, Azurite, Process, free_port
+from tests.loopback import recording_listener
 from tests.storage_contract import assert_round_trip
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -575,3 +576,45 @@ def test_unreachable_entra_is_transient(organization: Organization) -> None:
     assert (excinfo.value.code, excinfo.value.transient) == ("unreachable", True)
     assert "Entra ID" in excinfo.value.message
     assert_no_secret(excinfo.value, CLIENT_SECRET)
+
+
+# --- the outbound address policy (the attack listener on 127.0.0.2; the stand-ins stay allowed) ---
+
+
+@pytest.mark.usefixtures("trust_test_certificate")
+def test_a_service_principals_inward_account_url_reaches_nothing(
+    organization: Organization, oauth_azurite: OAuthAzurite, entra: EntraStandIn, settings: Any
+) -> None:
+    with recording_listener("127.0.0.2") as listener:
+        values = {"tenant_id": TENANT, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        inward = f"https://{listener.host}:{listener.port}/{AZURITE_ACCOUNT}"
+        values |= {"account_url": inward, "authority_host": entra.authority}
+        client = build_client(make_connection(organization, Method.AZURE_SERVICE_PRINCIPAL, values))
+        settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = [ipaddress.ip_network("127.0.0.1/32")]
+        assert CLIENT_ID in client.authenticate(), "the token still comes from the allowed stand-in"
+        with pytest.raises(StorageError) as refused:
+            client.put_object(Location("raw"), "probe.txt", b"x")
+        assert refused.value.code == "address_refused"
+        assert listener.connections == 0
+
+        settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
+        with pytest.raises(StorageError):
+            client.put_object(Location("raw"), "probe.txt", b"x")
+        assert listener.connections > 0, "with the operator's allowance the same client does connect"
+
+
+def test_a_service_principals_inward_authority_gets_no_client_secret(organization: Organization, settings: Any) -> None:
+    with recording_listener("127.0.0.2") as listener:
+        values = {"tenant_id": TENANT, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        values |= {
+            "account_url": "https://acmedata.blob.core.windows.net",
+            "authority_host": f"https://{listener.host}:{listener.port}",
+        }
+        client = build_client(make_connection(organization, Method.AZURE_SERVICE_PRINCIPAL, values))
+        settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = [ipaddress.ip_network("127.0.0.1/32")]
+        try:
+            client.authenticate()
+        except Exception as exc:
+            error = client.explain(exc)
+        assert error.code == "address_refused", error.message
+        assert listener.connections == 0

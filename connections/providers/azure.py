@@ -33,7 +33,7 @@ from connections.egress import found_in
 from connections.egress_http import guarded_session
 from connections.methods import Method
 from connections.providers.azure_policies import ContainerPolicies, create_container
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject, refused_error
+from connections.providers.base import Location, StorageClient, StorageError, StoredObject
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -310,7 +310,7 @@ class AzureBlobClient(StorageClient):
             return exc
         refused = found_in(exc)
         if refused is not None:
-            return refused_error(refused)
+            return refused
         code = _error_code(exc)
         text = str(exc).lower()
         named = f"'{container}'" if container else "of this space"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from connections.egress import AddressRefused
+from connections.errors import StorageError as StorageError
 from connections.methods import Provider
 from portal.models import LOADINGZONE
 
@@ -60,28 +60,6 @@ class Check:
     skipped: bool = False
     duration_ms: int = 0
     details: dict[str, str] = field(default_factory=dict)
-
-
-class StorageError(Exception):
-    """A failed storage operation, with what to do about it.
-
-    ``code`` is stable for programs (``access_denied``, ``no_such_bucket``, ``clock_skew``,
-    ``unreachable``, ``invalid_credentials``, ``trust_policy``, ``not_found``, ...);
-    ``hint`` tells a person what to fix; ``transient`` says whether retrying may help.
-    Messages never contain secrets.
-    """
-
-    def __init__(self, code: str, message: str, hint: str = "", *, transient: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.hint = hint
-        self.transient = transient
-
-
-def refused_error(refused: AddressRefused) -> StorageError:
-    """The outbound address policy's refusal as a storage error: permanent, retrying cannot help."""
-    return StorageError(refused.code, refused.message, refused.hint)
 
 
 def location_for(connection: CloudConnection, space_name: str) -> Location:

@@ -25,7 +25,7 @@ from google.oauth2 import service_account
 from connections.egress import found_in
 from connections.egress_http import NoRedirects, guard_session
 from connections.methods import Method
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject, refused_error
+from connections.providers.base import Location, StorageClient, StorageError, StoredObject
 from connections.providers.gcp_accounts import organization_service_account
 from connections.providers.gcp_identity import check_google_host, impersonated
 from connections.providers.identity import TokenSource, connection_token_source
@@ -168,7 +168,7 @@ class GcsClient(StorageClient):
             return exc
         refused = found_in(exc)
         if refused is not None:
-            return refused_error(refused)
+            return refused
         bucket = location.bucket if location else self.config.get("bucket", "")
         text = str(exc)
         if isinstance(exc, api_errors.NotFound):

@@ -17,10 +17,9 @@ import jwt
 import requests
 from django.conf import settings
 
-from connections.egress import AddressRefused
 from connections.egress_http import guard_botocore, guarded_session
 from connections.methods import Method
-from connections.providers.base import StorageError, refused_error
+from connections.providers.base import StorageError
 from connections.providers.s3common import S3Client, s3_config, s3_session
 from connections.providers.s3compat import StaticKeyClient
 
@@ -70,8 +69,6 @@ class IamTokens:
                     timeout=(settings.SPACEPORT_S3_CONNECT_TIMEOUT, 30),
                     allow_redirects=False,
                 )
-        except AddressRefused as exc:
-            raise refused_error(exc) from None
         except requests.RequestException:
             raise StorageError(
                 "unreachable",

@@ -34,7 +34,7 @@ from django.conf import settings
 
 from connections.egress import found_in
 from connections.egress_http import guard_botocore
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject, refused_error
+from connections.providers.base import Location, StorageClient, StorageError, StoredObject
 from connections.providers.s3direct import DirectCopy
 
 if TYPE_CHECKING:
@@ -421,7 +421,7 @@ class S3Client(StorageClient):
             return exc
         refused = found_in(exc)
         if refused is not None:
-            return refused_error(refused)
+            return refused
         if isinstance(exc, ClientError):
             return self.explain_client_error(exc)
         if isinstance(exc, BotoSSLError):
