@@ -75,6 +75,8 @@ class CommitItemAdmin(ReadOnlyAdmin):
 class OrganizationWebhookForm(forms.ModelForm):
     """The admin checks a webhook's URL as the API and the page do (the outbound address policy)."""
 
+    url = forms.URLField(max_length=2000, assume_scheme="https")
+
     class Meta:
         model = OrganizationWebhook
         fields = ("organization", "url", "enabled")
