@@ -24,6 +24,7 @@ from botocore.credentials import Credentials
 from commits.models import WebhookDelivery
 from commits.webhooks import configure, deliver
 from connections import egress
+from connections.egress_http import GuardedHTTPSConnection
 from connections.methods import Method, clean_input, spec_for
 from connections.models import CloudConnection
 from connections.providers import client_for
@@ -32,6 +33,7 @@ from connections.providers.ibm import IamTokens
 from connections.providers.s3direct import DirectCopy
 from portal.models import Organization
 from tests.connection_inputs import VALID_INPUTS, service_account_key
+from tests.emulators import LOOPBACK
 from tests.loopback import Call, RecordingListener, json_endpoint, recording_listener, serve
 
 LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.0/8")]
@@ -252,3 +254,21 @@ def test_webhook_redirects_are_not_followed(organization: Organization, listener
     delivery.refresh_from_db()
     assert (delivery.state, delivery.response_status) == (WebhookDelivery.State.FAILED, 307)
     assert listener.connections == 0
+
+
+def test_through_a_proxy_the_tunnels_target_is_vetted_before_the_proxy_is_asked(
+    listener: RecordingListener, settings: Any
+) -> None:
+    """The listener plays the operator's HTTPS proxy: it hears no CONNECT for a metadata address."""
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
+    refused = GuardedHTTPSConnection(LOOPBACK, listener.port, timeout=2)
+    refused.set_tunnel("169.254.169.254", 443)
+    with pytest.raises(egress.AddressRefused):
+        refused.connect()
+    assert listener.connections == 0
+
+    allowed = GuardedHTTPSConnection(LOOPBACK, listener.port, timeout=2)
+    allowed.set_tunnel("8.8.8.8", 443)
+    with pytest.raises(OSError):
+        allowed.connect()
+    assert b"CONNECT 8.8.8.8:443" in listener.received, "the proxy itself is the operator's, reached as it is"
