@@ -23,6 +23,7 @@ from portal.auth import issuer
 PLACEHOLDER_BUCKET = "<your-bucket>"
 PLACEHOLDER_ISSUER = "https://<spaceport-issuer-host>"
 PLACEHOLDER_ACCOUNT = "<your-organization's-spaceport-service-account>"
+PLACEHOLDER_AWS_ACCOUNT = "<spaceport-account-id>"
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,20 @@ def spaceport_aws_principal() -> str:
     arn = getattr(settings, "SPACEPORT_AWS_PRINCIPAL_ARN", "")
     if arn:
         return arn
-    account = getattr(settings, "SPACEPORT_AWS_ACCOUNT_ID", "") or "<spaceport-account-id>"
+    account = getattr(settings, "SPACEPORT_AWS_ACCOUNT_ID", "") or PLACEHOLDER_AWS_ACCOUNT
     return f"arn:aws:iam::{account}:root"
+
+
+def unset_operator_settings(steps: list[Instruction]) -> list[str]:
+    """Settings the operator has not made, shown as placeholders in these steps.
+
+    The customer cannot fill these in themselves, so the wizard says plainly that Spaceport's
+    operator has to set them before the policy can be pasted as it is.
+    """
+    missing = []
+    if any(PLACEHOLDER_AWS_ACCOUNT in step.body for step in steps):
+        missing.append("SPACEPORT_AWS_ACCOUNT_ID (or SPACEPORT_AWS_PRINCIPAL_ARN)")
+    return missing
 
 
 def s3_permission_policy(bucket: str, prefix: str) -> dict[str, Any]:

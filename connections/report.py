@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from connections.models import CloudConnection, Status
+from connections.retrying import describe_seconds, window_seconds
 
 OPERATIONS = ("authenticate", "list", "write", "read", "delete")
 TITLES = {
@@ -44,6 +46,12 @@ class ReportView:
     rows: list[CheckRow] = field(default_factory=list)
     checked_at: datetime | None = None
     retrying: bool = False
+    attempt: int = 0
+    attempts: int = 0
+    next_try_at: datetime | None = None
+    gives_up_at: datetime | None = None
+    next_try_in: int = 0
+    retry_window: str = ""
 
     @property
     def polling(self) -> bool:
@@ -87,12 +95,34 @@ def _row(check: dict[str, Any]) -> CheckRow:
     )
 
 
+def _moment(value: Any) -> datetime | None:
+    return parse_datetime(value) if isinstance(value, str) else None
+
+
+def _retry_schedule(report: dict[str, Any]) -> dict[str, Any]:
+    """Which try failed, when the next one is and when Spaceport gives up, for the retry message."""
+    stored = report.get("retry")
+    retry: dict[str, Any] = stored if isinstance(stored, dict) else {}
+    next_try_at = _moment(retry.get("next_try_at"))
+    return {
+        "attempt": int(retry.get("attempt") or 0),
+        "attempts": int(retry.get("attempts") or 0),
+        "next_try_at": next_try_at,
+        "gives_up_at": _moment(retry.get("gives_up_at")),
+        "next_try_in": max(0, round((next_try_at - timezone.now()).total_seconds())) if next_try_at else 0,
+        "retry_window": describe_seconds(window_seconds()),
+    }
+
+
 def report_of(connection: CloudConnection) -> ReportView:
     """What to show for the connection now: pending operations while validating, else the last report."""
     report = connection.validation_report or {}
     stored = [_row(check) for check in report.get("checks", []) if isinstance(check, dict)]
-    checked_at = parse_datetime(report["checked_at"]) if isinstance(report.get("checked_at"), str) else None
-    retrying = connection.status == Status.VALIDATING and bool(report.get("retrying"))
+    checked_at = _moment(report.get("checked_at"))
+    # A retry report written before the connection last changed belongs to the old details: new
+    # details start a new run, which shows its pending operations, not the old run's failures.
+    current = checked_at is not None and (connection.modified is None or checked_at >= connection.modified)
+    retrying = connection.status == Status.VALIDATING and bool(report.get("retrying")) and current
     if connection.status == Status.VALIDATING and not retrying:
         rows = [CheckRow(operation, title_of(operation), "pending") for operation in OPERATIONS]
     elif connection.status == Status.DRAFT:
@@ -106,4 +136,5 @@ def report_of(connection: CloudConnection) -> ReportView:
         rows=rows,
         checked_at=checked_at,
         retrying=retrying,
+        **(_retry_schedule(report) if retrying else {}),
     )

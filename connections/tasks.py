@@ -8,9 +8,8 @@ from celery import Task, shared_task
 from connections import onboarding, spaces, validation
 from connections.models import CloudConnection, Status
 from connections.providers.base import StorageError
+from connections.retrying import MAX_RETRIES, delay_after
 from portal.models import Space
-
-MAX_RETRIES = 4
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=180, soft_time_limit=150)
@@ -19,10 +18,10 @@ def validate_connection(self: Task, connection_id: int) -> str:
     connection = CloudConnection.objects.select_related("organization").filter(pk=connection_id).first()
     if connection is None or connection.status == Status.DISABLED:
         return "skipped"
-    final = self.request.retries >= MAX_RETRIES
-    status, retrying = validation.validate(connection, final=final)
+    retries = self.request.retries
+    status, retrying = validation.validate(connection, final=retries >= MAX_RETRIES, retries_so_far=retries)
     if retrying:
-        raise self.retry(countdown=min(300, 10 * 2**self.request.retries))
+        raise self.retry(countdown=delay_after(retries))
     return str(status)
 
 

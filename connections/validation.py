@@ -21,6 +21,7 @@ from connections import spaces
 from connections.models import CloudConnection, Status
 from connections.providers import client_for
 from connections.providers.base import Check, StorageClient, StorageError, location_for, validation_location
+from connections.retrying import plan as retrying_plan
 from portal.audit import record
 from portal.models import LOADINGZONE, AuditEvent
 
@@ -148,21 +149,25 @@ def summarize(checks: list[Check]) -> tuple[str, str]:
     return Status.VALID, "Every operation succeeded."
 
 
-def validate(connection: CloudConnection, *, final: bool = True) -> tuple[str, bool]:
+def validate(connection: CloudConnection, *, final: bool = True, retries_so_far: int = 0) -> tuple[str, bool]:
     """Validate and store the report; returns the status and whether a retry could help.
 
     With ``final=False`` a transient failure leaves the connection in ``validating`` so the
-    caller can retry; the report still shows what happened.
+    caller can retry; the report still shows what happened, and when the next try is
+    (``retries_so_far`` places this try on :mod:`connections.retrying`'s schedule).
     """
     checks, transient = probe(connection)
     status, message = summarize(checks)
     retrying = status == Status.INVALID and transient and not final
-    report = {
-        "checked_at": timezone.now().isoformat(),
+    now = timezone.now()
+    report: dict[str, Any] = {
+        "checked_at": now.isoformat(),
         "status": status,
         "retrying": retrying,
         "checks": [asdict(c) for c in checks],
     }
+    if retrying:
+        report["retry"] = retrying_plan(retries_so_far, now)
     CloudConnection.objects.filter(pk=connection.pk).exclude(status=Status.DISABLED).update(
         status=Status.VALIDATING if retrying else status,
         status_message=("Retrying: " + message)[:500] if retrying else message,

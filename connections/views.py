@@ -155,6 +155,7 @@ def cloud_setup(request: HttpRequest, name: str, connection: str) -> HttpRespons
         has_placeholder=placeholder,
         identity=instructions.spaceport_identity(target),
         identity_missing=any(instructions.identity_placeholder(step.body) for step in steps),
+        unset_operator_settings=instructions.unset_operator_settings(steps),
     )
     return render(request, "connections/setup.html", page)
 
