@@ -178,8 +178,22 @@
     }
   });
 
+  // A refused form may sit at the bottom of a long column: bring its first error into view and focus it.
+  function showFirstError() {
+    var problem = document.querySelector(".field.has-error, .form-errors");
+    if (!problem) {
+      return;
+    }
+    problem.scrollIntoView({ block: "center" });
+    var input = problem.querySelector("input:not([type='hidden']), select, textarea");
+    if (input) {
+      input.focus({ preventScroll: true });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
+    showFirstError();
     document.querySelectorAll("[data-grant-form]").forEach(function (form) {
       syncGrantForm(form);
       form.addEventListener("change", function () {

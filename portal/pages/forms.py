@@ -216,6 +216,10 @@ class ApiTokenForm(DomainForm):
         choices=TOKEN_LIFETIMES, initial="90", required=False, label="Expires after", help_text="Shorter is safer."
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lifetime"].show_optional = False  # type: ignore[attr-defined]
+
     def expires(self) -> datetime | None:
         days = self.cleaned_data.get("lifetime")
         return timezone.now() + timedelta(days=int(days)) if days else None
