@@ -197,6 +197,8 @@ def test_ctrl_c_stops_web_worker_and_beat(portal: RunningPortal) -> None:
     assert portal.process.returncode == 0, printed[-3000:]
     assert "Spaceport stopped." in printed
     assert "exited with status" not in printed
+    assert " ERROR " not in printed and "ERROR/" not in printed, "stopping quietly: " + printed[-3000:]
+    assert "/MainProcess]" not in printed, "Celery logs through the portal's handler only, so nothing is printed twice"
     assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []
 
 
