@@ -10,21 +10,30 @@ resolver for the one name they use (a mock standing in for DNS).
 
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import ipaddress
 import secrets
 import socket
+import ssl
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
 from botocore.credentials import Credentials
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from commits.models import WebhookDelivery
 from commits.webhooks import configure, deliver
 from connections import egress
-from connections.egress_http import GuardedHTTPSConnection
+from connections.egress_http import GuardedHTTPSConnection, guarded_session
 from connections.methods import Method, clean_input, spec_for
 from connections.models import CloudConnection
 from connections.providers import client_for
@@ -272,3 +281,66 @@ def test_through_a_proxy_the_tunnels_target_is_vetted_before_the_proxy_is_asked(
     with pytest.raises(OSError):
         allowed.connect()
     assert b"CONNECT 8.8.8.8:443" in listener.received, "the proxy itself is the operator's, reached as it is"
+
+
+def certificate_for(name: str, workdir: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = workdir / f"{name}.pem", workdir / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize(("served_name", "trusted"), [("store.pinned.test", True), ("other.example.test", False)])
+def test_tls_keeps_the_hostname_for_sni_and_the_certificate_check(
+    served_name: str, trusted: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The socket goes to the vetted address; SNI and the certificate check still use the name."""
+    cert, key = certificate_for(served_name, tmp_path)
+    sni: list[str | None] = []
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: sni.append(name)  # type: ignore[assignment,misc,unused-ignore]
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Hello)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    lookups = rebinding(monkeypatch, "store.pinned.test", [LOOPBACK])
+    try:
+        with guarded_session() as session:
+            url = f"https://store.pinned.test:{server.server_address[1]}/"
+            if trusted:
+                assert session.get(url, verify=str(cert), timeout=5).status_code == 200
+            else:
+                with pytest.raises(requests.exceptions.SSLError):
+                    session.get(url, verify=str(cert), timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sni == ["store.pinned.test"]
+    assert lookups == [LOOPBACK]
