@@ -373,9 +373,8 @@ SPACEPORT_WEBHOOK_TIMEOUT = env_int("SPACEPORT_WEBHOOK_TIMEOUT", 10)
 # Private networks (CIDRs) that customers' endpoints and webhooks may reach, for stores inside the
 # operator's network; loopback only when a loopback range is named here. Metadata, link-local and
 # reserved addresses are never reachable. Development (DEBUG) allows loopback, for a local MinIO.
-SPACEPORT_ALLOWED_PRIVATE_NETWORKS = env_networks(
-    "SPACEPORT_ALLOWED_PRIVATE_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
-)
+_DEVELOPMENT_NETWORKS = ["127.0.0.0/8", "::1/128"] if DEBUG else []
+SPACEPORT_ALLOWED_PRIVATE_NETWORKS = env_networks("SPACEPORT_ALLOWED_PRIVATE_NETWORKS", _DEVELOPMENT_NETWORKS)
 
 # --- E-mail ---
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "spaceport@localhost")
