@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from connections import onboarding
-from connections.models import CloudConnection, GoogleServiceAccount, Status
+from connections.models import CloudConnection, GoogleServiceAccount, SpaceStorage, Status
 
 
 def check_result(check: dict[str, object]) -> str:
@@ -110,6 +110,22 @@ class GoogleServiceAccountAdmin(admin.ModelAdmin):
     list_display = ("email", "organization", "from_pool", "created")
     list_filter = ("from_pool",)
     search_fields = ("email", "organization__name")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(SpaceStorage)
+class SpaceStorageAdmin(admin.ModelAdmin):
+    """Read-only: which spaces miss their container and the command that creates it; validating updates it."""
+
+    list_display = ("space", "state", "connection", "checked_at")
+    list_filter = ("state",)
+    search_fields = ("space__name", "space__organization__name", "message")
+    list_select_related = ("space__organization", "connection__organization")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -69,40 +69,51 @@ class ContainerPolicies:
         return _matching(policies, level, permission)
 
     def ensure(self, level: str, permission: str) -> str:
-        """The policy for ``level``, created if missing; raises ``no_such_container`` for a missing container.
-
-        Creating is a read-modify-write of the whole list, so writers are serialized on the
-        connection's row: two processes adding policies at once must not drop each other's.
-        """
+        """The policy for ``level``, created if missing; raises ``no_such_container`` for a missing container."""
         existing = self.current(level, permission)
         if existing is not None:
             return existing
+        return self._add({level: permission})[level]
+
+    def ensure_all(self) -> dict[str, str]:
+        """Every level's policy, made ahead of the first token: Azure applies a new policy within 30 s."""
+        policies, _ = self._read()
+        held = {level: _matching(policies, level, permission) for level, permission in SAS_PERMISSIONS.items()}
+        if all(held.values()):
+            return {level: str(name) for level, name in held.items()}
+        return self._add(SAS_PERMISSIONS)
+
+    def _add(self, wanted: dict[str, str]) -> dict[str, str]:
+        """Add the missing policies among ``wanted`` (level to permissions) in one write; returns every name.
+
+        Writing is a read-modify-write of the whole list, so writers are serialized on the
+        connection's row: two processes adding policies at once must not drop each other's.
+        """
         from connections.models import CloudConnection
 
         with _process_lock, transaction.atomic():
             if self.client.connection.pk:
                 CloudConnection.objects.select_for_update().filter(pk=self.client.connection.pk).exists()
             policies, public_access = self._read()
-            existing = _matching(policies, level, permission)
-            if existing is not None:
-                return existing
-            kept = {name: policy for name, policy in policies.items() if policy_level(name) != level}
-            if len(kept) >= MAX_POLICIES:
+            names = {level: _matching(policies, level, permission) for level, permission in wanted.items()}
+            missing = [level for level, name in names.items() if name is None]
+            if not missing:
+                return {level: str(name) for level, name in names.items()}
+            kept = {name: policy for name, policy in policies.items() if policy_level(name) not in missing}
+            if len(kept) + len(missing) > MAX_POLICIES:
                 raise StorageError(
                     "too_many_policies",
-                    f"The container '{self.container}' already has {len(kept)} stored access policies, "
-                    f"Azure's limit is {MAX_POLICIES}.",
+                    f"The container '{self.container}' already has {len(kept)} stored access policies; "
+                    f"Azure allows {MAX_POLICIES} and Spaceport needs {len(missing)} more.",
                     f"Remove a stored access policy Spaceport did not create from the container '{self.container}' "
                     "(Storage account > Containers > Access policy).",
                 )
-            name = f"{POLICY_PREFIX}{level}-{secrets.token_hex(6)}"
-            kept[name] = AccessPolicy(permission=permission)
+            for level in missing:
+                name = f"{POLICY_PREFIX}{level}-{secrets.token_hex(6)}"
+                kept[name] = AccessPolicy(permission=wanted[level])
+                names[level] = name
             self._write(kept, public_access)
-            return name
-
-    def ensure_all(self) -> list[str]:
-        """Every level's policy, made ahead of the first token: Azure applies a new policy within 30 s."""
-        return [self.ensure(level, permission) for level, permission in SAS_PERMISSIONS.items()]
+            return {level: str(name) for level, name in names.items()}
 
     def revoke(self) -> int:
         """Remove every Spaceport policy; returns how many. A container that is gone has nothing to revoke."""
