@@ -120,9 +120,15 @@ def normalized(address: IPAddress) -> IPAddress:
 
 def numeric_host(host: str) -> IPAddress | None:
     """The address a numeric host spells (dotted, hex, octal, 1 to 4 parts, IPv6), else None."""
+    literal = spelled_address(host)
+    return None if literal is None else normalized(literal)
+
+
+def spelled_address(host: str) -> IPAddress | None:
+    """The address as written, before IPv6 forms are reduced to the IPv4 address they carry."""
     name = host.strip().strip("[]").rstrip(".")
     try:
-        return normalized(ipaddress.ip_address(name))
+        return ipaddress.ip_address(name)
     except ValueError:
         pass
     parts = name.split(".")
@@ -206,7 +212,7 @@ def vet(host: str, port: int) -> list[Destination]:
     name = host.strip().strip("[]")
     if is_metadata_name(name):
         raise AddressRefused(host, "", METADATA_NAME)
-    literal = numeric_host(name)
+    literal = spelled_address(name)
     if literal is not None:
         check_address(host, literal)
         family = socket.AF_INET if literal.version == 4 else socket.AF_INET6

@@ -330,3 +330,10 @@ def test_the_admin_checks_webhook_urls_too(client: Any, platform_admin: Any, org
     assert response.status_code == 200
     assert egress.METADATA_ADDRESS in response.content.decode()
     assert not OrganizationWebhook.objects.exists()
+
+
+def test_a_literal_is_judged_by_what_it_carries_and_connected_to_as_written() -> None:
+    (destination,) = egress.vet("[2002:808:808::1]", 443)
+    assert (destination.family, destination.address) == (socket.AF_INET6, "2002:808:808::1")
+    (destination,) = egress.vet("0x7f.1", 80)
+    assert destination.address == "127.0.0.1", "allowed here: the tests' operator allowance names loopback"
