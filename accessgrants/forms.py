@@ -52,6 +52,18 @@ class CredentialRequestForm(DomainForm):
             f"{defaults[level]} min to {level} (at most {limits[level]})" for level in levels
         )
 
+    def clean_lifetime_minutes(self) -> int | None:
+        """Bounded here, before any arithmetic: 2**63 minutes used to overflow into a 500."""
+        minutes: int | None = self.cleaned_data.get("lifetime_minutes")
+        limits = settings.SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES
+        if minutes is not None and minutes > max(limits.values()):
+            level = self.level if "access" in self.cleaned_data else ""
+            limit = limits.get(level, max(limits.values()))
+            raise forms.ValidationError(
+                f"Choose a lifetime between 1 and {limit} minutes{f' for {level} access' if level else ''}."
+            )
+        return minutes
+
     def clean_object_keys(self) -> tuple[str, ...]:
         """Lines, trimmed, blank ones dropped; the vendor checks each key stays inside the space."""
         keys = tuple(line.strip() for line in self.cleaned_data["object_keys"].splitlines() if line.strip())

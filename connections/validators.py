@@ -19,6 +19,8 @@ from cryptography.x509 import load_pem_x509_certificate
 from django.conf import settings
 
 from connections import egress
+from portal.jsonlimits import JsonTooDeep, check_depth, check_text_depth
+from portal.printable import has_control_characters
 
 MAX_UPLOAD_BYTES = 64 * 1024
 AWS_SUBJECT_TOKEN_TYPE = "urn:ietf:params:aws:token-type:aws4_request"  # noqa: S105 - a token type, not a token
@@ -29,6 +31,7 @@ S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$")
 AZURE_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 PREFIX = re.compile(r"^(?:[A-Za-z0-9!_.*'()-]+/)*$")
+CONTROL_MESSAGE = "Remove the control characters (such as NUL, escape or a line break); they are never part of it."
 CONNECTION_STRING_KEYS = {
     "DefaultEndpointsProtocol",
     "AccountName",
@@ -50,6 +53,17 @@ def text(value: Any, *, max_length: int = 500) -> str:
         raise ValueError("This field is required.")
     if len(value) > max_length:
         raise ValueError(f"Use at most {max_length} characters.")
+    printable(value)
+    return value
+
+
+def printable(value: str, *, multiline: bool = False) -> str:
+    """Refuse control characters; ``multiline`` allows tab and line breaks (PEM files, JSON text).
+
+    The message never repeats the value, so it is safe for secrets too.
+    """
+    if has_control_characters(value, multiline=multiline):
+        raise ValueError(CONTROL_MESSAGE)
     return value
 
 
@@ -189,7 +203,51 @@ def secret_text(value: Any) -> str:
         raise ValueError("This field is required.")
     if len(value) > 4096:
         raise ValueError("This is longer than any valid value (4096 characters).")
-    return value.strip()
+    return printable(value.strip())
+
+
+def _allowed(value: Any, allowed: list[str], what: str, *, origin_only: bool) -> str:
+    """One of the operator's URLs, compared after the same normalization the settings apply."""
+    value = text(value, max_length=2048).rstrip("/")
+    candidate = value if "://" in value else f"https://{value}"
+    parts = urlsplit(candidate)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    origin = f"{parts.scheme}://{(parts.hostname or '').lower()}{f':{port}' if port else ''}"
+    normalized = origin if origin_only else origin + parts.path
+    if normalized not in allowed:
+        raise ValueError(f"Choose one of the {what} this Spaceport allows: {', '.join(allowed)}.")
+    return normalized
+
+
+def ibm_iam_token_url(value: Any) -> str:
+    """Only the operator's IBM Cloud IAM token URLs: the API key is sent there."""
+    return _allowed(value, list(settings.SPACEPORT_IBM_IAM_TOKEN_URLS), "IAM token URLs", origin_only=False)
+
+
+def ibm_iam_token_choices() -> tuple[tuple[str, str], ...]:
+    return tuple((url, url) for url in settings.SPACEPORT_IBM_IAM_TOKEN_URLS)
+
+
+AZURE_CLOUD_NAMES = {
+    "https://login.microsoftonline.com": "Azure public cloud",
+    "https://login.microsoftonline.us": "Azure US Government",
+    "https://login.chinacloudapi.cn": "Azure China (21Vianet)",
+}
+
+
+def azure_authority_host(value: Any) -> str:
+    """Only the operator's Entra ID authorities: the client secret or certificate assertion goes there."""
+    return _allowed(value, list(settings.SPACEPORT_AZURE_AUTHORITY_HOSTS), "authority hosts", origin_only=True)
+
+
+def azure_authority_choices() -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (host, f"{AZURE_CLOUD_NAMES[host]} ({host})" if host in AZURE_CLOUD_NAMES else host)
+        for host in settings.SPACEPORT_AZURE_AUTHORITY_HOSTS
+    )
 
 
 def azure_connection_string(value: Any) -> str:
@@ -232,16 +290,38 @@ def _json_document(value: Any, label: str) -> dict[str, Any]:
         if len(value) > MAX_UPLOAD_BYTES:
             raise ValueError(f"The {label} is larger than 64 KiB; upload the JSON file itself.")
         value = value.decode("utf-8", errors="replace")
-    if isinstance(value, str):
-        if len(value.encode()) > MAX_UPLOAD_BYTES:
-            raise ValueError(f"The {label} is larger than 64 KiB; upload the JSON file itself.")
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"The {label} is not valid JSON (line {exc.lineno}, column {exc.colno}).") from None
+    try:
+        if isinstance(value, str):
+            if len(value.encode()) > MAX_UPLOAD_BYTES:
+                raise ValueError(f"The {label} is larger than 64 KiB; upload the JSON file itself.")
+            check_text_depth(value)
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"The {label} is not valid JSON (line {exc.lineno}, column {exc.colno}).") from None
+        check_depth(value)
+    except JsonTooDeep as exc:
+        raise ValueError(f"The {label} is not a file Google Cloud makes: {exc}") from None
     if not isinstance(value, dict):
         raise ValueError(f"The {label} must be a JSON object.")
+    if len(json.dumps(value)) > MAX_UPLOAD_BYTES:
+        raise ValueError(f"The {label} is larger than 64 KiB; upload the JSON file itself.")
+    _printable_strings(value, label)
     return value
+
+
+def _printable_strings(document: Any, label: str) -> None:
+    """Control characters hidden in a document's strings (``\\u0000``) are refused like typed ones."""
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and has_control_characters(item, multiline=True):
+            raise ValueError(f"The {label} holds control characters (such as NUL); use the file as downloaded.")
 
 
 def service_account_key(value: Any) -> dict[str, Any]:
@@ -294,9 +374,12 @@ def pem_certificate_with_key(value: Any) -> str:
     """A client certificate for a service principal: the PEM certificate and its private key."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
-    value = secret_text(value) if len(str(value)) <= 4096 else str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("This field is required.")
+    value = value.strip()
     if len(value.encode()) > MAX_UPLOAD_BYTES:
         raise ValueError("The certificate file is larger than 64 KiB.")
+    printable(value, multiline=True)
     key = PEM_PRIVATE_KEY.search(value)
     if "-----BEGIN CERTIFICATE-----" not in value or key is None:
         raise ValueError("Upload a PEM file holding both the certificate and its private key.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -33,6 +34,13 @@ class CredentialRequestSerializer(serializers.Serializer):
         max_length=100,
         help_text="For stores without STS: the objects (relative to the space) to presign.",
     )
+
+    def validate_lifetime_minutes(self, value: int) -> int:
+        """Bounded here, before any arithmetic: 2**63 minutes used to overflow into a 500."""
+        longest = max(settings.SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES.values())
+        if value > longest:
+            raise serializers.ValidationError(f"Ask for at most {longest} minutes.")
+        return value
 
 
 class CredentialSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from portal.models import lookups  # noqa: F401 - registers tags__has_element
+from portal.printable import printable_line, printable_text
 from portal.querysets import ChangeSignallingQuerySet
 
 LOADINGZONE = "loadingzone"
@@ -58,13 +59,13 @@ class Organization(models.Model):
     name = models.CharField(
         max_length=24, unique=True, validators=[organization_name_validator, validate_organization_name_not_reserved]
     )
-    display_name = models.CharField(max_length=200, blank=True)
-    description = models.TextField(blank=True, max_length=4000)
+    display_name = models.CharField(max_length=200, blank=True, validators=[printable_line])
+    description = models.TextField(blank=True, max_length=4000, validators=[printable_text])
     confidentiality = models.CharField(max_length=10, choices=Confidentiality.choices, default=Confidentiality.INTERNAL)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_organizations")
     tags = models.JSONField(default=list, blank=True)
-    company = models.CharField(max_length=200, blank=True)
+    company = models.CharField(max_length=200, blank=True, validators=[printable_line])
     connection = models.ForeignKey(
         "connections.CloudConnection",
         null=True,
@@ -94,8 +95,8 @@ class Space(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="spaces")
     name = models.CharField(max_length=63, validators=[space_name_validator])
-    display_name = models.CharField(max_length=200, blank=True)
-    description = models.TextField(blank=True, max_length=4000)
+    display_name = models.CharField(max_length=200, blank=True, validators=[printable_line])
+    description = models.TextField(blank=True, max_length=4000, validators=[printable_text])
     confidentiality = models.CharField(max_length=10, choices=Confidentiality.choices, default=Confidentiality.INTERNAL)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     retention_days = models.PositiveIntegerField(

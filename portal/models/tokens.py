@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from portal.printable import printable_line
+
 TOKEN_PREFIX = "spt_"  # noqa: S105 - a marker, not a secret
 
 
@@ -19,7 +21,7 @@ def hash_token(key: str) -> str:
 
 class ApiToken(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[printable_line])
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     key_hint = models.CharField(max_length=12, editable=False, help_text="The first characters, to tell tokens apart.")
     created = models.DateTimeField(auto_now_add=True)
