@@ -23,9 +23,18 @@ from django.db.models.query_utils import DeferredAttribute
 
 from connections import crypto
 
+# Where, inside the encrypted JSON, the fingerprint of the secret's destination is kept.
+BINDING_KEY = "_bound_to"
+
 
 class SecretMaterial(dict[str, Any]):
-    """A decrypted secret: a plain dict in every way except how it prints."""
+    """A decrypted secret: a plain dict in every way except how it prints.
+
+    ``bound_to`` is the fingerprint of the destination the secret was entered for
+    (:mod:`connections.binding`); it is encrypted with the secret but is not one of its entries.
+    """
+
+    bound_to: str = ""
 
     def __repr__(self) -> str:
         return f"<SecretMaterial: {len(self)} masked entries>"
@@ -72,7 +81,11 @@ class EncryptedJSONField(models.Field):
             plaintext = crypto.decrypt(token)
         except crypto.DecryptionError as exc:
             raise crypto.DecryptionError(f"{self._label()}: {exc}") from None
-        return SecretMaterial(json.loads(plaintext))
+        document = json.loads(plaintext)
+        bound_to = document.pop(BINDING_KEY, "") if isinstance(document, dict) else ""
+        material = SecretMaterial(document)
+        material.bound_to = str(bound_to or "")
+        return material
 
     def from_db_value(self, value: str | None, expression: Any, connection: BaseDatabaseWrapper) -> Any:
         return None if value is None else self._decrypt(value)
@@ -92,7 +105,11 @@ class EncryptedJSONField(models.Field):
             return None
         if not isinstance(value, dict):
             raise TypeError(f"{self._label()} stores a JSON object, not {type(value).__name__}.")
-        return crypto.encrypt(json.dumps(value, sort_keys=True, separators=(",", ":")))
+        document = dict(value)
+        bound_to = getattr(value, "bound_to", "")
+        if bound_to:
+            document[BINDING_KEY] = bound_to
+        return crypto.encrypt(json.dumps(document, sort_keys=True, separators=(",", ":")))
 
     def value_to_string(self, obj: models.Model) -> str:
         """Serialize as ciphertext, so ``dumpdata`` output never holds a secret in the clear."""

@@ -87,7 +87,7 @@ def _typed_field(item: FieldSpec, common: dict[str, Any]) -> forms.Field:
     elif item.kind == "file":
         field = forms.FileField(widget=forms.FileInput(attrs={"accept": _accept(item)}), **common)
     elif item.kind == "choice":
-        field = forms.ChoiceField(choices=item.choices, **common)
+        field = forms.ChoiceField(choices=item.options(), **common)
     elif item.kind == "bool":
         field = forms.BooleanField(**common)
     else:
@@ -106,13 +106,13 @@ class ConnectionDetailsForm(forms.Form):
         self.connection = connection
         self.spec = connection.spec
         config = connection.config or {}
-        stored_secrets = set((connection.secret or {}).keys())
+        stored_secrets = set(connection.secret_field_names)
         self.initial.setdefault("name", connection.name)
         for item in self.spec.fields:
             stored = item.name in stored_secrets if item.secret else (item.kind == "file" and item.name in config)
             self.fields[item.name] = _form_field(item, stored=stored)
             if not item.secret and item.kind != "file":
-                self.initial.setdefault(item.name, config.get(item.name, item.default))
+                self.initial.setdefault(item.name, config.get(item.name, item.initial()))
         refuse_instead_of_truncating(self)
 
     def clean_name(self) -> str:

@@ -48,6 +48,21 @@ class FieldSpec:
     kind: str = "text"
     default: Any = None
     choices: tuple[tuple[str, str], ...] = ()
+    # Decides where a stored secret is sent: changing it requires entering the secret again.
+    destination: bool = False
+    # Choices read when asked (an operator's allow-list in settings), instead of fixed ``choices``.
+    choices_from: Callable[[], tuple[tuple[str, str], ...]] | None = None
+
+    def options(self) -> tuple[tuple[str, str], ...]:
+        """The choices offered right now."""
+        return self.choices_from() if self.choices_from is not None else self.choices
+
+    def initial(self) -> Any:
+        """The value used when the field is left empty; a choice field defaults to its first option."""
+        if self.default is None and self.choices_from is not None:
+            options = self.options()
+            return options[0][0] if options else ""
+        return self.default
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,10 @@ class MethodSpec:
     @property
     def secret_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if f.secret)
+
+    @property
+    def destination_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if f.destination)
 
 
 class ConnectionInputError(Exception):
@@ -113,6 +132,7 @@ AWS_ENDPOINT = FieldSpec(
     "Optional: a VPC endpoint or another S3/STS endpoint. Leave empty for AWS itself.",
     required=False,
     default="",
+    destination=True,
 )
 ROLE_ARN = FieldSpec("role_arn", "Role ARN", check.role_arn, "The ARN of the role you created for Spaceport.")
 ACCESS_KEY_ID = FieldSpec("access_key_id", "Access key id", check.access_key_id)
@@ -125,6 +145,14 @@ GCS_ENDPOINT = FieldSpec(
     "Optional: a Private Service Connect endpoint. Leave empty for Google Cloud itself.",
     required=False,
     default="",
+    destination=True,
+)
+IBM_ENDPOINT = FieldSpec(
+    "endpoint",
+    "Endpoint",
+    check.url,
+    "Such as https://s3.eu-de.cloud-object-storage.appdomain.cloud",
+    destination=True,
 )
 GCS_IDENTITY_ENDPOINT = FieldSpec(
     "api_endpoint",
@@ -171,6 +199,7 @@ SPECS: dict[str, MethodSpec] = {
                     "Storage account URL",
                     check.url,
                     "Such as https://<account>.blob.core.windows.net",
+                    destination=True,
                 ),
                 FieldSpec(
                     "client_secret",
@@ -193,10 +222,13 @@ SPECS: dict[str, MethodSpec] = {
                 FieldSpec(
                     "authority_host",
                     "Authority host",
-                    check.optional_url,
-                    "Optional, for sovereign clouds: such as https://login.microsoftonline.us",
+                    check.azure_authority_host,
+                    "The Entra ID cloud that signs in the service principal: the public cloud unless your "
+                    "tenant is in a national cloud. Only the hosts the operator allows are offered.",
                     required=False,
-                    default="",
+                    kind="choice",
+                    destination=True,
+                    choices_from=check.azure_authority_choices,
                 ),
             ),
             recommended=True,
@@ -291,9 +323,7 @@ SPECS: dict[str, MethodSpec] = {
             "Spaceport trades the API key for short-lived IAM tokens. The key itself is long-lived: delete it in "
             "IBM Cloud to revoke access.",
             (
-                FieldSpec(
-                    "endpoint", "Endpoint", check.url, "Such as https://s3.eu-de.cloud-object-storage.appdomain.cloud"
-                ),
+                IBM_ENDPOINT,
                 BUCKET,
                 PREFIX,
                 FieldSpec("api_key", "API key", check.secret_text, secret=True, kind="password"),
@@ -308,10 +338,12 @@ SPECS: dict[str, MethodSpec] = {
                 FieldSpec(
                     "iam_url",
                     "IAM token URL",
-                    check.url,
-                    "Where API keys are exchanged for tokens.",
+                    check.ibm_iam_token_url,
+                    "Where the API key is exchanged for tokens. Only the URLs the operator allows are offered.",
                     required=False,
-                    default="https://iam.cloud.ibm.com/identity/token",
+                    kind="choice",
+                    destination=True,
+                    choices_from=check.ibm_iam_token_choices,
                 ),
             ),
         ),
@@ -322,9 +354,7 @@ SPECS: dict[str, MethodSpec] = {
             "HMAC keys are long-lived and work with any S3 tool; scope the service credential to Writer on this "
             "bucket and rotate it regularly.",
             (
-                FieldSpec(
-                    "endpoint", "Endpoint", check.url, "Such as https://s3.eu-de.cloud-object-storage.appdomain.cloud"
-                ),
+                IBM_ENDPOINT,
                 BUCKET,
                 PREFIX,
                 ACCESS_KEY_ID,
@@ -338,7 +368,7 @@ SPECS: dict[str, MethodSpec] = {
             "Static keys are long-lived; give the user an identity policy limited to this bucket and rotate "
             "the key regularly. Turn off TLS verification only for a store inside your own network.",
             (
-                FieldSpec("endpoint", "Endpoint", check.url, "Such as https://s3.vast.example.com"),
+                FieldSpec("endpoint", "Endpoint", check.url, "Such as https://s3.vast.example.com", destination=True),
                 BUCKET,
                 PREFIX,
                 ACCESS_KEY_ID,
@@ -414,7 +444,8 @@ def clean_input(
                 errors[item.name] = "This field is required."
                 continue
             if not item.secret:
-                config[item.name] = item.default if item.default is not None else ""
+                default = item.initial()
+                config[item.name] = default if default is not None else ""
             continue
         try:
             cleaned = item.check(raw)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
+from connections.binding import bound_to, seal
 from connections.fields import EncryptedJSONField
 from connections.methods import Method, MethodSpec, Provider, spec_for
 from portal.querysets import ChangeSignallingQuerySet
@@ -62,6 +64,17 @@ class CloudConnection(models.Model):
     def __str__(self) -> str:
         return f"{self.organization.name}/{self.name}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A secret saved without a binding is bound to the destination it is saved with.
+
+        Domain code binds explicitly when a secret is entered (:mod:`connections.binding`); a
+        secret that is already bound keeps its binding, so changing only the settings leaves it
+        unusable until it is entered again.
+        """
+        if self.secret and not bound_to(self.secret) and self.method:
+            self.secret = seal(self.method, self.config or {}, self.secret)
+        super().save(*args, **kwargs)
+
     @property
     def spec(self) -> MethodSpec:
         return spec_for(self.method)
@@ -69,6 +82,11 @@ class CloudConnection(models.Model):
     @property
     def has_secret(self) -> bool:
         return bool(self.secret)
+
+    @property
+    def secret_field_names(self) -> list[str]:
+        """Which secret fields hold a value, never the values."""
+        return sorted(self.secret or {})
 
 
 class GoogleServiceAccount(models.Model):

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from connections import binding, territory
 from connections.methods import ConnectionInputError, clean_input, spec_for
 from connections.models import CloudConnection, Status, new_external_id
 from portal.audit import record
@@ -61,6 +62,8 @@ def create_connection(
         raise ConnectionInputError({k: v[0] for k, v in exc.message_dict.items()}) from None
     try:
         with transaction.atomic():
+            if connection.status != Status.DRAFT:
+                territory.claim(connection)
             connection.save()
             if organization.connection_id is None and not draft:
                 Organization.objects.filter(pk=organization.pk, connection__isnull=True).update(connection=connection)
@@ -90,10 +93,20 @@ def _partial(method: str, values: Mapping[str, Any]) -> tuple[dict[str, Any], di
 def update_connection(
     connection: CloudConnection, *, values: Mapping[str, Any], name: str | None = None, validate: bool = True
 ) -> CloudConnection:
-    """Change a connection's settings; secret fields left empty keep their stored value."""
-    config, secret = clean_input(connection.method, values, existing_secret=connection.secret or {})
+    """Change a connection's settings; secret fields left empty keep their stored value.
+
+    A kept secret stays bound to its destination: changing a field that decides where it is sent
+    is refused unless the secret is entered again (:mod:`connections.binding`).
+    """
+    stored = connection.secret or {}
+    config, secret = clean_input(connection.method, values, existing_secret=stored)
+    entered = {f.name for f in connection.spec.secret_fields if values.get(f.name) not in (None, "")}
+    dropped = binding.refuse_moving(
+        connection.method, old_config=connection.config, new_config=config, stored=stored, entered=entered
+    )
+    secret = {key: value for key, value in secret.items() if key not in dropped}
     connection.config = config
-    connection.secret = secret or None
+    connection.secret = binding.seal(connection.method, config, secret)
     if name is not None and name != connection.name:
         connection.name = name
         try:
@@ -104,6 +117,8 @@ def update_connection(
     connection.status_message = ""
     try:
         with transaction.atomic():
+            if validate:
+                territory.claim(connection)
             connection.save()
             if connection.organization.connection_id is None:
                 Organization.objects.filter(pk=connection.organization_id, connection__isnull=True).update(
@@ -121,7 +136,9 @@ def start_validation(connection: CloudConnection) -> CloudConnection:
         raise ConnectionInputError({"status": "This connection is disabled; enable it before validating."})
     if connection.status == Status.DRAFT and connection.method and not _is_complete(connection):
         raise ConnectionInputError({"status": "This draft is incomplete; finish its fields first."})
-    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALIDATING, status_message="")
+    with transaction.atomic():
+        territory.claim(connection)
+        CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALIDATING, status_message="")
     connection.status = Status.VALIDATING
     _enqueue_validation(connection)
     return connection
@@ -145,9 +162,12 @@ def disable_connection(connection: CloudConnection, reason: str = "") -> CloudCo
 
 
 def enable_connection(connection: CloudConnection) -> CloudConnection:
-    connection.status = Status.VALIDATING
-    connection.status_message = ""
-    connection.save(update_fields=["status", "status_message", "modified"])
+    """Validate a disabled connection again, unless another organization took its storage meanwhile."""
+    with transaction.atomic():
+        territory.claim(connection)
+        connection.status = Status.VALIDATING
+        connection.status_message = ""
+        connection.save(update_fields=["status", "status_message", "modified"])
     _enqueue_validation(connection)
     return connection
 

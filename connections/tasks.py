@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 
 from connections import onboarding, spaces, validation
+from connections.crypto import DecryptionError
 from connections.models import CloudConnection, Status
 from connections.providers.base import StorageError
 from connections.retrying import MAX_RETRIES, delay_after
@@ -14,8 +15,20 @@ from portal.models import Space
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=180, soft_time_limit=150)
 def validate_connection(self: Task, connection_id: int) -> str:
-    """Validate one connection; a storage that may just be unreachable for now is retried with backoff."""
-    connection = CloudConnection.objects.select_related("organization").filter(pk=connection_id).first()
+    """Validate one connection; a storage that may just be unreachable for now is retried with backoff.
+
+    Every way this can fail ends in a status and a message (``validation.validate`` turns unexplained
+    errors into one), so a connection is never left in ``validating`` with nothing to show.
+    """
+    try:
+        connection = CloudConnection.objects.select_related("organization").filter(pk=connection_id).first()
+    except DecryptionError:
+        CloudConnection.objects.filter(pk=connection_id).exclude(status=Status.DISABLED).update(
+            status=Status.INVALID,
+            status_message="The stored secret cannot be decrypted with the configured encryption keys: the "
+            "operator must restore the key that encrypted it, or enter the secret again.",
+        )
+        return str(Status.INVALID)
     if connection is None or connection.status == Status.DISABLED:
         return "skipped"
     retries = self.request.retries

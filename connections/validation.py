@@ -8,6 +8,7 @@ reported as skipped rather than attempted.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from connections.providers.base import Check, StorageClient, StorageError, locat
 from connections.retrying import plan as retrying_plan
 from portal.audit import record
 from portal.models import LOADINGZONE, AuditEvent
+
+logger = logging.getLogger(__name__)
 
 PAYLOAD = b"Spaceport checks that it can write, read and delete here. This object is removed at once.\n"
 
@@ -57,6 +60,8 @@ def probe(connection: CloudConnection) -> tuple[list[Check], bool]:
         client = client_for(connection)
     except StorageError as exc:
         return [_failed("connect", exc, time.monotonic())], exc.transient
+    except Exception as exc:
+        return [_failed("connect", unexpected(connection, exc), time.monotonic())], False
     location = validation_location(connection)
     key = f"{uuid.uuid4().hex}.txt"
     with suppress(StorageError):
@@ -128,6 +133,21 @@ def space_storage_check(connection: CloudConnection, client: StorageClient) -> C
     )
 
 
+def unexpected(connection: CloudConnection, exc: BaseException) -> StorageError:
+    """An error no provider explained, as a message a person can act on.
+
+    Only the exception's type is shown and logged: its text may come from an SDK that quotes
+    what it was given, secrets included.
+    """
+    logger.warning("Validating connection %s failed with %s", connection.pk, type(exc).__name__)
+    return StorageError(
+        "unexpected",
+        f"Spaceport could not use this connection's settings ({type(exc).__name__}).",
+        "Check every field on the connection's page and save it again; if it keeps failing, the operator finds "
+        f"this connection (id {connection.pk}) in the server log.",
+    )
+
+
 def _read_back(client: StorageClient, location: Any, key: str) -> str:
     data = client.get_object(location, key)
     if data != PAYLOAD:
@@ -156,7 +176,10 @@ def validate(connection: CloudConnection, *, final: bool = True, retries_so_far:
     caller can retry; the report still shows what happened, and when the next try is
     (``retries_so_far`` places this try on :mod:`connections.retrying`'s schedule).
     """
-    checks, transient = probe(connection)
+    try:
+        checks, transient = probe(connection)
+    except Exception as exc:
+        checks, transient = [_failed("validate", unexpected(connection, exc), time.monotonic())], False
     status, message = summarize(checks)
     retrying = status == Status.INVALID and transient and not final
     now = timezone.now()

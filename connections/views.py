@@ -209,7 +209,7 @@ def report(request: HttpRequest, name: str, connection: str) -> HttpResponse:
 def _settings_of(connection: CloudConnection) -> list[tuple[str, Any]]:
     """The non-secret settings by their labels, and only the fact that each secret is stored."""
     config = connection.config or {}
-    stored = set((connection.secret or {}).keys())
+    stored = set(connection.secret_field_names)
     rows: list[tuple[str, Any]] = []
     for item in connection.spec.fields:
         if item.secret:
@@ -263,7 +263,11 @@ def disable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
 def enable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
     target = _connection(request, name, connection)
     if target.status == Status.DISABLED:
-        onboarding.enable_connection(target)
+        try:
+            onboarding.enable_connection(target)
+        except ConnectionInputError as exc:
+            messages.error(request, " ".join(exc.errors.values()))
+            return redirect("connection", name=name, connection=target.name)
         messages.success(request, f"Connection {target.name} is enabled and being validated again.")
     return redirect("connection", name=name, connection=target.name)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_networks, env_pem_blocks, env_str
+from portal.env import env_bool, env_int, env_list, env_networks, env_pem_blocks, env_str, env_url_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SPACEPORT_VAR_DIR", str(BASE_DIR / "var")))
@@ -453,3 +453,15 @@ SPACEPORT_GCP_IAM_CREDENTIALS_URL = env_str(
 SPACEPORT_GCP_EXTRA_TOKEN_HOSTS = env_list("SPACEPORT_GCP_EXTRA_TOKEN_HOSTS")
 # Where downscoped tokens are exchanged (Google's Security Token Service); tests point it at a stand-in.
 SPACEPORT_GCP_STS_ENDPOINT = env_str("SPACEPORT_GCP_STS_ENDPOINT", "https://sts.googleapis.com/v1/token")
+# Where a customer's IBM Cloud API key may be exchanged for tokens, and which Entra ID clouds may sign
+# in an Azure service principal: the operator's choice, offered as a list, never free text, so a stored
+# secret is never sent to a host an organization admin picked. The first entry is the default.
+SPACEPORT_IBM_IAM_TOKEN_URLS = env_url_list(
+    "SPACEPORT_IBM_IAM_TOKEN_URLS", ["https://iam.cloud.ibm.com/identity/token"]
+)
+SPACEPORT_AZURE_AUTHORITY_HOSTS = env_url_list(
+    "SPACEPORT_AZURE_AUTHORITY_HOSTS",
+    ["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn"],
+    origin_only=True,
+    https_only=True,
+)

@@ -379,10 +379,16 @@ class EntraStandIn:
         return False
 
 
+def allow_authority(settings: Any, authority: str) -> None:
+    """Secrets only go to the authorities the operator lists; the stand-in is listed like any other."""
+    settings.SPACEPORT_AZURE_AUTHORITY_HOSTS = [*settings.SPACEPORT_AZURE_AUTHORITY_HOSTS, authority]
+
+
 @pytest.fixture
-def entra(oauth_azurite: OAuthAzurite) -> Iterator[EntraStandIn]:
+def entra(oauth_azurite: OAuthAzurite, settings: Any) -> Iterator[EntraStandIn]:
     port = free_port()
     stand_in = EntraStandIn(authority=f"https://{LOOPBACK}:{port}")
+    allow_authority(settings, stand_in.authority)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _json(self, status: int, body: dict[str, Any]) -> None:
@@ -558,8 +564,9 @@ def test_bad_signature_from_azure_is_invalid_credentials(
     assert "rotated" in excinfo.value.hint
 
 
-def test_unreachable_entra_is_transient(organization: Organization) -> None:
+def test_unreachable_entra_is_transient(organization: Organization, settings: Any) -> None:
     closed = f"https://{LOOPBACK}:{free_port()}"
+    allow_authority(settings, closed)
     connection = make_connection(
         organization,
         Method.AZURE_SERVICE_PRINCIPAL,

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError
 from accessgrants.vending.base import Access, Credential, Scope
 from accessgrants.vending.issuing import NotVendable
 from connections.methods import Method, Provider
+from connections.providers.base import StorageError, refuse_unbound
 from connections.providers.ibm import SIGNING_REGION
 from connections.providers.s3common import s3_config, static_key_s3
 from portal.errors import DomainError
@@ -170,4 +171,8 @@ def build_vendor(connection: CloudConnection) -> PresignVendor:
         )
     if connection.method not in (Method.IBM_HMAC, Method.S3_STATIC_KEYS):
         raise NotVendable("connection", "This connection cannot sign S3 URLs.", "presign_unsupported")
+    try:
+        refuse_unbound(connection)
+    except StorageError as exc:
+        raise NotVendable("connection", f"{exc.message} {exc.hint}".strip(), exc.code) from None
     return PresignVendor(connection, presigner(connection))

@@ -45,7 +45,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         }
 
     def get_secret_fields_set(self, obj: CloudConnection) -> list[str]:
-        return sorted((obj.secret or {}).keys())
+        return obj.secret_field_names
 
     def get_links(self, obj: CloudConnection) -> dict[str, str]:
         kwargs = {"organization_name": obj.organization.name, "name": obj.name}
@@ -88,6 +88,11 @@ class ReportSerializer(serializers.Serializer):
     report = serializers.JSONField()
 
 
+class ChoiceSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    title = serializers.CharField()
+
+
 class MethodInputSerializer(serializers.Serializer):
     name = serializers.CharField()
     title = serializers.CharField()
@@ -95,6 +100,10 @@ class MethodInputSerializer(serializers.Serializer):
     secret = serializers.BooleanField()
     optional = serializers.BooleanField()
     kind = serializers.CharField()
+    destination = serializers.BooleanField(
+        help_text="Decides where the stored secret is sent: changing it requires entering the secret again."
+    )
+    choices = ChoiceSerializer(many=True, help_text="For kind 'choice': the only values accepted.")
 
 
 class MethodSerializer(serializers.Serializer):
@@ -131,6 +140,8 @@ def method_catalogue() -> list[dict[str, Any]]:
                     "secret": f.secret,
                     "optional": not f.required,
                     "kind": f.kind,
+                    "destination": f.destination,
+                    "choices": [{"value": value, "title": title} for value, title in f.options()],
                 }
                 for f in spec.fields
             ],

@@ -189,7 +189,10 @@ class ConnectionViewSet(
         connection = self.get_object()
         if connection.status != Status.DISABLED:
             raise serializers.ValidationError({"status": ["This connection is not disabled."]})
-        onboarding.enable_connection(connection)
+        try:
+            onboarding.enable_connection(connection)
+        except ConnectionInputError as exc:
+            raise _input_error(exc) from None
         return Response(ConnectionSerializer(connection).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(

@@ -29,6 +29,7 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
+from connections import validators as check
 from connections.egress import found_in
 from connections.egress_http import guarded_session
 from connections.methods import Method
@@ -415,16 +416,41 @@ class AzureBlobClient(StorageClient):
 def _service_principal_credential(config: dict[str, Any], secret: dict[str, Any]) -> TokenCredential:
     """One credential per client: azure-identity caches its token and renews it before expiry."""
     options: dict[str, Any] = {"transport": _transport()}
-    authority = config.get("authority_host") or ""
-    if authority:
-        options["authority"] = authority
-        if _host(authority) not in KNOWN_AUTHORITY_HOSTS:
-            options["disable_instance_discovery"] = True
-    if secret.get("client_secret"):
-        return ClientSecretCredential(config["tenant_id"], config["client_id"], secret["client_secret"], **options)
-    return CertificateCredential(
-        config["tenant_id"], config["client_id"], certificate_data=secret["certificate"].encode(), **options
-    )
+    authority = _allowed_authority(config.get("authority_host") or "")
+    options["authority"] = authority
+    if _host(authority) not in KNOWN_AUTHORITY_HOSTS:
+        options["disable_instance_discovery"] = True
+    try:
+        if secret.get("client_secret"):
+            return ClientSecretCredential(config["tenant_id"], config["client_id"], secret["client_secret"], **options)
+        return CertificateCredential(
+            config["tenant_id"], config["client_id"], certificate_data=secret["certificate"].encode(), **options
+        )
+    except ValueError:
+        raise StorageError(
+            "invalid_authority",
+            f"Entra ID cannot be reached at the authority host {authority}: azure-identity only accepts an https "
+            "authority (or the certificate cannot be read).",
+            "Ask the operator to list the authority as an https URL in SPACEPORT_AZURE_AUTHORITY_HOSTS, choose it on "
+            "the connection's page, and enter the client secret or certificate again.",
+        ) from None
+
+
+def _allowed_authority(authority: str) -> str:
+    """The secret only ever goes to an authority the operator allows, whatever the row says.
+
+    Empty means the public cloud, as azure-identity assumes, and is held to the same list.
+    """
+    try:
+        return check.azure_authority_host(authority or f"https://{AzureAuthorityHosts.AZURE_PUBLIC_CLOUD}")
+    except ValueError:
+        raise StorageError(
+            "authority_not_allowed",
+            f"The authority host {authority} is not one this Spaceport allows; the client secret or certificate "
+            "is not sent there.",
+            "Choose an authority host from the list on the connection's page and enter the client secret or "
+            "certificate again.",
+        ) from None
 
 
 def _options() -> dict[str, Any]:

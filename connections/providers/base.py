@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from connections.binding import SecretUnbound, require_bound
 from connections.errors import StorageError as StorageError
 from connections.methods import Provider
 from portal.models import LOADINGZONE
@@ -62,6 +63,19 @@ class Check:
     details: dict[str, str] = field(default_factory=dict)
 
 
+def refuse_unbound(connection: CloudConnection) -> None:
+    """No client is built around a secret bound to another destination than the connection's settings."""
+    try:
+        require_bound(connection)
+    except SecretUnbound as exc:
+        raise StorageError(
+            "secret_unbound",
+            str(exc),
+            f"Enter the {' and '.join(exc.labels) or 'secret'} again on the connection's page to use it with "
+            "these settings.",
+        ) from None
+
+
 def location_for(connection: CloudConnection, space_name: str) -> Location:
     """Azure: one container per space, named like the space. Buckets: one prefix per space."""
     if connection.provider == Provider.AZURE:
@@ -80,6 +94,7 @@ class StorageClient(ABC):
     """Object operations on one connection's storage."""
 
     def __init__(self, connection: CloudConnection) -> None:
+        refuse_unbound(connection)
         self.connection = connection
         self.config = dict(connection.config)
 

@@ -17,6 +17,7 @@ import jwt
 import requests
 from django.conf import settings
 
+from connections import validators as check
 from connections.egress_http import guard_botocore, guarded_session
 from connections.methods import Method
 from connections.providers.base import StorageError
@@ -141,12 +142,24 @@ def writer_hint(bucket: str, permission: str) -> str:
     return f"Give the service ID the Writer role on bucket '{bucket}' in IBM Cloud IAM (it lacks {permission})."
 
 
+def allowed_iam_url(iam_url: str) -> str:
+    """The API key only ever goes to a token URL the operator allows, whatever the row says."""
+    try:
+        return check.ibm_iam_token_url(iam_url or settings.SPACEPORT_IBM_IAM_TOKEN_URLS[0])
+    except ValueError:
+        raise StorageError(
+            "token_url_not_allowed",
+            f"The IAM token URL {iam_url} is not one this Spaceport allows; the API key is not sent there.",
+            "Choose an IAM token URL from the list on the connection's page and enter the API key again.",
+        ) from None
+
+
 def build_client(connection: CloudConnection, *, clock: Callable[[], float] = time.time) -> S3Client:
     """``clock`` lets a test move time to where the IAM token must be exchanged again."""
     config = connection.config
     secret = connection.secret or {}
     if connection.method == Method.IBM_API_KEY:
-        tokens = IamTokens(config["iam_url"], secret.get("api_key", ""), clock=clock)
+        tokens = IamTokens(allowed_iam_url(config.get("iam_url") or ""), secret.get("api_key", ""), clock=clock)
         s3 = guard_botocore(
             s3_session().create_client(
                 "s3",
