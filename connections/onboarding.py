@@ -105,6 +105,7 @@ def update_connection(
         connection.method, old_config=connection.config, new_config=config, stored=stored, entered=entered
     )
     secret = {key: value for key, value in secret.items() if key not in dropped}
+    replaced = sorted(name for name in entered if stored.get(name) != secret.get(name))
     connection.config = config
     connection.secret = binding.seal(connection.method, config, secret)
     if name is not None and name != connection.name:
@@ -124,11 +125,27 @@ def update_connection(
                 Organization.objects.filter(pk=connection.organization_id, connection__isnull=True).update(
                     connection=connection
                 )
+            if replaced or dropped:
+                _record_secret_change(connection, replaced=replaced, removed=sorted(dropped))
     except IntegrityError:
         raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
     if validate:
         _enqueue_validation(connection)
     return connection
+
+
+def _record_secret_change(connection: CloudConnection, *, replaced: list[str], removed: list[str]) -> None:
+    """The model's own audit event cannot see inside the encrypted field: say which secret fields
+    changed (never their values), and where the secret is now bound to."""
+    record(
+        "connection.secret.change",
+        connection,
+        details={
+            "replaced": replaced,
+            "removed": removed,
+            "destination": binding.destination(connection.method, connection.config),
+        },
+    )
 
 
 def start_validation(connection: CloudConnection) -> CloudConnection:

@@ -202,6 +202,11 @@ def validate(connection: CloudConnection, *, final: bool = True, retries_so_far:
             "connection.validate",
             connection,
             outcome=AuditEvent.Outcome.SUCCESS if status == Status.VALID else AuditEvent.Outcome.FAILURE,
-            details={"status": status, "message": message},
+            details={
+                "status": status,
+                "previous_status": (connection.validation_report or {}).get("status", ""),
+                "message": message,
+                "failed": [c.operation for c in checks if not c.ok and not c.skipped],
+            },
         )
     return status, retrying

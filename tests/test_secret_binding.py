@@ -12,6 +12,7 @@ the tests (tests/loopback.py), configured through the operator's allow-lists lik
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +27,7 @@ from connections.providers.base import StorageError
 from connections.providers.registry import client_for, forget_clients
 from connections.validation import validate
 from portal.env import env_url_list
-from portal.models import Organization
+from portal.models import AuditEvent, Organization
 from tests.conftest import assert_api_error
 from tests.emulators import LOOPBACK, free_port
 from tests.loopback import Call, json_endpoint
@@ -322,3 +323,54 @@ def test_the_operators_lists_are_checked_at_start_up(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("SPACEPORT_IBM_IAM_TOKEN_URLS", "ftp://iam.example.com/token")
     with pytest.raises(ImproperlyConfigured, match="SPACEPORT_IBM_IAM_TOKEN_URLS"):
         env_url_list("SPACEPORT_IBM_IAM_TOKEN_URLS", [])
+
+
+# --- the audit trail says which secret changed, never its value -----------------------------------
+
+
+def test_replacing_a_secret_is_audited_by_name(
+    api: Any, owner: Any, organization: Organization, iam_urls: list[str], listener: Listener
+) -> None:
+    connection = ibm_connection(organization)
+    new_key = "ibm-api-key-" + "n" * 32
+
+    response = api(owner).patch(
+        url("cos"),
+        {"values": {**without_secret(connection, iam_url=listener.url), "api_key": new_key}, "validate_now": False},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    event = AuditEvent.objects.get(action="connection.secret.change")
+    assert event.actor == owner
+    assert event.target_id == str(connection.pk)
+    assert event.organization == organization
+    assert event.details["replaced"] == ["api_key"]
+    assert event.details["destination"]["iam_url"] == listener.url
+    update = AuditEvent.objects.filter(action="cloudconnection.update").latest("time")
+    assert update.details["changes"]["config"]["to"]["iam_url"] == listener.url
+    trail = json.dumps(list(AuditEvent.objects.values("details")), default=str)
+    assert new_key not in trail
+    assert API_KEY not in trail
+
+
+def test_an_edit_that_keeps_the_secret_writes_no_secret_event(organization: Organization) -> None:
+    connection = ibm_connection(organization)
+    onboarding.update_connection(connection, values=without_secret(connection, bucket="cos-other"), validate=False)
+    assert not AuditEvent.objects.filter(action="connection.secret.change").exists()
+
+
+def test_a_validation_event_says_what_the_status_was(
+    organization: Organization, iam_urls: list[str], listener: Listener
+) -> None:
+    connection = ibm_connection(organization)
+    CloudConnection.objects.filter(pk=connection.pk).update(config={**connection.config, "iam_url": listener.url})
+    connection.refresh_from_db()
+    validate(connection)
+    connection.refresh_from_db()
+    validate(connection)
+
+    first, second = AuditEvent.objects.filter(action="connection.validate").order_by("time")
+    assert (first.details["previous_status"], first.details["status"]) == ("", Status.INVALID)
+    assert (second.details["previous_status"], second.details["status"]) == (Status.INVALID, Status.INVALID)
+    assert first.details["failed"] == ["connect"]
