@@ -104,10 +104,11 @@ def require_bound(connection: CloudConnection) -> None:
 
     A secret with no binding predates binding; the data migration that introduced it bound every
     stored secret, and saving a connection binds a new one, so only a value written past the model
-    lacks it, and it is refused too.
+    lacks it, and it is refused too. A connection that was never saved holds what the code building
+    it gave it, not a stored secret, and is left alone.
     """
     secret = connection.secret
-    if not secret:
+    if not secret or connection.pk is None:
         return
     if bound_to(secret) == fingerprint(connection.method, connection.config):
         return
