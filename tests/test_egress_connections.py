@@ -156,6 +156,7 @@ def test_the_api_key_clients_store_requests_are_guarded_too(organization: Organi
         return 200, {"access_token": "ibm-iam-token", "expires_in": 3600}
 
     with json_endpoint(token) as iam_url, recording_listener("127.0.0.2") as listener:
+        settings.SPACEPORT_IBM_IAM_TOKEN_URLS = [iam_url]
         connection = stored(organization, Method.IBM_API_KEY, {"endpoint": listener.url, "iam_url": iam_url})
         settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = FIRST_LOOPBACK_ONLY
         error = list_through(connection)

@@ -611,12 +611,12 @@ def test_a_service_principals_inward_account_url_reaches_nothing(
 
 
 def test_a_service_principals_inward_authority_gets_no_client_secret(organization: Organization, settings: Any) -> None:
+    """Even an authority the operator listed passes the address policy when it is connected to."""
     with recording_listener("127.0.0.2") as listener:
+        authority = f"https://{listener.host}:{listener.port}"
+        settings.SPACEPORT_AZURE_AUTHORITY_HOSTS = [*settings.SPACEPORT_AZURE_AUTHORITY_HOSTS, authority]
         values = {"tenant_id": TENANT, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-        values |= {
-            "account_url": "https://acmedata.blob.core.windows.net",
-            "authority_host": f"https://{listener.host}:{listener.port}",
-        }
+        values |= {"account_url": "https://acmedata.blob.core.windows.net", "authority_host": authority}
         client = build_client(make_connection(organization, Method.AZURE_SERVICE_PRINCIPAL, values))
         settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = [ipaddress.ip_network("127.0.0.1/32")]
         try:
