@@ -21,7 +21,7 @@ from accessgrants.rules import AccessContext
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import issue
 from commits import engine
-from commits.models import CommitState
+from commits.models import ACTIVE_STATES, Commit, CommitState
 from commits.starting import start_commit
 from connections import onboarding, spaces, tasks, validation
 from connections.models import CloudConnection, SpaceStorage, Status
@@ -32,6 +32,7 @@ from portal.models import LOADINGZONE, AuditEvent, Organization, Space
 from portal.tenancy import create_organization, create_space, mark_space_for_deletion
 from tests.conftest import PASSWORD
 from tests.emulators import AZURITE_ACCOUNT, Azurite
+from tests.fixtures.worker import Worker
 from tests.test_commits import access_for_user
 from tests.test_vending_azure import refused
 
@@ -315,3 +316,35 @@ def test_policies_somebody_else_made_are_kept_and_the_limit_is_named(
     spaces.revoke_connection(organization.connection)
     left = {p.id for p in container.get_container_access_policy()["signed_identifiers"]}
     assert left == {"theirs-0", "theirs-1", "theirs-2"}
+
+
+# --- end to end: a real worker on Redis does it all, nobody runs a task by hand ---
+
+
+@pytest.mark.worker
+def test_with_a_worker_a_new_space_commits_and_disabling_revokes(
+    worker: Worker, azurite: Azurite, owner: Any, member: Any
+) -> None:
+    organization = azure_organization(azurite, owner)
+    connection = organization.connection
+    assert connection is not None
+    validation.validate(connection)
+    space = create_space(organization, name=unique_space_name())
+    container = service(azurite).get_container_client(space.name)
+    worker.wait_for(container.exists, what="the new space's container")
+
+    supplier(member, space)
+    root = f"e2e-{uuid.uuid4().hex[:6]}"
+    upload(azurite, root, {"first.csv": b"1\n"})
+    commit = start_commit(access_for_user(member), space, root_dir=root, user=member)
+    worker.wait_for(lambda: Commit.objects.get(pk=commit.pk).state not in ACTIVE_STATES, what="the first commit")
+    commit.refresh_from_db()
+    assert commit.state == CommitState.SUCCEEDED, commit.error
+    assert container.get_blob_client(f"{root}/first.csv").exists()
+
+    url, _ = read_token(space, member)
+    reader = ContainerClient.from_container_url(url)
+    assert reader.download_blob(f"{root}/first.csv").readall() == b"1\n"
+    onboarding.disable_connection(CloudConnection.objects.get(pk=connection.pk), "end to end")
+    worker.wait_for(lambda: AuditEvent.objects.filter(action="connection.revoke").exists(), what="the revocation")
+    refused(lambda: reader.download_blob(f"{root}/first.csv").readall())
