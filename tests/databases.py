@@ -41,7 +41,9 @@ def on_sqlite() -> bool:
     return os.environ.get("SPACEPORT_TEST_DB", "postgres") == "sqlite"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark before ``-m`` selects, so ``-m both_databases`` sees the marks."""
     for item in items:
         if item.path.name in BOTH_DATABASES:
             item.add_marker(pytest.mark.both_databases)
