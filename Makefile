@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-vend bench-commit bench-copy venv test-deps clean
+.PHONY: run test lint bench bench-vend bench-commit bench-copy bench-policy venv test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ test: test-deps
 	SPACEPORT_TEST_DB=sqlite $(BIN)/pytest -m both_databases
 
 ## bench: run every benchmark and write the figures to docs/benchmarks.md
-bench: bench-vend bench-commit bench-copy
+bench: bench-vend bench-commit bench-copy bench-policy
 
 bench-vend: test-deps
 	scripts/ensure-services
@@ -45,6 +45,9 @@ bench-commit: test-deps
 
 bench-copy: test-deps
 	cd bench && ../$(BIN)/python copy_request.py
+
+bench-policy: test-deps
+	cd bench && ../$(BIN)/python policy.py
 
 lint:
 	$(BIN)/ruff check .

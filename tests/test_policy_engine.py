@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from accessgrants.models import Role
-from accessgrants.policies import Outcome, compile_policies, parse_policy
+from accessgrants.policies import Outcome, compile_policies, parse_policy, request_facts
 from accessgrants.policies.roles import implied_policy
 
 ALLOWED, DENIED, IMPLICIT = Outcome.ALLOWED, Outcome.EXPLICIT_DENY, Outcome.IMPLICIT_DENY
@@ -150,6 +150,27 @@ ROWS = [
     ),
     Row((deny("s3:GetObject"),), "s3:GetObject", "acme-raw/a", DENIED, (1,)),
     Row((deny("s3:GetObject"),), "s3:PutObject", "acme-raw/a", IMPLICIT),
+    # statements found through the bucket index and through wildcard buckets keep their policy order
+    Row(
+        (
+            deny("s3:GetObject", "acme-raw/a"),
+            deny("s3:*", "acme-r*"),
+            deny("s3:Get*", "acme-raw/*"),
+            allow("s3:*", "acme-*"),
+        ),
+        "s3:GetObject",
+        "acme-raw/a",
+        DENIED,
+        (1, 2, 3),
+    ),
+    Row(
+        (allow("s3:GetObject", "acme-raw/a"), allow("s3:*", "acme-r*"), allow("s3:Get*", "acme-cold/*")),
+        "s3:GetObject",
+        "acme-raw/a",
+        ALLOWED,
+        (1, 2),
+    ),
+    Row((allow("s3:GetObject", "acme-raw/a"), allow("s3:*", "acme-r*")), "s3:GetObject", "acme-rye/a", ALLOWED, (2,)),
     # StringEquals / StringNotEquals on s3:prefix and s3:delimiter
     Row((when("StringEquals", "s3:prefix", "home/"),), *LIST, ALLOWED, (1,), {"s3:prefix": "home/"}),
     Row((when("StringEquals", "s3:prefix", "home/"),), *LIST, IMPLICIT, (), {"s3:prefix": "home/x"}),
@@ -511,3 +532,19 @@ def test_context_keys_are_what_the_policies_read() -> None:
     )
     assert compile_policies([document]).context_keys == ("aws:sourceip", "aws:username")
     assert compile_policies([implied_policy("acme", [("raw", Role.USER)])]).context_keys == ()
+
+
+def test_request_facts_are_built_once_per_request() -> None:
+    """A request's context in lookup form: keys in any case, absent facts left out, reused for every question."""
+    facts = request_facts({"aws:SourceIp": "10.0.0.1", "S3:Prefix": "home/"}, **{"aws:username": None})
+    assert dict(facts) == {"aws:sourceip": "10.0.0.1", "s3:prefix": "home/"}
+    policies = compile_policies(
+        [
+            parse_policy(
+                {"Version": "2012-10-17", "Statement": [when("IpAddress", "aws:SourceIp", "10.0.0.0/8")]},
+                organization="acme",
+            )
+        ]
+    )
+    assert policies.evaluate(*LIST, facts).allowed
+    assert not policies.evaluate(*LIST, request_facts({"AWS:SOURCEIP": "11.0.0.1"})).allowed

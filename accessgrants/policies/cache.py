@@ -18,7 +18,6 @@ from collections.abc import Hashable, Mapping
 from accessgrants.policies.engine import Decision, PolicySet
 from accessgrants.policies.keys import normalize_context
 
-CLOCK_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
 DEFAULT_MAX_ENTRIES = 100_000
 
 
@@ -44,20 +43,21 @@ class DecisionCache:
     ) -> Decision:
         """``policy_set.evaluate(action, resource, context)``, answered from the cache when it can be."""
         read = policy_set.context_keys
+        facts: Mapping[str, object] | None = None
         if not read:
             key: Hashable = (principal_version, action, resource)
+        elif policy_set.reads_clock:
+            self.misses += 1
+            return policy_set.evaluate(action, resource, context)
         else:
-            if CLOCK_KEYS.intersection(read):
-                self.misses += 1
-                return policy_set.evaluate(action, resource, context)
-            facts = normalize_context(dict(context)) if context else {}
-            key = (principal_version, action, resource, tuple(facts.get(name) for name in read))
+            facts = normalize_context(context)
+            key = (principal_version, action, resource, *map(facts.get, read))
         decision = self._decisions.get(key)
         if decision is not None:
             self.hits += 1
             return decision
         self.misses += 1
-        decision = policy_set.evaluate(action, resource, context)
+        decision = policy_set.evaluate(action, resource, facts)
         if len(self._decisions) >= self.max_entries:
             self._evict_oldest()
         self._decisions[key] = decision

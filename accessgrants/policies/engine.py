@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from accessgrants.policies.buckets import resource_path
-from accessgrants.policies.keys import normalize_context
+from accessgrants.policies.buckets import ARN_PREFIX
+from accessgrants.policies.keys import RequestFacts, normalize_context
 
 RequestContext = Mapping[str, object]
+ARN_LENGTH = len(ARN_PREFIX)
+EMPTY: RequestContext = {}
 
 
 class Outcome(StrEnum):
@@ -43,18 +45,17 @@ class Decision:
     allowed: bool
     outcome: Outcome
     statements: tuple[StatementRef, ...]
-    reason: str
 
-    @classmethod
-    def of(cls, denies: list[StatementRef], allows: list[StatementRef]) -> Decision:
-        if denies:
-            return cls(False, Outcome.EXPLICIT_DENY, tuple(denies), "denied by " + ", ".join(map(str, denies)))
-        if allows:
-            return cls(True, Outcome.ALLOWED, tuple(allows), "allowed by " + ", ".join(map(str, allows)))
-        return NOT_ALLOWED
+    @property
+    def reason(self) -> str:
+        """One sentence for people: the statements that decided, or that none allowed it."""
+        if not self.statements:
+            return "no statement allowed it"
+        verb = "allowed" if self.allowed else "denied"
+        return f"{verb} by " + ", ".join(map(str, self.statements))
 
 
-NOT_ALLOWED = Decision(False, Outcome.IMPLICIT_DENY, (), "no statement allowed it")
+NOT_ALLOWED = Decision(False, Outcome.IMPLICIT_DENY, ())
 
 
 @dataclass(frozen=True)
@@ -65,30 +66,51 @@ class CompiledStatement:
     covers: Callable[[str, RequestContext], bool]
     conditions: tuple[Callable[[RequestContext], bool], ...] = ()
 
-    def applies(self, path: str, context: RequestContext) -> bool:
-        if not self.covers(path, context):
-            return False
-        return all(condition(context) for condition in self.conditions)
+
+Candidates = tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]
+NO_CANDIDATES: Candidates = ((), ())
+
+
+@dataclass(frozen=True)
+class ActionIndex:
+    """The statements covering one action, split by effect: per bucket named literally in a statement's
+    resources, and ``rest`` for any other bucket (statements whose buckets are wildcards)."""
+
+    by_bucket: Mapping[str, Candidates]
+    rest: Candidates
 
 
 @dataclass(frozen=True)
 class PolicySet:
-    """Statements indexed by the action they cover, so a question only looks at statements that could
-    answer it. ``context_keys`` are the request facts any condition or variable reads (sorted)."""
+    """Statements indexed by action and bucket, so a question looks only at statements that could answer
+    it. ``context_keys`` are the request facts any condition or variable reads (sorted); ``reads_clock``
+    says whether any reads the time."""
 
-    statements_by_action: Mapping[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]]
+    index: Mapping[str, ActionIndex]
     context_keys: tuple[str, ...]
+    reads_clock: bool = False
 
     def evaluate(self, action: str, resource: str, context: RequestContext | None = None) -> Decision:
         """The decision for ``action`` (e.g. ``s3:GetObject``) on ``resource`` (``arn:aws:s3:::bucket/key``
         or ``bucket/key``) in the request ``context`` (see :mod:`accessgrants.policies.keys`)."""
-        candidates = self.statements_by_action.get(action) or self.statements_by_action.get(action.lower())
-        if candidates is None:
+        entry = self.index.get(action) or self.index.get(action.lower())
+        if entry is None:
             return NOT_ALLOWED
-        path = resource_path(resource)
-        facts = normalize_context(dict(context)) if context and self.context_keys else {}
-        denies, allows = candidates
-        denied = [statement.ref for statement in denies if statement.applies(path, facts)]
+        path = resource[ARN_LENGTH:] if resource.startswith(ARN_PREFIX) else resource
+        denies, allows = entry.by_bucket.get(path.partition("/")[0], entry.rest)
+        facts: RequestContext = (
+            (context if isinstance(context, RequestFacts) else normalize_context(context))
+            if context and self.context_keys
+            else EMPTY
+        )
+        denied = tuple(
+            s.ref for s in denies if s.covers(path, facts) and (not s.conditions or all(c(facts) for c in s.conditions))
+        )
         if denied:
-            return Decision.of(denied, [])
-        return Decision.of([], [statement.ref for statement in allows if statement.applies(path, facts)])
+            return Decision(False, Outcome.EXPLICIT_DENY, denied)
+        allowed = tuple(
+            s.ref for s in allows if s.covers(path, facts) and (not s.conditions or all(c(facts) for c in s.conditions))
+        )
+        if allowed:
+            return Decision(True, Outcome.ALLOWED, allowed)
+        return NOT_ALLOWED

@@ -8,9 +8,11 @@ datetime where that is the natural type); a key the request does not have is sim
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 PRINCIPAL_TAG = "aws:principaltag/"
+CLOCK_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
 
 # key -> what it holds; the gateway fills these from each request
 CONDITION_KEYS: dict[str, str] = {
@@ -36,11 +38,22 @@ def canonical_key(name: str) -> str | None:
     return None
 
 
-def normalize_context(context: dict[str, object] | None) -> dict[str, object]:
-    """A request context with every key in lookup form."""
-    if not context:
-        return {}
-    return {key.lower(): value for key, value in context.items()}
+class RequestFacts(dict[str, object]):
+    """A request context whose keys are already in lookup form: build one per request with
+    :func:`request_facts` and every question about that request skips the normalizing."""
+
+
+def request_facts(context: Mapping[str, object] | None = None, **facts: object) -> RequestFacts:
+    """The request context in lookup form, from a mapping in any case (``{"aws:SourceIp": ...}``)."""
+    merged = {**(context or {}), **facts}
+    return RequestFacts((key.lower(), value) for key, value in merged.items() if value is not None)
+
+
+def normalize_context(context: Mapping[str, object] | None) -> RequestFacts:
+    """A request context with every key in lookup form (unchanged if it already is)."""
+    if isinstance(context, RequestFacts):
+        return context
+    return request_facts(context)
 
 
 def context_text(value: object) -> str:
