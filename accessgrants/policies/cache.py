@@ -6,13 +6,13 @@ or keys change, e.g. ``(key_id, version)``), the action, the resource, and the v
 facts the policy set reads, and nothing else (a policy without conditions gives one entry per action
 and resource). Decisions that read the clock (``aws:CurrentTime``, ``aws:EpochTime``) are never
 cached: each would be asked once. Entries of an old version are never answered again and leave as
-the cache fills: at ``max_entries``, the oldest entry goes first. No secret is ever part of a key or
+the cache fills: at ``max_entries``, the oldest tenth goes first. No secret is ever part of a key or
 a value. One cache per process; it is not shared between processes.
 """
 
 from __future__ import annotations
 
-import contextlib
+import itertools
 from collections.abc import Hashable, Mapping
 
 from accessgrants.policies.engine import Decision, PolicySet
@@ -64,9 +64,10 @@ class DecisionCache:
         return decision
 
     def _evict_oldest(self) -> None:
-        # another thread may change the dictionary meanwhile; the bound is then kept on the next insert
-        with contextlib.suppress(StopIteration, KeyError, RuntimeError):
-            del self._decisions[next(iter(self._decisions))]
+        """Drop the oldest tenth at once: deleting one entry at a time from the front of a dict makes
+        finding the next oldest slower and slower, while rebuilding it now and then stays cheap."""
+        keep = self.max_entries - max(1, self.max_entries // 10)
+        self._decisions = dict(itertools.islice(self._decisions.items(), len(self._decisions) - keep, None))
 
     def clear(self) -> None:
         self._decisions.clear()
