@@ -124,6 +124,10 @@ def test_the_printed_login_opens_every_first_page_in_chromium(portal: RunningPor
 
         expect(page).to_have_url(f"{portal.url}/")
         see_no_error(page, tmp_path / "dashboard.png")
+        page.get_by_role("link", name="New organization").click()
+        expect(page).to_have_url(f"{portal.url}/o/new/")
+        see_no_error(page, tmp_path / "organization-new.png")
+        page.go_back()
         page.get_by_role("link", name="Demo Organization").first.click()
 
         expect(page).to_have_url(f"{portal.url}/o/demo/")
