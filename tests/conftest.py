@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -35,6 +36,15 @@ def own_cache_namespace(settings: Any) -> str:
     settings.CACHES = caches
     forget_parsed_keys()
     return prefix
+
+
+def assert_expires_in(expires_at: datetime, lifetime: timedelta, since: datetime) -> None:
+    """The expiry is ``lifetime`` after some moment between ``since`` and now, to the second.
+
+    A window instead of a tolerance: on a busy machine the issuing call itself may take seconds.
+    """
+    now = datetime.now(UTC)
+    assert since + lifetime - timedelta(seconds=1) <= expires_at <= now + lifetime + timedelta(seconds=1)
 
 
 def assert_api_error(response: Any, status: int, field: str | None = None) -> None:

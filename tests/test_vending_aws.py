@@ -35,7 +35,7 @@ from connections.providers.registry import client_for, forget_clients
 from portal import journal
 from portal.models import AuditEvent, Organization, Space
 from tests import test_provider_aws
-from tests.conftest import make_user
+from tests.conftest import assert_expires_in, make_user
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, aws_client
 from tests.issuer_support import verify_published
 from tests.policy_eval import allowed, may_list, object_arn
@@ -167,8 +167,7 @@ def test_lifetime_is_clamped_to_sts_limits_and_the_expiry_is_sts_own(cross_accou
         credential = vendor.vend(scope_for(cross_account, Access.READ, lifetime=lifetime))
         assert form(assume[-1])["DurationSeconds"] == str(seconds)
         assert credential.expires_at.tzinfo is not None
-        expected = before + timedelta(seconds=seconds)
-        assert abs((credential.expires_at - expected).total_seconds()) < 5
+        assert_expires_in(credential.expires_at, timedelta(seconds=seconds), before)
 
 
 @pytest.fixture
@@ -232,7 +231,7 @@ def test_a_role_with_shorter_sessions_gets_its_longest_and_says_so(
     credential = vendor.vend(scope_for(cross_account, Access.READ, lifetime=timedelta(hours=4)))
 
     assert [form(r)["DurationSeconds"] for r in assume] == ["14400", "3600"]
-    assert abs((credential.expires_at - (before + timedelta(hours=1))).total_seconds()) < 5
+    assert_expires_in(credential.expires_at, timedelta(hours=1), before)
     moto_server.client("s3").put_object(Bucket=bucket, Key="spaceport/raw/seed.csv", Body=b"seed")
     exercise(s3_with(credential, moto_server), bucket, Access.READ)
 
@@ -356,7 +355,7 @@ def test_long_term_keys_get_a_federation_token(
         "Policy": packed(session_policy(location_for(connection, "raw"), Access.DELETE)),
         "DurationSeconds": str(30 * 3600),
     }
-    assert abs((credential.expires_at - (before + timedelta(hours=30))).total_seconds()) < 5
+    assert_expires_in(credential.expires_at, timedelta(hours=30), before)
     assert set(credential.secret) == {"access_key_id", "secret_access_key", "session_token"}
     assert credential.secret["session_token"]
     assert key.secret_access_key not in json.dumps(credential.secret)

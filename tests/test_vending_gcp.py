@@ -32,6 +32,7 @@ from connections.models import CloudConnection
 from connections.providers.base import Location, location_for
 from connections.providers.registry import forget_clients
 from portal.models import Organization
+from tests.conftest import assert_expires_in
 from tests.connection_inputs import service_account_key
 from tests.emulators import LOOPBACK, GcsEmulator
 from tests.loopback import json_endpoint
@@ -176,7 +177,7 @@ def test_the_exchange_carries_exactly_the_boundary_of_the_level(
     assert credential.kind == "gcp_downscoped_token"
     assert credential.secret == {"access_token": google.downscoped[0]}
     assert google.source_tokens[-1] not in json.dumps(credential.secret) + "".join(credential.snippets.values())
-    assert abs((credential.expires_at - (before + timedelta(hours=1))).total_seconds()) < 5
+    assert_expires_in(credential.expires_at, timedelta(hours=1), before)
     assert credential.location == {
         "bucket": bucket,
         "prefix": "spaceport/raw/",

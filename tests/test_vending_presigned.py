@@ -23,6 +23,7 @@ from connections.providers.base import location_for
 from connections.providers.registry import forget_clients
 from portal.errors import DomainError
 from portal.models import Organization
+from tests.conftest import assert_expires_in
 from tests.emulators import RcloneS3
 from tests.test_provider_s3compat import connect
 
@@ -91,7 +92,7 @@ def test_get_put_delete_urls_work_with_plain_http(
     reader = vend(connection, Access.READ, ("seed.csv",), lifetime=timedelta(minutes=20))
     assert reader.kind == "s3_presigned_urls"
     assert set(reader.secret["urls"]) == {"seed.csv"}
-    assert abs((reader.expires_at - (before + timedelta(minutes=20))).total_seconds()) < 5
+    assert_expires_in(reader.expires_at, timedelta(minutes=20), before)
     assert requests.get(reader.secret["urls"]["seed.csv"], timeout=10).content == b"seed"
     assert listed(reader.secret["list_url"]) == ["spaceport/raw/seed.csv"]
 
