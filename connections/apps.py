@@ -11,9 +11,10 @@ class ConnectionsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from connections.models import CloudConnection
-        from connections.signals import space_saved
+        from connections.signals import organization_saved, space_saved
         from portal.auditing import audit_model
-        from portal.models import Space
+        from portal.models import Organization, Space
 
         audit_model(CloudConnection)
         post_save.connect(space_saved, sender=Space, dispatch_uid="connections.space_saved")
+        post_save.connect(organization_saved, sender=Organization, dispatch_uid="connections.organization_saved")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from portal.models import Space, State
+from portal.models import Organization, Space, State
 
 
 def space_saved(sender: type[Space], instance: Space, created: bool, **kwargs: Any) -> None:
@@ -26,3 +26,15 @@ def space_saved(sender: type[Space], instance: Space, created: bool, **kwargs: A
         update_fields = kwargs.get("update_fields")
         if update_fields is None or "state" in update_fields:
             transaction.on_commit(lambda: revoke_space_credentials.delay(space_id))
+
+
+def organization_saved(sender: type[Organization], instance: Organization, created: bool, **kwargs: Any) -> None:
+    """An organization marked for deletion loses every credential issued for its spaces."""
+    from connections.tasks import revoke_connection_credentials
+
+    update_fields = kwargs.get("update_fields")
+    if created or kwargs.get("raw") or instance.state != State.DELETION or instance.connection_id is None:
+        return
+    if update_fields is None or "state" in update_fields:
+        connection_id = instance.connection_id
+        transaction.on_commit(lambda: revoke_connection_credentials.delay(connection_id, "organization_deleted"))

@@ -148,10 +148,11 @@ def revoke(connection: CloudConnection, spaces: list[Space], reason: str) -> Rev
     return outcome
 
 
-def revoke_connection(connection: CloudConnection) -> Revocation:
-    """Disabling: every space of the organization, the loadingzone and spaces being deleted included."""
+def revoke_connection(connection: CloudConnection, reason: str = "connection_disabled") -> Revocation:
+    """Disabling the connection or deleting the organization: every space of the organization, the
+    loadingzone and spaces being deleted included."""
     spaces = list(Space.objects.filter(organization_id=connection.organization_id).order_by("name"))
-    return revoke(connection, spaces, "connection_disabled")
+    return revoke(connection, spaces, reason)
 
 
 def revoke_space(space: Space) -> Revocation | None:

@@ -60,13 +60,14 @@ def prepare_space_storage(self: Task, space_id: int) -> str:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=600, soft_time_limit=540)
-def revoke_connection_credentials(self: Task, connection_id: int) -> str:
-    """After disabling: withdraw what was issued through the connection; retried while the storage is unreachable."""
+def revoke_connection_credentials(self: Task, connection_id: int, reason: str = "connection_disabled") -> str:
+    """After disabling (or deleting the organization): withdraw what was issued through the connection;
+    retried while the storage is unreachable."""
     connection = CloudConnection.objects.select_related("organization").filter(pk=connection_id).first()
     if connection is None:
         return "skipped"
     try:
-        outcome = spaces.revoke_connection(connection)
+        outcome = spaces.revoke_connection(connection, reason)
     except StorageError as exc:
         if not exc.transient or self.request.retries >= MAX_RETRIES:
             return f"failed: {exc.code}"

@@ -29,7 +29,7 @@ from connections.providers.azure_policies import POLICY_PREFIX
 from connections.providers.base import location_for
 from connections.providers.registry import client_for, forget_clients
 from portal.models import LOADINGZONE, AuditEvent, Organization, Space
-from portal.tenancy import create_organization, create_space, mark_space_for_deletion
+from portal.tenancy import create_organization, create_space, mark_organization_for_deletion, mark_space_for_deletion
 from tests.conftest import PASSWORD
 from tests.emulators import AZURITE_ACCOUNT, Azurite
 from tests.fixtures.worker import Worker
@@ -291,6 +291,25 @@ def test_deleting_a_space_revokes_what_was_issued_for_it(
     assert ContainerClient.from_container_url(other_url).download_blob("kept.txt").readall() == b"kept"
     remaining = service(azurite).get_container_client(space.name).get_container_access_policy()
     assert not [p for p in remaining["signed_identifiers"] if p.id.startswith(POLICY_PREFIX)]
+
+
+def test_deleting_the_organization_revokes_what_was_issued_for_its_spaces(
+    azurite: Azurite, owner: Any, member: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    organization = azure_organization(azurite, owner)
+    space = new_space(organization, django_capture_on_commit_callbacks)
+    tasks.prepare_space_storage(space.pk)
+    supplier(member, space)
+    service(azurite).get_blob_client(space.name, "kept.txt").upload_blob(b"kept")
+    url, _ = read_token(space, member)
+    assert organization.connection is not None
+
+    with django_capture_on_commit_callbacks() as enqueued:
+        mark_organization_for_deletion(organization)
+    assert enqueued_by(enqueued, "organization_saved") == 1
+    assert tasks.revoke_connection_credentials(organization.connection.pk, "organization_deleted").startswith("revoked")
+    refused(lambda: ContainerClient.from_container_url(url).download_blob("kept.txt").readall())
+    assert AuditEvent.objects.get(action="connection.revoke").details["reason"] == "organization_deleted"
 
 
 def test_policies_somebody_else_made_are_kept_and_the_limit_is_named(
