@@ -90,7 +90,9 @@ def test_missing_container_disable_pages_and_card(
     expect(page.locator("#space-storage")).to_have_count(0)
     page.locator("#get-access").get_by_role("button", name=re.compile("Read")).first.click()
     revocation = page.locator("#credential-revocation")
-    expect(revocation).to_contain_text("Revoked at once if the connection is disabled or the space or organization is deleted")
+    expect(revocation).to_contain_text(
+        "Revoked at once if the connection is disabled or the space or organization is deleted"
+    )
     page.locator("#get-access").screenshot(path=SCREENSHOTS / "space-credentials-revocable.png")
 
     page.goto(f"{live_server.url}/o/acmerevoke/connections/azurite/")
