@@ -186,6 +186,10 @@ REFUSALS = [
         "Statement 1, Condition: s3:max-keys: NumericLessThan: 'ten' is not a number",
     ),
     (
+        statements(with_(Condition={"NumericLessThan": {"s3:max-keys": "nan"}})),
+        "Statement 1, Condition: s3:max-keys: NumericLessThan: 'nan' is not a number",
+    ),
+    (
         statements(with_(Condition={"Bool": {"aws:SecureTransport": "yes"}})),
         "Statement 1, Condition: aws:SecureTransport: Bool: 'yes' is not true or false",
     ),

@@ -10,6 +10,7 @@ makes any operator hold when the key is absent; ``Null`` tests only presence.
 from __future__ import annotations
 
 import ipaddress
+import math
 import operator as op
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -78,9 +79,10 @@ def as_number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     try:
-        return float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def as_moment(value: object) -> datetime | None:
