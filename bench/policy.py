@@ -239,6 +239,8 @@ for every question with `fnmatch`, no compilation, no cache (in `bench/policy.py
 answer to each of 21,000 questions before timing.
 *Repeated questions*: 1,000 questions asked over and over (the cache's first pass is not timed).
 *Distinct resources*: every question names an object not asked before, so each is evaluated and cached.
+Each question's request context is built beforehand with `request_facts`, as the gateway builds it
+once per request; both evaluators get the same one.
 
 | workload | per second of | Spaceport, median | range | straightforward, median | range | ratio | goal | vs goal |
 |---|---|---:|---:|---:|---:|---:|---:|---:|
