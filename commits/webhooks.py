@@ -27,6 +27,7 @@ from connections import egress
 from connections.egress_http import guarded_session
 from portal.audit import record
 from portal.errors import DomainError
+from portal.printable import has_control_characters
 
 EVENT = "commit.finish"
 SIGNATURE_HEADER = "X-Spaceport-Signature"
@@ -169,6 +170,12 @@ def configure(
     check_url(url)
     if secret is not None and len(secret) < MIN_SECRET_LENGTH:
         raise DomainError("secret", f"Use a secret of at least {MIN_SECRET_LENGTH} characters.", "secret_too_short")
+    if secret is not None and has_control_characters(secret):
+        raise DomainError(
+            "secret",
+            "Remove the control characters (such as NUL or a line break) from the secret.",
+            "secret_unprintable",
+        )
     hook = OrganizationWebhook.objects.filter(organization=organization).first() or OrganizationWebhook(
         organization=organization
     )

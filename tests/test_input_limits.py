@@ -7,12 +7,14 @@ characters in secrets and names.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
 import pytest
 
 from accessgrants.forms import CredentialRequestForm
+from commits.models import OrganizationWebhook
 from connections.models import CloudConnection
 from portal.jsonlimits import MAX_JSON_DEPTH
 from portal.models import Organization, Space
@@ -153,3 +155,17 @@ def test_the_credentials_page_bounds_the_lifetime_too(db: None) -> None:
     form = CredentialRequestForm({"access": "read", "lifetime_minutes": str(2**63)})
     assert not form.is_valid()
     assert form.errors["lifetime_minutes"] == ["Choose a lifetime between 1 and 720 minutes for read access."]
+
+
+def test_control_characters_in_a_webhook_secret_are_refused(
+    api: Any, owner: Any, organization: Organization, settings: Any
+) -> None:
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = [ipaddress.ip_network("127.0.0.0/8")]
+    response = api(owner).put(
+        "/api/v1/organizations/acme/webhook/",
+        {"url": "https://127.0.0.1:9/spaceport", "secret": "signing-secret\x00-with-a-nul"},
+        format="json",
+    )
+    assert_api_error(response, 400, "secret")
+    assert "signing-secret" not in response.content.decode()
+    assert not OrganizationWebhook.objects.filter(organization=organization).exists()
