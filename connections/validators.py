@@ -207,9 +207,13 @@ def secret_text(value: Any) -> str:
 
 
 def _allowed(value: Any, allowed: list[str], what: str, *, origin_only: bool) -> str:
-    """One of the operator's URLs, compared after the same normalization the settings apply."""
+    """One of the operator's URLs, compared after the same normalization the settings apply.
+
+    The outbound address policy is applied first, so an inward address is refused with its reason
+    even before the list is consulted.
+    """
     value = text(value, max_length=2048).rstrip("/")
-    candidate = value if "://" in value else f"https://{value}"
+    candidate = url(value if "://" in value else f"https://{value}")
     parts = urlsplit(candidate)
     try:
         port = parts.port
