@@ -2,6 +2,9 @@
 
 Azurite checks account keys, SAS signatures and stored access policies: a token naming a policy
 that was removed is refused with 403, as Azure does (Azure within 30 seconds, Azurite at once).
+What Azurite does not check: a token that names a policy takes its start and expiry from the
+policy there, so the token's own ``se`` (which Azure enforces) is checked only by its signature
+and by test_vending_azure's format test, not by an expired token being refused.
 """
 
 from __future__ import annotations
