@@ -4,9 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from portal import health
 from portal.auth import wellknown
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path(".well-known/openid-configuration", wellknown.openid_configuration, name="oidc-discovery"),
     path(".well-known/jwks.json", wellknown.jwks, name="oidc-jwks"),
     path("admin/", admin.site.urls),

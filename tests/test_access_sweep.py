@@ -49,6 +49,8 @@ NOT_SWEPT = {
     "api/docs/": "Swagger UI: public page that shows the schema, no data",
     ".well-known/openid-configuration": "Spaceport's OIDC issuer discovery: public by design, clouds fetch it",
     ".well-known/jwks.json": "Spaceport's OIDC signing keys (public halves): public by design, clouds fetch them",
+    "healthz": "liveness probe: public by design for load balancers, answers 'ok' and nothing else (test_health.py)",
+    "readyz": "readiness probe: public by design for orchestrators, names only its checks (test_health.py)",
 }
 
 # Routes about the caller alone, or lists filtered to what the caller may see: the outsider gets 2xx
