@@ -182,6 +182,12 @@ REFUSALS = [
         "8601 or seconds since 1970)",
     ),
     (
+        statements(with_(Condition={"DateLessThan": {"aws:CurrentTime": "99999999999999999"}})),
+        "Statement 1, Condition: aws:CurrentTime: DateLessThan: '99999999999999999' is not a date "
+        "(ISO 8601 or seconds since 1970)",
+    ),
+    ("[" * 30_000 + "]" * 30_000, "Policy: nested too deeply to be a policy"),
+    (
         statements(with_(Condition={"NumericLessThan": {"s3:max-keys": "ten"}})),
         "Statement 1, Condition: s3:max-keys: NumericLessThan: 'ten' is not a number",
     ),

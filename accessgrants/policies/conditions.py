@@ -89,15 +89,15 @@ def as_moment(value: object) -> datetime | None:
     """A datetime from a datetime, epoch seconds, or ISO 8601 text; naive times are UTC."""
     if isinstance(value, datetime):
         moment = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
     else:
-        text = str(value).strip()
-        if text.isdigit():
-            return datetime.fromtimestamp(int(text), UTC)
         try:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return datetime.fromtimestamp(value, UTC)
+            text = str(value).strip()
+            if text.isdigit():
+                return datetime.fromtimestamp(int(text), UTC)
             moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
+        except (ValueError, OverflowError, OSError):
             return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -121,6 +121,8 @@ def _load(source: str | bytes | dict[str, Any]) -> dict[str, Any]:
         raise PolicyError("Policy", f"longer than {MAX_POLICY_CHARACTERS} characters")
     try:
         body = json.loads(source, object_pairs_hook=_refuse_duplicates)
+    except RecursionError:
+        raise PolicyError("Policy", "nested too deeply to be a policy") from None
     except json.JSONDecodeError as error:
         raise PolicyError(
             "Policy", f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
