@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -11,13 +10,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from portal.models import AuditEvent
-
-
-def closed_loopback_port() -> int:
-    """A loopback port nothing listens on: bound, then released, so a connection is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.emulators import free_port
 
 
 def test_healthz_answers_ok_without_touching_the_database_or_the_session(db: None) -> None:
@@ -53,7 +46,7 @@ def test_readyz_is_ready_with_postgresql_redis_and_the_broker() -> None:
 def test_readyz_names_the_broker_when_it_goes_away_and_recovers_after() -> None:
     client = Client()
     secret = "s3cret-broker-password"
-    broker = f"redis://:{secret}@127.0.0.1:{closed_loopback_port()}/0"
+    broker = f"redis://:{secret}@127.0.0.1:{free_port()}/0"
     with override_settings(CELERY_BROKER_URL=broker):
         started = time.monotonic()
         response = client.get("/readyz")
@@ -74,7 +67,7 @@ def test_readyz_names_the_broker_when_it_goes_away_and_recovers_after() -> None:
 
 @pytest.mark.django_db
 def test_readyz_names_redis_when_it_goes_away() -> None:
-    with override_settings(REDIS_URL=f"redis://127.0.0.1:{closed_loopback_port()}/0"):
+    with override_settings(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"):
         response = Client().get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "redis": "unreachable", "broker": "ok"}
@@ -84,7 +77,7 @@ def test_readyz_names_redis_when_it_goes_away() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_readyz_names_the_database_when_it_goes_away_and_recovers_after() -> None:
     """The connection is pointed at a closed port: outside a test transaction, so it can be dropped."""
-    port = closed_loopback_port()
+    port = free_port()
     database = connection.settings_dict
     original = database["PORT"]
     connection.close()
