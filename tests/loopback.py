@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,9 +31,15 @@ Answer = Callable[[Call], tuple[int, Any]]
 
 
 @contextmanager
-def serve(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Run ``handler`` on a free loopback port; yields the base URL, stops the server after."""
+def serve(handler: type[http.server.BaseHTTPRequestHandler], *, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Run ``handler`` on a free loopback port; yields the base URL, stops the server after.
+
+    With ``tls`` the server speaks HTTPS under that context; the URL still says http, so callers
+    put their own scheme and name in front of the port.
+    """
     server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://{LOOPBACK}:{server.server_address[1]}"

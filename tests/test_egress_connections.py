@@ -16,11 +16,11 @@ import ipaddress
 import secrets
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -328,20 +328,13 @@ def test_tls_keeps_the_hostname_for_sni_and_the_certificate_check(
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     context.sni_callback = lambda sock, name, ctx: sni.append(name)  # type: ignore[assignment,misc,unused-ignore]
-    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Hello)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     lookups = rebinding(monkeypatch, "store.pinned.test", [LOOPBACK])
-    try:
-        with guarded_session() as session:
-            url = f"https://store.pinned.test:{server.server_address[1]}/"
-            if trusted:
-                assert session.get(url, verify=str(cert), timeout=5).status_code == 200
-            else:
-                with pytest.raises(requests.exceptions.SSLError):
-                    session.get(url, verify=str(cert), timeout=5)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Hello, tls=context) as served, guarded_session() as session:
+        url = f"https://store.pinned.test:{urlsplit(served).port}/"
+        if trusted:
+            assert session.get(url, verify=str(cert), timeout=5).status_code == 200
+        else:
+            with pytest.raises(requests.exceptions.SSLError):
+                session.get(url, verify=str(cert), timeout=5)
     assert sni == ["store.pinned.test"]
     assert lookups == [LOOPBACK]
