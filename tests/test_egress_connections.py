@@ -14,7 +14,6 @@ import datetime as dt
 import http.server
 import ipaddress
 import secrets
-import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +43,7 @@ from portal.models import Organization
 from tests.connection_inputs import VALID_INPUTS, service_account_key
 from tests.emulators import LOOPBACK
 from tests.loopback import Call, RecordingListener, json_endpoint, recording_listener, serve
+from tests.resolver import resolving
 
 LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.0/8")]
 FIRST_LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.1/32")]
@@ -168,27 +168,11 @@ def test_the_api_key_clients_store_requests_are_guarded_too(organization: Organi
         assert b"ibm-iam-token" in listener.received
 
 
-def rebinding(monkeypatch: pytest.MonkeyPatch, name: str, answers: list[str]) -> list[str]:
-    """Make ``name`` resolve to each of ``answers`` in turn (the last one for good); returns the lookups."""
-    real = socket.getaddrinfo
-    lookups: list[str] = []
-
-    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host != name:
-            return real(host, port, *args, **kwargs)
-        address = answers[min(len(lookups), len(answers) - 1)]
-        lookups.append(address)
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    return lookups
-
-
 def test_a_name_that_changes_its_answer_after_the_check_reaches_nothing(
     organization: Organization, listener: RecordingListener, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
-    lookups = rebinding(monkeypatch, "store.rebind.test", ["8.8.8.8", "127.0.0.1"])
+    lookups = resolving(monkeypatch, "store.rebind.test", ["8.8.8.8", "127.0.0.1"])
     connection = stored(organization, Method.S3_STATIC_KEYS, {"endpoint": f"http://store.rebind.test:{listener.port}"})
     assert lookups == ["8.8.8.8"], "the input check saw a public address"
     error = list_through(connection)
@@ -201,7 +185,7 @@ def test_the_connection_goes_to_the_vetted_address_and_keeps_the_hostname(
     organization: Organization, listener: RecordingListener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One lookup per new connection, answered by the policy: nothing resolves the name again."""
-    lookups = rebinding(monkeypatch, "store.pinned.test", ["127.0.0.1"])
+    lookups = resolving(monkeypatch, "store.pinned.test", ["127.0.0.1"])
     connection = stored(organization, Method.S3_STATIC_KEYS, {"endpoint": f"http://store.pinned.test:{listener.port}"})
     lookups.clear()
     list_through(connection)
@@ -328,7 +312,7 @@ def test_tls_keeps_the_hostname_for_sni_and_the_certificate_check(
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     context.sni_callback = lambda sock, name, ctx: sni.append(name)  # type: ignore[assignment,misc,unused-ignore]
-    lookups = rebinding(monkeypatch, "store.pinned.test", [LOOPBACK])
+    lookups = resolving(monkeypatch, "store.pinned.test", [LOOPBACK])
     with serve(Hello, tls=context) as served, guarded_session() as session:
         url = f"https://store.pinned.test:{urlsplit(served).port}/"
         if trusted:

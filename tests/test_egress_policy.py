@@ -25,6 +25,7 @@ from portal.errors import DomainError
 from portal.models import Organization
 from tests.connection_inputs import VALID_INPUTS
 from tests.loopback import RecordingListener, recording_listener
+from tests.resolver import resolving
 
 NONE: tuple[egress.Network, ...] = ()
 
@@ -136,17 +137,7 @@ def test_metadata_names_are_refused_without_being_looked_up(name: str, monkeypat
 @pytest.mark.usefixtures("no_allowance")
 def test_a_name_is_refused_when_any_of_its_addresses_is(monkeypatch: pytest.MonkeyPatch) -> None:
     """No DNS server runs here: the resolver is replaced for the one name under test."""
-    real = socket.getaddrinfo
-
-    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == "mixed.example.test":
-            return [
-                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("8.8.8.8", port)),
-                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port)),
-            ]
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    resolving(monkeypatch, "mixed.example.test", [("8.8.8.8", "10.1.2.3")])
     with pytest.raises(egress.AddressRefused) as refused:
         egress.vet("mixed.example.test", 443)
     assert refused.value.reason == egress.PRIVATE
@@ -254,14 +245,7 @@ def test_the_azure_accounts_derived_endpoint_is_checked(monkeypatch: pytest.Monk
 
     No DNS server runs here: the resolver is replaced for the one name under test.
     """
-    real = socket.getaddrinfo
-
-    def resolve(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == "acme.blob.inward.test":
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port))]
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    resolving(monkeypatch, "acme.blob.inward.test", ["10.0.0.5"])
     value = "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=c2VjcmV0;EndpointSuffix=inward.test"
     with pytest.raises(ConnectionInputError) as refused:
         clean_input("azure_connection_string", {"connection_string": value})
