@@ -38,7 +38,7 @@ class SecretUnbound(Exception):
 
 def destination(method: str, config: Mapping[str, Any]) -> dict[str, str]:
     """The values of ``method``'s destination fields in ``config``; empty means the default place."""
-    return {item.name: str(config.get(item.name) or "") for item in spec_for(method).destination_fields}
+    return {item.name: str(config.get(item.name) or item.empty_means) for item in spec_for(method).destination_fields}
 
 
 def fingerprint(method: str, config: Mapping[str, Any]) -> str:

@@ -52,6 +52,8 @@ class FieldSpec:
     destination: bool = False
     # Choices read when asked (an operator's allow-list in settings), instead of fixed ``choices``.
     choices_from: Callable[[], tuple[tuple[str, str], ...]] | None = None
+    # What an empty stored value stands for, so a row saved before the field had choices binds the same.
+    empty_means: str = ""
 
     def options(self) -> tuple[tuple[str, str], ...]:
         """The choices offered right now."""
@@ -229,6 +231,7 @@ SPECS: dict[str, MethodSpec] = {
                     kind="choice",
                     destination=True,
                     choices_from=check.azure_authority_choices,
+                    empty_means="https://login.microsoftonline.com",
                 ),
             ),
             recommended=True,

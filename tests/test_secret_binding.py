@@ -374,3 +374,22 @@ def test_a_validation_event_says_what_the_status_was(
     assert (first.details["previous_status"], first.details["status"]) == ("", Status.INVALID)
     assert (second.details["previous_status"], second.details["status"]) == (Status.INVALID, Status.INVALID)
     assert first.details["failed"] == ["connect"]
+
+
+def test_an_empty_authority_stored_before_the_list_binds_like_the_public_cloud(
+    organization: Organization, authorities: str
+) -> None:
+    """Rows from before the list stored no authority (azure-identity's default, the public cloud); the page
+    now submits the public cloud explicitly, which must not count as moving the secret."""
+    connection = service_principal(organization)
+    CloudConnection.objects.filter(pk=connection.pk).update(config={**connection.config, "authority_host": ""})
+    connection.refresh_from_db()
+    binding.require_bound(connection)
+
+    onboarding.update_connection(
+        connection,
+        values=without_secret(connection, authority_host="https://login.microsoftonline.com"),
+        validate=False,
+    )
+    connection.refresh_from_db()
+    assert connection.secret == {"client_secret": CLIENT_SECRET}
