@@ -17,15 +17,14 @@ def space_saved(sender: type[Space], instance: Space, created: bool, **kwargs: A
     """
     from connections.tasks import prepare_space_storage, revoke_space_credentials
 
-    if kwargs.get("raw") or instance.organization.connection_id is None:
+    update_fields = kwargs.get("update_fields")
+    deleted = instance.state == State.DELETION and (update_fields is None or "state" in update_fields)
+    # The organization is loaded only when there is something to do: most saves are plain edits.
+    if kwargs.get("raw") or not (created or deleted) or instance.organization.connection_id is None:
         return
     space_id = instance.pk
-    if created:
-        transaction.on_commit(lambda: prepare_space_storage.delay(space_id))
-    elif instance.state == State.DELETION:
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or "state" in update_fields:
-            transaction.on_commit(lambda: revoke_space_credentials.delay(space_id))
+    task = prepare_space_storage if created else revoke_space_credentials
+    transaction.on_commit(lambda: task.delay(space_id))
 
 
 def organization_saved(sender: type[Organization], instance: Organization, created: bool, **kwargs: Any) -> None:
