@@ -37,7 +37,7 @@ bench: bench-vend bench-commit bench-copy bench-policy
 bench-vend: test-deps
 	scripts/ensure-services
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	cd bench && ../$(BIN)/python vend.py
+	cd bench && ../$(BIN)/python vend.py --profile 10
 
 bench-commit: test-deps
 	scripts/ensure-services

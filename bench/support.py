@@ -131,6 +131,8 @@ def production_env(database: str, issuer: Issuer, **extra: str) -> dict[str, str
             "OIDC_AUDIENCE": "spaceport",
             "LOG_LEVEL": "WARNING",
             "SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE": "100000000",
+            # The emulators and stores the benchmarks start listen on loopback.
+            "SPACEPORT_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8,::1/128",
         }
     )
     env.update(extra)
@@ -151,10 +153,23 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running gunicorn: where it listens, and its master process (the workers are its children)."""
+
+    url: str
+    pid: int
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return [int(child) for child in children]
+
+
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
+def gunicorn(env: dict[str, str], workers: int, name: str = "gunicorn") -> Iterator[Server]:
     port = free_port()
-    log = open(ROOT / "var" / "bench-gunicorn.log", "wb")  # noqa: SIM115
+    log_path = ROOT / "var" / f"bench-{name}.log"
+    log = open(log_path, "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [PYTHON, "-m", "gunicorn", "portal.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)],
         cwd=ROOT,
@@ -167,13 +182,13 @@ def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{url}/accounts/login/", timeout=2)
+                urllib.request.urlopen(f"{url}/healthz", timeout=2)
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((ROOT / "var" / "bench-gunicorn.log").read_text()[-3000:]) from None
+                    raise RuntimeError(log_path.read_text()[-3000:]) from None
                 time.sleep(0.3)
-        yield url
+        yield Server(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -196,7 +211,7 @@ def _millis(text: str) -> float:
 
 
 def wrk(url: str, headers: dict[str, str], connections: int, seconds: int, method: str = "POST") -> WrkResult:
-    script = ROOT / "var" / "bench-wrk.lua"
+    script = ROOT / "var" / f"bench-wrk-{method.lower()}.lua"
     header_lines = "".join(f'wrk.headers["{k}"] = "{v}"\n' for k, v in headers.items())
     script.write_text(f'wrk.method = "{method}"\n{header_lines}')
     threads = min(2, connections)
