@@ -95,10 +95,11 @@ def env_networks(name: str, default: list[str] | None = None) -> list[ipaddress.
     return networks
 
 
-def env_url_list(name: str, default: list[str], *, origin_only: bool = False, https_only: bool = False) -> list[str]:
+def env_url_list(name: str, default: list[str], *, origins: bool = False) -> list[str]:
     """Read a comma-separated list of http(s) URLs, normalized, failing at start-up on a bad entry.
 
-    ``origin_only`` keeps scheme, host and port (an Entra authority); a bare host name means https.
+    ``origins`` keeps only scheme, host and port and accepts https only (Entra ID authorities); a
+    bare host name means https.
     """
     entries = env_list(name, default)
     urls: list[str] = []
@@ -107,14 +108,14 @@ def env_url_list(name: str, default: list[str], *, origin_only: bool = False, ht
         parts = urlsplit(candidate.rstrip("/"))
         if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.query:
             raise ImproperlyConfigured(f"{name} holds {entry!r}, which is not an http(s) URL with a host.")
-        if https_only and parts.scheme != "https":
+        if origins and parts.scheme != "https":
             raise ImproperlyConfigured(f"{name} holds {entry!r}; only https URLs are accepted here.")
         try:
             port = parts.port
         except ValueError as exc:
             raise ImproperlyConfigured(f"{name} holds {entry!r}, whose port is not a number.") from exc
         origin = f"{parts.scheme}://{parts.hostname}{f':{port}' if port else ''}"
-        urls.append(origin if origin_only else origin + parts.path)
+        urls.append(origin if origins else origin + parts.path)
     if not urls:
         raise ImproperlyConfigured(f"{name} must name at least one URL.")
     return urls

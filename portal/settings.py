@@ -458,12 +458,7 @@ SPACEPORT_GCP_STS_ENDPOINT = env_str("SPACEPORT_GCP_STS_ENDPOINT", "https://sts.
 # Where a customer's IBM Cloud API key may be exchanged for tokens, and which Entra ID clouds may sign
 # in an Azure service principal: the operator's choice, offered as a list, never free text, so a stored
 # secret is never sent to a host an organization admin picked. The first entry is the default.
-SPACEPORT_IBM_IAM_TOKEN_URLS = env_url_list(
-    "SPACEPORT_IBM_IAM_TOKEN_URLS", ["https://iam.cloud.ibm.com/identity/token"]
-)
-SPACEPORT_AZURE_AUTHORITY_HOSTS = env_url_list(
-    "SPACEPORT_AZURE_AUTHORITY_HOSTS",
-    ["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn"],
-    origin_only=True,
-    https_only=True,
-)
+IBM_IAM = "https://iam.cloud.ibm.com/identity/token"
+AZURE_CLOUDS = ["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn"]
+SPACEPORT_IBM_IAM_TOKEN_URLS = env_url_list("SPACEPORT_IBM_IAM_TOKEN_URLS", [IBM_IAM])
+SPACEPORT_AZURE_AUTHORITY_HOSTS = env_url_list("SPACEPORT_AZURE_AUTHORITY_HOSTS", AZURE_CLOUDS, origins=True)

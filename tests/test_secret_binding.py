@@ -313,13 +313,13 @@ def test_the_method_catalogue_offers_the_operators_choices(api: Any, owner: Any,
 
 def test_the_operators_lists_are_checked_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPACEPORT_AZURE_AUTHORITY_HOSTS", "login.microsoftonline.us, https://login.example.com/")
-    assert env_url_list("SPACEPORT_AZURE_AUTHORITY_HOSTS", [], origin_only=True, https_only=True) == [
+    assert env_url_list("SPACEPORT_AZURE_AUTHORITY_HOSTS", [], origins=True) == [
         "https://login.microsoftonline.us",
         "https://login.example.com",
     ]
     monkeypatch.setenv("SPACEPORT_AZURE_AUTHORITY_HOSTS", "http://login.example.com")
     with pytest.raises(ImproperlyConfigured, match="only https"):
-        env_url_list("SPACEPORT_AZURE_AUTHORITY_HOSTS", [], origin_only=True, https_only=True)
+        env_url_list("SPACEPORT_AZURE_AUTHORITY_HOSTS", [], origins=True)
     monkeypatch.setenv("SPACEPORT_IBM_IAM_TOKEN_URLS", "ftp://iam.example.com/token")
     with pytest.raises(ImproperlyConfigured, match="SPACEPORT_IBM_IAM_TOKEN_URLS"):
         env_url_list("SPACEPORT_IBM_IAM_TOKEN_URLS", [])
