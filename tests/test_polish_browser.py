@@ -19,8 +19,8 @@ from connections.drafts import start_draft
 from connections.methods import Method
 from portal.models import ApiToken
 from portal.tenancy import create_organization, create_space
-from tests.conftest import PASSWORD, make_user
-from tests.fixtures.browser import SCREENSHOTS
+from tests.conftest import make_user
+from tests.fixtures.browser import SCREENSHOTS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -40,14 +40,6 @@ def owner(transactional_db: None, settings: Any) -> Any:
         Grant.objects.create(user=member, scope=Scope.SPACE, role=Role.SUPPLIER, organization=acme, space=space)
     Grant.objects.create(user=member, scope=Scope.ORGANIZATION, role=Role.ACCESS, organization=acme)
     return user
-
-
-def sign_in(page: Page, live_server: Any, email: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_login", email)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Your organizations and spaces")).to_be_visible()
 
 
 def test_tokens_are_created_copied_listed_and_revoked_from_the_user_menu(

@@ -11,7 +11,8 @@ from connections import onboarding
 from connections.methods import Method
 from connections.models import CloudConnection
 from portal.tenancy import create_organization
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user
+from tests.fixtures.browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -33,18 +34,10 @@ def connection(transactional_db: None, settings: Any) -> CloudConnection:
     return onboarding.create_connection(acme, name="cos", method=Method.IBM_API_KEY, values=values, validate=False)
 
 
-def sign_in(page: Page, live_server: Any) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_login", "owner@example.com")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Your organizations and spaces")).to_be_visible()
-
-
 def test_moving_the_key_to_another_token_url_asks_for_the_key(
     page: Page, live_server: Any, connection: CloudConnection
 ) -> None:
-    sign_in(page, live_server)
+    sign_in(page, live_server, "owner@example.com")
     page.goto(f"{live_server.url}/o/acme/connections/cos/details/")
 
     iam = page.locator("select#id_iam_url")

@@ -19,9 +19,9 @@ from playwright.sync_api import Page, expect
 
 from connections.models import CloudConnection, Status
 from portal.tenancy import create_organization, create_space
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user
 from tests.emulators import RcloneS3
-from tests.fixtures.browser import DESKTOP, SCREENSHOTS
+from tests.fixtures.browser import DESKTOP, SCREENSHOTS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -45,14 +45,6 @@ def bucket(rclone_s3: RcloneS3) -> str:
     name = f"acme-{secrets.token_hex(4)}"
     rclone_s3.client().create_bucket(Bucket=name)
     return name
-
-
-def sign_in(page: Page, live_server: Any, email: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_login", email)
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Your organizations and spaces")).to_be_visible()
 
 
 def shoot(page: Page, name: str) -> None:
