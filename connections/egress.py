@@ -40,10 +40,11 @@ METADATA_ADDRESS = "this is a cloud metadata address"
 METADATA_NAME = "this is a cloud metadata name"
 RESERVED = "this address is reserved for special use, not for a storage service"
 PRIVATE = "this address is in a private network not allowed by the operator"
-HINT = (
-    "Use the service's public address. For a store inside your own network, the Spaceport operator "
-    "must name its network in SPACEPORT_ALLOWED_PRIVATE_NETWORKS."
+OPERATOR_HINT = (
+    "For a store inside your own network, the Spaceport operator must name its network in "
+    "SPACEPORT_ALLOWED_PRIVATE_NETWORKS."
 )
+HINT = f"Use the service's public address. {OPERATOR_HINT}"
 
 # Instance metadata services: AWS (IPv4, IPv6, ECS and EKS pod identity), Azure, Google, Oracle, Alibaba.
 METADATA_ADDRESSES = frozenset(
@@ -91,6 +92,19 @@ class AddressRefused(StorageError):
         self.host = host
         self.address = address
         self.reason = reason
+
+    @property
+    def operator_may_allow(self) -> bool:
+        """Whether listing a network in SPACEPORT_ALLOWED_PRIVATE_NETWORKS would let this through.
+
+        Only private and loopback addresses can be allowed; metadata, link-local and reserved ones
+        never can, so pointing people at the setting for those would send them the wrong way.
+        """
+        try:
+            address = normalized(ipaddress.ip_address(self.address or self.host))
+        except ValueError:
+            return False
+        return self.reason == PRIVATE or (self.reason == HOST_NETWORK and address.is_loopback)
 
 
 @dataclass(frozen=True)

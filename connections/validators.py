@@ -142,10 +142,16 @@ def url(value: Any) -> str:
 
 
 def reachable(value: str) -> None:
-    """Refuse a URL whose host the outbound address policy refuses, saying why."""
+    """Refuse a URL whose host the outbound address policy refuses, saying why and what would help.
+
+    A person who typed an address inside their own network needs to know that the operator can
+    allow it; the bare refusal read like a dead end.
+    """
     try:
         egress.check_url(value)
     except egress.AddressRefused as exc:
+        if exc.operator_may_allow:
+            raise ValueError(f"{exc.message} {egress.OPERATOR_HINT}") from None
         raise ValueError(exc.message) from None
 
 

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from commits.models import OrganizationWebhook
 from commits.webhooks import configure
-from connections import egress
+from connections import egress, validators
 from connections.methods import ConnectionInputError, clean_input
 from connections.models import CloudConnection
 from portal.env import env_networks
@@ -336,3 +336,21 @@ def test_a_literal_is_judged_by_what_it_carries_and_connected_to_as_written() ->
     assert (destination.family, destination.address) == (socket.AF_INET6, "2002:808:808::1")
     (destination,) = egress.vet("0x7f.1", 80)
     assert destination.address == "127.0.0.1", "allowed here: the tests' operator allowance names loopback"
+
+
+@pytest.mark.parametrize(
+    ("url", "names_setting"),
+    [
+        ("https://10.0.0.5/", True),
+        ("http://127.0.0.1:9000/", True),
+        ("http://169.254.169.254/", False),
+        ("http://[fe80::1]/", False),
+    ],
+)
+def test_an_endpoint_refusal_says_what_the_operator_can_allow(settings: Any, url: str, names_setting: bool) -> None:
+    """A private or loopback endpoint names the setting that would allow it; an address no setting allows does not."""
+
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
+    with pytest.raises(ValueError, match="Spaceport may not connect to") as caught:
+        validators.url(url)
+    assert ("SPACEPORT_ALLOWED_PRIVATE_NETWORKS" in str(caught.value)) is names_setting
