@@ -55,6 +55,9 @@ def test_the_wizard_names_the_endpoint_and_why_it_is_refused(
         page.get_by_role("button", name="Save and validate").click()
         expect(page).to_have_url(f"{live_server.url}/o/acme/connections/s3-store/details/")
         expect(page.locator("[data-field='endpoint'].has-error #id_endpoint_error")).to_contain_text(why)
+    expect(page.locator("#id_endpoint_error")).to_contain_text("SPACEPORT_ALLOWED_PRIVATE_NETWORKS")
+    # The page scrolls to the field in error; from there a full-page capture draws the sticky top bar mid-page.
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=SCREENSHOTS / "wizard-endpoint-refused.png", full_page=True)
 
     stored = CloudConnection.objects.get(name="s3-store")
