@@ -182,9 +182,9 @@ def test_the_image_builds_migrates_passes_deploy_checks_and_answers(
     """The Dockerfile as it is, built with buildah on a Debian base, runs the way docker-compose.yml
     runs it: migrate, then gunicorn as the image's own user, serving pages and hashed static files.
 
-    Measured on the 2-core test machine under load from other runs: about 15 minutes cold (debootstrap,
-    the dependency install), about 5 minutes warm, where ``vfs`` copying the root file system for each
-    build, container and removal is nearly all of it.
+    Measured on the 2-core test machine with a load average near 10 from other runs: 16.5 minutes
+    cold (debootstrap, then the dependency install), 8 minutes warm, where ``vfs`` copying and
+    deleting the whole root file system for each build container, commit and removal is nearly all of it.
     """
     env = production_env(DATABASE_URL=image_database, CELERY_TASK_DEFAULT_QUEUE=f"spaceport-image-{os.getpid()}")
 
