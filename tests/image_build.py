@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import tomllib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -173,8 +174,10 @@ def ensure_base_image() -> str:
 
 
 def environment_image_name(base: str) -> str:
-    """Named after everything the Dockerfile's environment stage is made from."""
-    made_from = _digest(base, (REPO / "Dockerfile").read_bytes(), (REPO / "pyproject.toml").read_bytes())
+    """Named after what the Dockerfile's environment stage is made from: the base, the Dockerfile and
+    the dependency list (not the rest of pyproject.toml, whose tool settings change far more often)."""
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    made_from = _digest(base, (REPO / "Dockerfile").read_bytes(), *dependencies)
     return f"localhost/spaceport-test-environment:{made_from}"
 
 
