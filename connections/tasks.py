@@ -44,6 +44,11 @@ def revalidate_connections() -> int:
     return onboarding.revalidate_all()
 
 
+def storage_backoff(retries_so_far: int) -> int:
+    """Seconds before a space's storage work tries again: doubling from 10 s, at most 5 minutes."""
+    return min(300, 10 * 2**retries_so_far)
+
+
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=120, soft_time_limit=100)
 def prepare_space_storage(self: Task, space_id: int) -> str:
     """Create a new space's storage (its Azure container); an unreachable storage is retried with backoff."""
@@ -55,7 +60,7 @@ def prepare_space_storage(self: Task, space_id: int) -> str:
     except StorageError as exc:
         if self.request.retries >= MAX_RETRIES:
             return f"failed: {exc.code}"
-        raise self.retry(countdown=min(300, 10 * 2**self.request.retries)) from exc
+        raise self.retry(countdown=storage_backoff(self.request.retries)) from exc
     return "done"
 
 
@@ -71,9 +76,9 @@ def revoke_connection_credentials(self: Task, connection_id: int, reason: str = 
     except StorageError as exc:
         if not exc.transient or self.request.retries >= MAX_RETRIES:
             return f"failed: {exc.code}"
-        raise self.retry(countdown=min(300, 10 * 2**self.request.retries)) from exc
+        raise self.retry(countdown=storage_backoff(self.request.retries)) from exc
     if outcome.failures and self.request.retries < MAX_RETRIES:
-        raise self.retry(countdown=min(300, 10 * 2**self.request.retries))
+        raise self.retry(countdown=storage_backoff(self.request.retries))
     return f"revoked {outcome.revoked} in {outcome.spaces} space(s)"
 
 
@@ -88,7 +93,7 @@ def revoke_space_credentials(self: Task, space_id: int) -> str:
     except StorageError as exc:
         if not exc.transient or self.request.retries >= MAX_RETRIES:
             return f"failed: {exc.code}"
-        raise self.retry(countdown=min(300, 10 * 2**self.request.retries)) from exc
+        raise self.retry(countdown=storage_backoff(self.request.retries)) from exc
     if outcome is not None and outcome.failures and self.request.retries < MAX_RETRIES:
-        raise self.retry(countdown=min(300, 10 * 2**self.request.retries))
+        raise self.retry(countdown=storage_backoff(self.request.retries))
     return "done" if outcome is not None else "skipped"
