@@ -10,6 +10,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from portal.models import AuditEvent
+from portal.stateless import sessionless_paths
 from tests.emulators import free_port
 
 
@@ -104,3 +105,7 @@ def test_probes_are_neither_audited_nor_written_to_nor_limited() -> None:
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_probes_answer_reads_only(db: None, path: str) -> None:
     assert Client().post(path).status_code == 405
+
+
+def test_the_probes_are_known_by_path_so_pages_are_not_resolved_twice() -> None:
+    assert sessionless_paths() == {"/healthz", "/readyz"}
