@@ -103,32 +103,30 @@ class CloudConnectionAdmin(admin.ModelAdmin):
         self.message_user(request, f"Started validating {count} connection(s).", messages.SUCCESS)
 
 
+class KeptByCodeAdmin(admin.ModelAdmin):
+    """Rows Spaceport writes itself: reviewers look at them (and may delete them) but add or edit none."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(GoogleServiceAccount)
-class GoogleServiceAccountAdmin(admin.ModelAdmin):
+class GoogleServiceAccountAdmin(KeptByCodeAdmin):
     """Read-only: an account is given to one organization for good, so nobody re-assigns it by hand."""
 
     list_display = ("email", "organization", "from_pool", "created")
     list_filter = ("from_pool",)
     search_fields = ("email", "organization__name")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(SpaceStorage)
-class SpaceStorageAdmin(admin.ModelAdmin):
+class SpaceStorageAdmin(KeptByCodeAdmin):
     """Read-only: which spaces miss their container and the command that creates it; validating updates it."""
 
     list_display = ("space", "state", "connection", "checked_at")
     list_filter = ("state",)
     search_fields = ("space__name", "space__organization__name", "message")
     list_select_related = ("space__organization", "connection__organization")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
