@@ -284,40 +284,55 @@ def profile_group(stack: str) -> str:
     return "other"
 
 
-def profile(
-    server: Server, headers: dict[str, str], connections: int, seconds: int
-) -> tuple[list[tuple[str, float]], int]:
-    """Sample one worker with py-spy while wrk loads the cached vend; share of samples per group."""
-    output = ROOT / "var" / "bench-vend-profile.txt"
+@dataclass(frozen=True)
+class Profile:
+    """Samples of one worker under load, by group, and the load it served meanwhile."""
+
+    shares: dict[str, float]
+    samples: int
+    requests_per_second: float
+
+    def ms_per_request(self, group: str, workers: int) -> float:
+        """The group's share of a worker's time, spread over the requests that worker served."""
+        return self.shares.get(group, 0.0) * workers * 1000 / self.requests_per_second
+
+
+def profile(server: Server, path: str, method: str, headers: dict[str, str], connections: int, seconds: int) -> Profile:
+    """Sample one worker with py-spy (idle time included) while wrk loads ``path``."""
+    output = ROOT / "var" / f"bench-vend-profile-{method.lower()}.txt"
     worker = server.workers()[0]
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(worker)]
+    command += ["--duration", str(seconds), "--rate", "250", "--format", "raw", "--nonblocking", "--idle"]
     sampler = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "py-spy"),
-            "record",
-            "--pid",
-            str(worker),
-            "--duration",
-            str(seconds),
-            "--rate",
-            "250",
-            "--format",
-            "raw",
-            "--nonblocking",
-            "--idle",
-            "--output",
-            str(output),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [*command, "--output", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    wrk(server.url + PATH, headers, connections, seconds + 2)
+    result = wrk(server.url + path, headers, connections, seconds + 2, method)
     sampler.wait(timeout=60)
     counts: Counter[str] = Counter()
     for line in output.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         counts[profile_group(stack)] += int(count)
     total = sum(counts.values())
-    return [(group, count / total) for group, count in counts.most_common()], total
+    return Profile({group: count / total for group, count in counts.items()}, total, result.requests_per_second)
+
+
+def breakdown(vend: Profile, bare: Profile, workers: int) -> str:
+    groups = sorted(vend.shares, key=lambda group: -vend.shares[group])
+    groups += [group for group in bare.shares if group not in vend.shares]
+    lines = [
+        "| where | cached vend: share of samples | cached vend: ms per request | bare `/healthz`: ms per request |",
+        "|---|---:|---:|---:|",
+    ]
+    for group in groups:
+        lines.append(
+            f"| {group} | {vend.shares.get(group, 0.0):.0%} | {vend.ms_per_request(group, workers):.2f} "
+            f"| {bare.ms_per_request(group, workers):.2f} |"
+        )
+    lines.append(
+        f"| all (a worker's time per request served) | 100% | {1000 * workers / vend.requests_per_second:.2f} "
+        f"| {1000 * workers / bare.requests_per_second:.2f} |"
+    )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -337,8 +352,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="spaceport-bench-"))
     azurite = start_azurite(workdir)
     hits = misses = 0
-    breakdown: list[tuple[str, float]] = []
-    samples = 0
+    profiles: tuple[Profile, Profile] | None = None
     try:
         recreate_database(DATABASE)
         env = production_env(DATABASE, issuer)
@@ -364,7 +378,10 @@ def main() -> None:
                 round_hits, round_misses = cache_outcomes(env)
                 hits, misses = hits + round_hits, misses + round_misses
             if args.profile:
-                breakdown, samples = profile(cached, headers, 16, args.profile)
+                profiles = (
+                    profile(cached, PATH, "POST", headers, 16, args.profile),
+                    profile(cached, BARE_PATH, "GET", headers, 16, args.profile),
+                )
         load_after = os.getloadavg()
     finally:
         issuer.stop()
@@ -409,19 +426,18 @@ Goals (issue 16), judged on the medians:
 
 {goals(results, args.concurrency)}
 """
-    if breakdown:
-        body += (
-            f"""
-Where a worker's time goes under the cached load (py-spy, {samples:,} samples of one of the
-{args.workers} workers over {args.profile} s at 16 connections, idle time included; `var/bench-vend-profile.txt`
-holds the raw stacks):
+    if profiles:
+        vend_profile, bare_profile = profiles
+        body += f"""
+Where a worker's time goes at 16 connections (py-spy sampling one of the {args.workers} workers for
+{args.profile} s, idle time included: {vend_profile.samples:,} samples under the cached vend load at
+{vend_profile.requests_per_second:,.0f}/s, then {bare_profile.samples:,} under the bare endpoint's at
+{bare_profile.requests_per_second:,.0f}/s). A sample counts toward the first line whose code is on its
+stack, so a Redis call's line includes the wait for Redis's answer; ms per request spreads the
+share over the requests one worker served. The raw stacks are in `var/bench-vend-profile-*.txt`.
 
-| where | share of samples |
-|---|---:|
+{breakdown(vend_profile, bare_profile, args.workers)}
 """
-            + "\n".join(f"| {group} | {share:.0%} |" for group, share in breakdown)
-            + "\n"
-        )
     write_section(ROOT / "docs" / "benchmarks.md", "Credential vending", body)
     print(body)
 
