@@ -105,3 +105,11 @@ def test_the_index_lists_what_it_reviews_and_not_library_clutter(admin_client_fo
 
 def test_periodic_tasks_can_still_be_added_without_the_schedule_admins(admin_client_for: Client) -> None:
     assert admin_client_for.get(reverse("admin:django_celery_beat_periodictask_add")).status_code == 200
+
+
+def test_admin_pages_name_the_portal_icon(admin_client_for: Client, space: Space) -> None:
+    """Without the icon link the browser asks for /favicon.ico and every admin page logs a 404."""
+    for url in (reverse("admin:index"), reverse("admin:portal_space_change", args=[space.pk])):
+        html = admin_client_for.get(url).content.decode()
+        assert 'rel="icon" href="/static/spaceport-mark.svg"' in html
+        assert html.count("Spaceport administration") >= 1
