@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import QueryDict
 
 from accessgrants.vending.base import Access, Target
+from accessgrants.vending.issuing import longest_lifetime_minutes
 from portal.pages.forms import DomainForm
 
 UPLOAD = "upload"
@@ -53,12 +54,12 @@ class CredentialRequestForm(DomainForm):
         )
 
     def clean_lifetime_minutes(self) -> int | None:
-        """Bounded here, before any arithmetic: 2**63 minutes used to overflow into a 500."""
+        """Bounded here, before any arithmetic (see :func:`longest_lifetime_minutes`)."""
         minutes: int | None = self.cleaned_data.get("lifetime_minutes")
-        limits = settings.SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES
-        if minutes is not None and minutes > max(limits.values()):
+        longest = longest_lifetime_minutes()
+        if minutes is not None and minutes > longest:
             level = self.level if "access" in self.cleaned_data else ""
-            limit = limits.get(level, max(limits.values()))
+            limit = settings.SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES.get(level, longest)
             raise forms.ValidationError(
                 f"Choose a lifetime between 1 and {limit} minutes{f' for {level} access' if level else ''}."
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -13,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accessgrants.vending.base import Access, Target
-from accessgrants.vending.issuing import issue
+from accessgrants.vending.issuing import issue, longest_lifetime_minutes
 from portal.api.base import PortalApiView
 from portal.models import Space
 
@@ -36,8 +35,8 @@ class CredentialRequestSerializer(serializers.Serializer):
     )
 
     def validate_lifetime_minutes(self, value: int) -> int:
-        """Bounded here, before any arithmetic: 2**63 minutes used to overflow into a 500."""
-        longest = max(settings.SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES.values())
+        """Bounded here, before any arithmetic (see :func:`longest_lifetime_minutes`)."""
+        longest = longest_lifetime_minutes()
         if value > longest:
             raise serializers.ValidationError(f"Ask for at most {longest} minutes.")
         return value

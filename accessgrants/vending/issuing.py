@@ -66,6 +66,12 @@ def max_lifetime(access: str) -> timedelta:
     return timedelta(minutes=settings.SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES[access])
 
 
+def longest_lifetime_minutes() -> int:
+    """The longest lifetime any access level allows: a request beyond it is refused before any date
+    arithmetic, where 2**63 minutes used to overflow into a 500."""
+    return max(settings.SPACEPORT_CREDENTIAL_MAX_LIFETIME_MINUTES.values())
+
+
 def check_access(context: AccessContext, space: Space, access: str, target: str) -> Space:
     """The space whose storage the credential opens, once the rules allow it.
 
