@@ -185,8 +185,9 @@ def test_the_image_builds_migrates_passes_deploy_checks_and_answers(
     worker and beat start from loads with Redis as its broker.
 
     Measured on the 2-core test machine with a load average near 10 from other runs: 16.5 minutes
-    cold (debootstrap, then the dependency install), 3.5 to 8 minutes warm, where ``vfs`` copying and
-    deleting the whole root file system for each build container, commit and removal is nearly all of it.
+    cold (debootstrap about 6, the dependency stage about 4), 3 to 5 minutes warm, where ``vfs``
+    copying and deleting the whole root file system for the build container, the commit, the test's
+    container and their removal is nearly all of it; a changed dependency list adds about 4 minutes.
     """
     env = production_env(DATABASE_URL=image_database, CELERY_TASK_DEFAULT_QUEUE=f"spaceport-image-{os.getpid()}")
 
