@@ -193,7 +193,7 @@ def test_writing_or_deleting_needs_named_objects(connection: CloudConnection, ac
         vend(connection, access)
     assert raised.value.field == "object_keys"
     assert raised.value.code == "object_keys_required"
-    assert "cannot scope a key to a prefix; name the objects" in raised.value.message
+    assert raised.value.message.endswith(f"cannot scope a key to a prefix; name the objects to {access}.")
 
 
 def test_reading_without_names_gives_only_the_listing(connection: CloudConnection) -> None:

@@ -84,10 +84,11 @@ class PresignVendor:
         prefix = scope.location.prefix
         keys = checked_keys(scope.object_keys, prefix)
         if scope.access != Access.READ and not keys:
+            # The error is filed under object_keys, so the field name is not repeated in the words:
+            # on the space page it sits under the field labelled "Object keys".
             raise DomainError(
                 "object_keys",
-                "S3-compatible stores without STS cannot scope a key to a prefix; name the objects to "
-                f"{scope.access} in object_keys.",
+                f"S3-compatible stores without STS cannot scope a key to a prefix; name the objects to {scope.access}.",
                 "object_keys_required",
             )
         seconds = max(1, min(MAX_SECONDS, int(scope.lifetime.total_seconds())))
