@@ -203,6 +203,7 @@ def test_ctrl_c_stops_web_worker_and_beat(portal: RunningPortal) -> None:
     assert "exited with status" not in printed
     assert " ERROR " not in printed and "ERROR/" not in printed, "stopping quietly: " + printed[-3000:]
     assert "/MainProcess]" not in printed, "Celery logs through the portal's handler only, so nothing is printed twice"
+    assert "No hostname was supplied" not in printed, "the embedded broker's URL names its host"
     assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []
 
 
