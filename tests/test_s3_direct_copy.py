@@ -237,7 +237,7 @@ def test_the_signature_is_the_one_botocore_makes(url: str, token: str | None, mo
     reference = AWSRequest("PUT", url, headers=headers)
     S3SigV4Auth(credentials, "s3", "eu-west-1").add_auth(reference)
 
-    ours = signed_headers("PUT", route, parts.path, headers, credentials, now)
+    ours = signed_headers("PUT", route, parts.path, headers, credentials)
 
     assert ours["authorization"] == reference.headers["Authorization"]
     assert ours.get("x-amz-security-token") == (token and reference.headers["X-Amz-Security-Token"])
