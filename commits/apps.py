@@ -9,7 +9,9 @@ class CommitsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from commits import engine, queue
         from commits.models import OrganizationWebhook
         from portal.auditing import audit_model
 
         audit_model(OrganizationWebhook)
+        engine.finished.connect(queue.notify_webhook, dispatch_uid="commits.notify_webhook")

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accessgrants.vending.issuing import connection_of
@@ -38,6 +39,9 @@ from portal.models import LOADINGZONE, AuditEvent
 logger = logging.getLogger(__name__)
 
 LOCK_CLASS = 0x5C0
+
+finished = Signal()
+"""Sent with ``commit=`` inside the transaction that settles a commit (its webhook answers it)."""
 PLAN_BATCH = 1000
 # Batches in flight at once, threads deleting sources, and how often progress is counted.
 PIPELINE_DEPTH = 3
@@ -401,9 +405,7 @@ def _finish(commit: Commit, error: str = "") -> None:
             outcome=AuditEvent.Outcome.SUCCESS if state == CommitState.SUCCEEDED else AuditEvent.Outcome.FAILURE,
             details={"space": commit.space.name, "root_dir": commit.root_dir, "state": state, **commit.counts},
         )
-        from commits.webhooks import notify
-
-        notify(commit)
+        finished.send(sender=Commit, commit=commit)
     logger.info("commit %s finished: %s %s", commit.pk, state, commit.counts)
 
 

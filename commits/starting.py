@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from accessgrants.rules import AccessContext
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import check_access, connection_of
+from commits import queue
 from commits.models import ACTIVE_STATES, Commit
 from connections.providers.base import VALIDATION_PREFIX, StorageError, location_for
 from connections.providers.registry import client_for
@@ -153,17 +154,10 @@ def _create(space: Space, root_dir: str, *, user: Any, overwrite: bool, origin: 
                 overwrite=overwrite,
                 origin=origin,
             )
-            enqueue(commit)
+            queue.run_commit(commit.pk)
     except IntegrityError:
         running = _overlapping(space.organization, root_dir)
         if running is None:
             raise
         raise CommitRunning(running) from None
     return commit
-
-
-def enqueue(commit: Commit) -> None:
-    from commits.tasks import run_commit
-
-    pk = commit.pk
-    transaction.on_commit(lambda: run_commit.delay(pk))

@@ -65,7 +65,7 @@ def payload(commit: Commit) -> dict[str, Any]:
 
 
 def notify(commit: Commit) -> WebhookDelivery | None:
-    """Queue a delivery if the organization has an enabled webhook; sent once the transaction commits."""
+    """Record a delivery if the organization has an enabled webhook (:mod:`commits.queue` sends it)."""
     hook = OrganizationWebhook.objects.filter(organization_id=commit.organization_id, enabled=True).first()
     if hook is None:
         return None
@@ -73,10 +73,6 @@ def notify(commit: Commit) -> WebhookDelivery | None:
     delivery = WebhookDelivery.objects.create(
         organization_id=commit.organization_id, commit=commit, event=EVENT, body=body
     )
-    from commits.tasks import deliver_webhook
-
-    pk = delivery.pk
-    transaction.on_commit(lambda: deliver_webhook.delay(pk))
     return delivery
 
 

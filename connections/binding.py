@@ -15,13 +15,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from connections.fields import SecretMaterial
 from connections.methods import ConnectionInputError, spec_for
 
-if TYPE_CHECKING:
-    from connections.models import CloudConnection
+
+class HoldsSecret(Protocol):
+    """What binding reads of a connection; the model saves through :func:`seal`, so this module
+    names the shape it needs instead of importing the model."""
+
+    pk: Any
+    method: str
+    config: Any
+    secret: Any
 
 
 class SecretUnbound(Exception):
@@ -99,7 +106,7 @@ def refuse_moving(
     raise ConnectionInputError(errors)
 
 
-def require_bound(connection: CloudConnection) -> None:
+def require_bound(connection: HoldsSecret) -> None:
     """Refuse to use a secret that was bound to another destination than the connection's settings.
 
     A secret with no binding predates binding; the data migration that introduced it bound every

@@ -12,17 +12,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from connections import binding, territory
+from connections import binding, queue, territory
 from connections.methods import ConnectionInputError, clean_input, spec_for
 from connections.models import CloudConnection, Status, new_external_id
 from portal.audit import record
 from portal.models import Organization
-
-
-def _enqueue_validation(connection: CloudConnection) -> None:
-    from connections.tasks import validate_connection
-
-    transaction.on_commit(lambda: validate_connection.delay(connection.pk))
 
 
 def create_connection(
@@ -70,7 +64,7 @@ def create_connection(
     except IntegrityError:
         raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
     if connection.status == Status.VALIDATING:
-        _enqueue_validation(connection)
+        queue.validate(connection.pk)
     return connection
 
 
@@ -130,7 +124,7 @@ def update_connection(
     except IntegrityError:
         raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
     if validate:
-        _enqueue_validation(connection)
+        queue.validate(connection.pk)
     return connection
 
 
@@ -157,7 +151,7 @@ def start_validation(connection: CloudConnection) -> CloudConnection:
         territory.claim(connection)
         CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALIDATING, status_message="")
     connection.status = Status.VALIDATING
-    _enqueue_validation(connection)
+    queue.validate(connection.pk)
     return connection
 
 
@@ -169,12 +163,10 @@ def _is_complete(connection: CloudConnection) -> bool:
 
 def disable_connection(connection: CloudConnection, reason: str = "") -> CloudConnection:
     """Stop using the connection, and withdraw what it issued where the cloud allows it (see connections.spaces)."""
-    from connections.tasks import revoke_connection_credentials
-
     connection.status = Status.DISABLED
     connection.status_message = (reason or "Disabled by an administrator.")[:500]
     connection.save(update_fields=["status", "status_message", "modified"])
-    transaction.on_commit(lambda: revoke_connection_credentials.delay(connection.pk))
+    queue.revoke_connection_credentials(connection.pk)
     return connection
 
 
@@ -185,16 +177,5 @@ def enable_connection(connection: CloudConnection) -> CloudConnection:
         connection.status = Status.VALIDATING
         connection.status_message = ""
         connection.save(update_fields=["status", "status_message", "modified"])
-    _enqueue_validation(connection)
+    queue.validate(connection.pk)
     return connection
-
-
-def revalidate_all() -> int:
-    """Enqueue a validation of every connection that is in use (not a draft, not disabled)."""
-    from connections.tasks import validate_connection
-
-    ids = list(CloudConnection.objects.exclude(status__in=[Status.DRAFT, Status.DISABLED]).values_list("pk", flat=True))
-    for connection_id in ids:
-        validate_connection.delay(connection_id)
-    record("connection.revalidate_all", details={"count": len(ids)})
-    return len(ids)

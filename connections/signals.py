@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
+from connections import queue
 from portal.models import Organization, Space, State
 
 
@@ -15,25 +14,21 @@ def space_saved(sender: type[Space], instance: Space, created: bool, **kwargs: A
     Both run on a worker once the transaction commits, so the page that made the change never
     waits for the cloud.
     """
-    from connections.tasks import prepare_space_storage, revoke_space_credentials
-
     update_fields = kwargs.get("update_fields")
     deleted = instance.state == State.DELETION and (update_fields is None or "state" in update_fields)
     # The organization is loaded only when there is something to do: most saves are plain edits.
     if kwargs.get("raw") or not (created or deleted) or instance.organization.connection_id is None:
         return
-    space_id = instance.pk
-    task = prepare_space_storage if created else revoke_space_credentials
-    transaction.on_commit(lambda: task.delay(space_id))
+    if created:
+        queue.prepare_space_storage(instance.pk)
+    else:
+        queue.revoke_space_credentials(instance.pk)
 
 
 def organization_saved(sender: type[Organization], instance: Organization, created: bool, **kwargs: Any) -> None:
     """An organization marked for deletion loses every credential issued for its spaces."""
-    from connections.tasks import revoke_connection_credentials
-
     update_fields = kwargs.get("update_fields")
     if created or kwargs.get("raw") or instance.state != State.DELETION or instance.connection_id is None:
         return
     if update_fields is None or "state" in update_fields:
-        connection_id = instance.connection_id
-        transaction.on_commit(lambda: revoke_connection_credentials.delay(connection_id, "organization_deleted"))
+        queue.revoke_connection_credentials(instance.connection_id, "organization_deleted")

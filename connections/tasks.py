@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 
-from connections import onboarding, spaces, validation
+from connections import spaces, validation
 from connections.crypto import DecryptionError
 from connections.models import CloudConnection, Status
 from connections.providers.base import StorageError
 from connections.retrying import MAX_RETRIES, delay_after
+from portal.audit import record
 from portal.models import Space
 
 
@@ -40,8 +41,14 @@ def validate_connection(self: Task, connection_id: int) -> str:
 
 @shared_task(acks_late=True, time_limit=120)
 def revalidate_connections() -> int:
-    """Daily: validate every connection in use, so a revoked role or rotated key shows up before users hit it."""
-    return onboarding.revalidate_all()
+    """Daily: validate every connection in use (not a draft, not disabled), so a revoked role or rotated
+    key shows up before users hit it."""
+    in_use = CloudConnection.objects.exclude(status__in=[Status.DRAFT, Status.DISABLED])
+    ids = list(in_use.values_list("pk", flat=True))
+    for connection_id in ids:
+        validate_connection.delay(connection_id)
+    record("connection.revalidate_all", details={"count": len(ids)})
+    return len(ids)
 
 
 def storage_backoff(retries_so_far: int) -> int:

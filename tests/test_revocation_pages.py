@@ -73,7 +73,7 @@ def test_the_aws_disable_page_shows_the_revoke_sessions_step(
         answer = browser.post(page_url(connection), follow=True)
     connection.refresh_from_db()
     assert connection.status == Status.DISABLED
-    assert any(c.__qualname__.startswith("disable_connection.") for c in enqueued)
+    assert any(c.__qualname__.startswith("revoke_connection_credentials.") for c in enqueued)
     said = answer.content.decode()
     assert "is disabled" in said and "cannot be recalled by Spaceport" in said
 

@@ -78,7 +78,7 @@ def new_space(organization: Organization, django_capture_on_commit_callbacks: An
     """A space created as the pages and the API create it; its storage task is enqueued on commit."""
     with django_capture_on_commit_callbacks() as enqueued:
         space = create_space(organization, name=unique_space_name())
-    assert enqueued_by(enqueued, "space_saved") == 1, "creating the space enqueues its storage task"
+    assert enqueued_by(enqueued, "prepare_space_storage") == 1, "creating the space enqueues its storage task"
     return space
 
 
@@ -255,7 +255,7 @@ def test_disabling_the_connection_revokes_an_issued_sas(
 
     with django_capture_on_commit_callbacks() as enqueued:
         onboarding.disable_connection(connection, "test")
-    assert enqueued_by(enqueued, "disable_connection") == 1, "disabling enqueues the revocation"
+    assert enqueued_by(enqueued, "revoke_connection_credentials") == 1, "disabling enqueues the revocation"
     assert tasks.revoke_connection_credentials(connection.pk).startswith("revoked ")
 
     refused(lambda: reader.download_blob("kept.txt").readall())
@@ -288,7 +288,7 @@ def test_deleting_a_space_revokes_what_was_issued_for_it(
 
     with django_capture_on_commit_callbacks() as enqueued:
         mark_space_for_deletion(space)
-    assert enqueued_by(enqueued, "space_saved") == 1
+    assert enqueued_by(enqueued, "revoke_space_credentials") == 1
     assert tasks.revoke_space_credentials(space.pk) == "done"
     refused(lambda: ContainerClient.from_container_url(url).download_blob("kept.txt").readall())
     assert ContainerClient.from_container_url(other_url).download_blob("kept.txt").readall() == b"kept"
@@ -309,7 +309,7 @@ def test_deleting_the_organization_revokes_what_was_issued_for_its_spaces(
 
     with django_capture_on_commit_callbacks() as enqueued:
         mark_organization_for_deletion(organization)
-    assert enqueued_by(enqueued, "organization_saved") == 1
+    assert enqueued_by(enqueued, "revoke_connection_credentials") == 1
     assert tasks.revoke_connection_credentials(organization.connection.pk, "organization_deleted").startswith("revoked")
     refused(lambda: ContainerClient.from_container_url(url).download_blob("kept.txt").readall())
     assert AuditEvent.objects.get(action="connection.revoke").details["reason"] == "organization_deleted"
