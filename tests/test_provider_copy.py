@@ -383,6 +383,24 @@ def test_a_store_without_part_copies_fails_cleanly(s3_store: Store) -> None:
     assert s3_store.client.head_object(s3_store.space, "big.bin") is None
 
 
+@pytest.mark.parametrize("s3_store", ["aws"], indirect=True)
+def test_every_part_names_the_version_of_the_source_it_copies(s3_store: Store) -> None:
+    """A source overwritten halfway then fails the copy at the store instead of mixing two versions
+    (moto does not check the condition, so the requests show it)."""
+    s3_store.put("big.bin", os.urandom(11 * MiB))
+    assert isinstance(s3_store.client, s3common.S3Client)
+    source = s3_store.client.head_object(s3_store.loadingzone, "big.bin")
+    assert source is not None
+    conditions: list[str] = []
+    s3_store.client.s3.meta.events.register(
+        "provide-client-params.s3.UploadPartCopy", lambda params, **_: conditions.append(params["CopySourceIfMatch"])
+    )
+
+    s3_store.client.copy_object(s3_store.loadingzone, "big.bin", s3_store.space, "big.bin")
+
+    assert [condition.strip('"') for condition in conditions] == [source.etag] * 3
+
+
 def test_part_sizes_follow_the_threshold_and_the_part_limit() -> None:
     assert s3common.copy_part_size(6 * 1024**3, 5 * 1024**3) == 512 * MiB
     assert s3common.copy_part_size(6 * MiB, 1 * MiB) == 5 * MiB, "S3's smallest part"

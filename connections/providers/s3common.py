@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
@@ -31,6 +29,10 @@ from botocore.exceptions import (
     SSLError as BotoSSLError,
 )
 from django.conf import settings
+from s3transfer.exceptions import S3CopyFailedError
+from s3transfer.manager import TransferConfig, TransferManager
+from s3transfer.subscribers import BaseSubscriber
+from s3transfer.utils import ChunksizeAdjuster
 
 from connections.egress import found_in
 from connections.egress_http import guard_botocore
@@ -76,7 +78,6 @@ PERMISSIONS: dict[str, tuple[str, str, bool]] = {
 COPY_OBJECT_LIMIT = 5 * 1024**3
 PART_COPY_SIZE = 512 * 1024**2
 MIN_PART_SIZE = 5 * 1024**2
-MAX_PARTS = 10_000
 PART_COPY_WORKERS = 8
 # What UploadPartCopy does not carry over by itself; CreateMultipartUpload must set it.
 CARRIED_HEADERS = ("ContentType", "ContentEncoding", "ContentDisposition", "ContentLanguage", "CacheControl")
@@ -113,10 +114,23 @@ def s3_config(
 
 
 def copy_part_size(size: int, threshold: int) -> int:
-    """Parts of 512 MiB, smaller when the threshold is lowered (never under S3's 5 MiB minimum),
-    and larger when 10,000 parts would not hold the object."""
+    """The part size a multipart copy uses: 512 MiB, smaller when the threshold is lowered (never
+    under S3's 5 MiB minimum), and larger when 10,000 parts would not hold the object (doubled
+    until they do, as s3transfer adjusts it)."""
     part_size = max(MIN_PART_SIZE, min(PART_COPY_SIZE, threshold))
-    return max(part_size, -(-size // MAX_PARTS))
+    return int(ChunksizeAdjuster().adjust_chunksize(part_size, size))
+
+
+class KnownSource(BaseSubscriber):
+    """Tells s3transfer the source's size and ETag from a HEAD already made."""
+
+    def __init__(self, size: int, etag: str) -> None:
+        self._size = size
+        self._etag = etag
+
+    def on_queued(self, future: Any, **_: Any) -> None:
+        future.meta.provide_transfer_size(self._size)
+        future.meta.provide_object_etag(self._etag)
 
 
 def described(name: str, head: dict[str, Any]) -> StoredObject:
@@ -359,57 +373,37 @@ class S3Client(StorageClient):
     def _copy_in_parts(
         self, copy_source: dict[str, str], bucket: str, name: str, original: dict[str, Any], threshold: int
     ) -> None:
-        """A multipart upload whose parts are ranges of the source, aborted if any part fails.
+        """s3transfer's managed multipart copy, through this client and so the address policy.
 
-        Every part names the source's ETag, so a source overwritten halfway fails the copy
-        instead of producing an object made of two versions.
+        It aborts the upload when a part fails and names the source's ETag in every part, so a
+        source overwritten halfway fails the copy instead of producing an object made of two
+        versions. The HEAD already made hands it the size and ETag; the type and metadata go
+        along as a REPLACE of what that HEAD saw, so it does not ask the source again.
         """
-        size = int(original["ContentLength"])
-        part_size = copy_part_size(size, threshold)
         carried = {header: original[header] for header in CARRIED_HEADERS if original.get(header)}
-        upload_id = self.s3.create_multipart_upload(
-            Bucket=bucket, Key=name, Metadata=original.get("Metadata") or {}, **carried
-        )["UploadId"]
-        ranges = [
-            (number, first, min(first + part_size, size) - 1)
-            for number, first in enumerate(range(0, size, part_size), start=1)
-        ]
-
-        def copy_part(number: int, first: int, last: int) -> dict[str, Any]:
-            response = self.s3.upload_part_copy(
-                Bucket=bucket,
-                Key=name,
-                UploadId=upload_id,
-                PartNumber=number,
-                CopySource=copy_source,
-                CopySourceRange=f"bytes={first}-{last}",
-                CopySourceIfMatch=original["ETag"],
-            )
-            etag = response.get("CopyPartResult", {}).get("ETag")
-            if not etag:
-                raise StorageError(
-                    "unsupported",
-                    f"{self.endpoint} does not copy parts of objects server-side (UploadPartCopy).",
-                    "Objects above the multipart copy threshold cannot be copied on this store; if "
-                    "SPACEPORT_S3_MULTIPART_COPY_THRESHOLD was lowered, raise it again (up to 5 GiB).",
-                )
-            return {"PartNumber": number, "ETag": etag}
-
+        extra_args = {"MetadataDirective": "REPLACE", "Metadata": original.get("Metadata") or {}, **carried}
+        config = TransferConfig(
+            multipart_threshold=threshold + 1,
+            multipart_chunksize=max(MIN_PART_SIZE, min(PART_COPY_SIZE, threshold)),
+            max_request_concurrency=PART_COPY_WORKERS,
+        )
+        known = KnownSource(int(original["ContentLength"]), original["ETag"])
         try:
-            with ThreadPoolExecutor(max_workers=min(PART_COPY_WORKERS, len(ranges))) as pool:
-                futures = [pool.submit(copy_part, *part) for part in ranges]
-                try:
-                    parts = [future.result() for future in futures]
-                except BaseException:
-                    for future in futures:
-                        future.cancel()
-                    raise
-            self.s3.complete_multipart_upload(
-                Bucket=bucket, Key=name, UploadId=upload_id, MultipartUpload={"Parts": parts}
-            )
-        except BaseException:
-            with suppress(ClientError, BotoCoreError):
-                self.s3.abort_multipart_upload(Bucket=bucket, Key=name, UploadId=upload_id)
+            with TransferManager(self.s3, config) as manager:
+                manager.copy(copy_source, bucket, name, extra_args=extra_args, subscribers=[known]).result()
+        except KeyError as exc:
+            # s3transfer reads the part's ETag (and the upload's id) from the answer by key: a
+            # store that answers without them does not copy parts server-side.
+            raise StorageError(
+                "unsupported",
+                f"{self.endpoint} does not copy parts of objects server-side (UploadPartCopy).",
+                "Objects above the multipart copy threshold cannot be copied on this store; if "
+                "SPACEPORT_S3_MULTIPART_COPY_THRESHOLD was lowered, raise it again (up to 5 GiB).",
+            ) from exc
+        except S3CopyFailedError as exc:
+            # s3transfer words a changed source its own way; the store's answer explains it.
+            if isinstance(exc.__context__, ClientError):
+                raise exc.__context__ from exc
             raise
 
     def permission_hint(self, permission: str, resource: str) -> str:
