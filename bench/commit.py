@@ -27,7 +27,7 @@ DATABASE = "spaceport_bench_commit"
 BUCKET = "bench"
 
 SETUP = """
-from connections import onboarding
+from connections import lifecycle
 from connections.models import CloudConnection, Status
 from django.contrib.auth import get_user_model
 from portal.tenancy import create_organization, create_space
@@ -36,7 +36,7 @@ org = create_organization(name="bench")
 create_space(org, name="data")
 values = {"endpoint": ENDPOINT, "bucket": "bench", "access_key_id": KEY, "secret_access_key": SECRET,
           "prefix": "spaceport", "verify_tls": False}
-c = onboarding.create_connection(org, name="store", method="s3_static_keys", values=values, validate=False)
+c = lifecycle.create_connection(org, name="store", method="s3_static_keys", values=values, validate=False)
 CloudConnection.objects.filter(pk=c.pk).update(status=Status.VALID)
 org.connection = c
 org.save(update_fields=["connection"])

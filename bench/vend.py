@@ -56,7 +56,7 @@ KINDS = ("bare", "cached", "uncached")
 
 SETUP = """
 from azure.storage.blob import BlobServiceClient
-from connections import onboarding
+from connections import lifecycle
 from connections.models import CloudConnection, Status
 from portal.tenancy import create_organization, create_space
 org = create_organization(name="bench", display_name="Benchmark")
@@ -65,7 +65,7 @@ service = BlobServiceClient.from_connection_string(CONNECTION_STRING)
 for container in ("data", "loadingzone"):
     service.create_container(container)
 values = {"connection_string": CONNECTION_STRING}
-c = onboarding.create_connection(org, name="azure", method="azure_connection_string", values=values, validate=False)
+c = lifecycle.create_connection(org, name="azure", method="azure_connection_string", values=values, validate=False)
 CloudConnection.objects.filter(pk=c.pk).update(status=Status.VALID)
 org.connection = c
 org.save(update_fields=["connection"])

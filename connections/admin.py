@@ -14,8 +14,8 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from connections import onboarding
-from connections.models import CloudConnection, GoogleServiceAccount, SpaceStorage, Status
+from connections import lifecycle
+from connections.models import CloudConnection, GoogleServiceAccount, SpaceStorage
 
 
 def check_result(check: dict[str, object]) -> str:
@@ -89,16 +89,22 @@ class CloudConnectionAdmin(admin.ModelAdmin):
     @admin.action(description="Disable the selected connections")
     def disable(self, request: HttpRequest, queryset: QuerySet[CloudConnection]) -> None:
         count = 0
-        for connection in queryset.exclude(status=Status.DISABLED):
-            onboarding.disable_connection(connection, f"Disabled in the admin by {request.user}.")
+        for connection in queryset:
+            try:
+                lifecycle.disable_connection(connection, f"Disabled in the admin by {request.user}.")
+            except lifecycle.LifecycleRefused:
+                continue
             count += 1
         self.message_user(request, f"Disabled {count} connection(s).", messages.SUCCESS)
 
     @admin.action(description="Validate the selected connections again")
     def revalidate(self, request: HttpRequest, queryset: QuerySet[CloudConnection]) -> None:
         count = 0
-        for connection in queryset.exclude(status=Status.DISABLED):
-            onboarding.start_validation(connection)
+        for connection in queryset:
+            try:
+                lifecycle.start_validation(connection)
+            except lifecycle.LifecycleRefused:
+                continue
             count += 1
         self.message_user(request, f"Started validating {count} connection(s).", messages.SUCCESS)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from connections.lifecycle import create_connection
 from connections.methods import ConnectionInputError, Provider, spec_for
 from connections.models import CloudConnection, Status
-from connections.onboarding import create_connection
 from portal.models import Organization
 
 DRAFT_NAMES = {

@@ -4,6 +4,8 @@ and watch the validation; the same pages edit, disable and enable a connection l
 Every step has its own URL, so back, forward and reload work, and the draft row keeps what was
 chosen. Only an organization's owners and admins reach these pages: the organization is looked up
 through the caller's visible organizations (404 otherwise), then administration is required (403).
+Whether a connection's state allows a change is decided in :mod:`connections.lifecycle`; a refusal
+is shown as a message on the connection's page, and nothing changes.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from connections import instructions, onboarding
+from connections import instructions, lifecycle
 from connections.clouds import CLOUDS, cloud_of
 from connections.drafts import discard_draft, start_draft
 from connections.forms import BoundedUploadHandler, ConnectionDetailsForm
+from connections.lifecycle import LifecycleRefused
 from connections.methods import SPECS, ConnectionInputError
 from connections.models import CloudConnection, Status
 from connections.report import report_of
@@ -45,6 +48,14 @@ def _connection(request: HttpRequest, name: str, connection: str) -> CloudConnec
     found = get_object_or_404(organization.connections, name=connection)
     found.organization = organization
     return found
+
+
+def _refused(request: HttpRequest, target: CloudConnection, refusal: LifecycleRefused) -> HttpResponse:
+    """A transition the connection's state does not allow: say why on its page."""
+    messages.error(request, refusal.message)
+    if refusal.code == "draft_incomplete":
+        return redirect("connection_details", name=target.organization.name, connection=target.name)
+    return redirect("connection", name=target.organization.name, connection=target.name)
 
 
 STEPS = (
@@ -173,16 +184,19 @@ def details(request: HttpRequest, name: str, connection: str) -> HttpResponse:
 @login_required
 def _details(request: HttpRequest, name: str, connection: str) -> HttpResponse:
     target = _connection(request, name, connection)
-    if target.status == Status.DISABLED:
-        messages.warning(request, "Enable the connection before changing its details.")
-        return redirect("connection", name=name, connection=target.name)
+    try:
+        lifecycle.check_editable(target)
+    except LifecycleRefused as refusal:
+        return _refused(request, target, refusal)
     if request.method != "POST":
         form = ConnectionDetailsForm(connection=target)
         return render(request, "connections/details.html", _page(target, "details", form=form))
     form = ConnectionDetailsForm(request.POST, request.FILES, connection=target)
     if form.is_valid():
         try:
-            onboarding.update_connection(target, values=form.values(), name=form.cleaned_data["name"], validate=True)
+            lifecycle.update_connection(target, values=form.values(), name=form.cleaned_data["name"], validate=True)
+        except LifecycleRefused as refusal:
+            return _refused(request, target, refusal)
         except ConnectionInputError as exc:
             form.add_input_error(exc)
         else:
@@ -230,7 +244,9 @@ def _settings_of(connection: CloudConnection) -> list[tuple[str, Any]]:
 def validate_again(request: HttpRequest, name: str, connection: str) -> HttpResponse:
     target = _connection(request, name, connection)
     try:
-        onboarding.start_validation(target)
+        lifecycle.start_validation(target)
+    except LifecycleRefused as refusal:
+        return _refused(request, target, refusal)
     except ConnectionInputError as exc:
         messages.error(request, " ".join(exc.errors.values()))
         if target.status == Status.DRAFT:
@@ -246,9 +262,10 @@ def disable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
     outcome = revocability(target)
     if request.method != "POST":
         return render(request, "connections/disable.html", _page(target, "validate", revocability=outcome))
-    if target.status in (Status.DRAFT, Status.DISABLED):
-        return redirect("connection", name=name, connection=target.name)
-    onboarding.disable_connection(target, f"Disabled by {request.user}.")
+    try:
+        lifecycle.disable_connection(target, f"Disabled by {request.user}.")
+    except LifecycleRefused as refusal:
+        return _refused(request, target, refusal)
     said = "Spaceport no longer uses it" + (
         "; the tokens it issued are being revoked." if outcome.revoked_at_once else "."
     )
@@ -262,13 +279,14 @@ def disable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
 @login_required
 def enable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
     target = _connection(request, name, connection)
-    if target.status == Status.DISABLED:
-        try:
-            onboarding.enable_connection(target)
-        except ConnectionInputError as exc:
-            messages.error(request, " ".join(exc.errors.values()))
-            return redirect("connection", name=name, connection=target.name)
-        messages.success(request, f"Connection {target.name} is enabled and being validated again.")
+    try:
+        lifecycle.enable_connection(target)
+    except LifecycleRefused as refusal:
+        return _refused(request, target, refusal)
+    except ConnectionInputError as exc:
+        messages.error(request, " ".join(exc.errors.values()))
+        return redirect("connection", name=name, connection=target.name)
+    messages.success(request, f"Connection {target.name} is enabled and being validated again.")
     return redirect("connection", name=name, connection=target.name)
 
 

@@ -33,6 +33,7 @@ BOTH_DATABASES = frozenset(
         "test_admin.py",
         "test_audit.py",
         "test_access_sweep.py",
+        "test_connection_lifecycle.py",
     }
 )
 

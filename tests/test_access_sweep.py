@@ -33,7 +33,7 @@ from django.urls.resolvers import RegexPattern
 
 from accessgrants.models import Grant, Role, Scope
 from commits.models import Commit, CommitItem, OrganizationWebhook
-from connections import onboarding
+from connections import lifecycle
 from portal.audit import record
 from portal.models import ApiToken, AuditEvent, Organization, Space
 from portal.tenancy import create_organization, create_space
@@ -153,7 +153,7 @@ def swept_routes() -> list[Route]:
 @pytest.fixture
 def acme(organization: Organization, space: Space, owner: Any, member: Any) -> dict[str, str]:
     """Everything of acme a path can name, made by the shared actors."""
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization,
         name="acme-store",
         method="aws_cross_account_role",

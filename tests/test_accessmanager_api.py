@@ -19,7 +19,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import ContainerClient
 from django.test import Client
 
-from connections import onboarding
+from connections import lifecycle
 from connections.models import CloudConnection, Status
 from connections.providers.registry import forget_clients
 from portal import journal
@@ -309,7 +309,7 @@ def test_storage_that_cannot_give_a_sas_is_10041(idp: IdentityProvider, organiza
     missing = "Unable to find the given Storage Account."
     assert_error(call("read", token, organization="acme", space="raw"), 404, 10041, missing)
 
-    s3 = onboarding.create_connection(
+    s3 = lifecycle.create_connection(
         organization,
         name="bucket",
         method="s3_static_keys",

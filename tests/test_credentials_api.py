@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from connections import onboarding
+from connections import lifecycle
 from connections.models import CloudConnection, Status
 from portal import journal
 from portal.models import AuditEvent, Organization, Space
@@ -16,7 +16,7 @@ URL = "/api/v1/organizations/acme/spaces/{space}/credentials/"
 
 @pytest.fixture
 def connection(organization: Organization) -> CloudConnection:
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization,
         name="store",
         method="s3_static_keys",

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from accessgrants.models import Grant, Role, Scope
 from commits.models import Commit, CommitState
-from connections import onboarding
+from connections import lifecycle
 from connections.models import CloudConnection, Status
 from portal.tenancy import create_organization, create_space
 from tests.conftest import PASSWORD, make_user
@@ -43,7 +43,7 @@ def world(transactional_db: None) -> dict[str, Any]:
     raw = create_space(acme, name="raw", display_name="Raw measurements", description="Instrument output.")
     Grant.objects.create(user=member, scope=Scope.ORGANIZATION, role=Role.ACCESS, organization=acme)
     Grant.objects.create(user=member, scope=Scope.SPACE, role=Role.SUPPLIER, organization=acme, space=raw)
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         acme,
         name="store",
         method="aws_cross_account_role",

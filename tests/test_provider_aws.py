@@ -23,9 +23,9 @@ import jwt
 import pytest
 
 from connections.drafts import start_draft
+from connections.lifecycle import update_connection
 from connections.methods import Method, Provider, clean_input, spec_for
 from connections.models import CloudConnection, new_external_id
-from connections.onboarding import update_connection
 from connections.providers import aws
 from connections.providers.base import Location, StorageError, location_for
 from connections.providers.identity import workload_subject

@@ -20,7 +20,7 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 
-from connections import binding, onboarding
+from connections import binding, lifecycle
 from connections.methods import ConnectionInputError, Method
 from connections.models import CloudConnection, Status
 from connections.providers.base import StorageError
@@ -90,7 +90,7 @@ def ibm_values(**changes: Any) -> dict[str, Any]:
 
 
 def ibm_connection(organization: Organization) -> CloudConnection:
-    return onboarding.create_connection(
+    return lifecycle.create_connection(
         organization, name="cos", method=Method.IBM_API_KEY, values=ibm_values(), validate=False
     )
 
@@ -123,7 +123,7 @@ def test_changing_the_endpoint_needs_the_api_key_again(
 ) -> None:
     connection = ibm_connection(organization)
     with pytest.raises(ConnectionInputError) as refused:
-        onboarding.update_connection(
+        lifecycle.update_connection(
             connection, values=without_secret(connection, endpoint=f"http://{LOOPBACK}:{free_port()}"), validate=False
         )
     assert set(refused.value.errors) == {"api_key", "endpoint"}
@@ -150,7 +150,7 @@ def test_entering_the_api_key_again_moves_it(
     connection = ibm_connection(organization)
     old_binding = connection.secret.bound_to if connection.secret else ""
 
-    onboarding.update_connection(
+    lifecycle.update_connection(
         connection, values={**without_secret(connection, iam_url=listener.url), "api_key": API_KEY}, validate=False
     )
 
@@ -187,7 +187,7 @@ def test_a_destination_changed_in_the_database_is_never_sent_the_secret(
 def test_a_token_url_dropped_from_the_list_is_not_used(
     organization: Organization, iam_urls: list[str], listener: Listener, settings: Any
 ) -> None:
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization, name="cos", method=Method.IBM_API_KEY, values=ibm_values(iam_url=listener.url), validate=False
     )
     settings.SPACEPORT_IBM_IAM_TOKEN_URLS = ["https://iam.cloud.ibm.com/identity/token"]
@@ -234,7 +234,7 @@ def service_principal(organization: Organization, **changes: Any) -> CloudConnec
         "client_secret": CLIENT_SECRET,
         **changes,
     }
-    return onboarding.create_connection(
+    return lifecycle.create_connection(
         organization, name="blob", method=Method.AZURE_SERVICE_PRINCIPAL, values=values, validate=False
     )
 
@@ -263,7 +263,7 @@ def test_changing_the_authority_needs_the_client_secret_again(
 def test_changing_the_account_url_needs_the_client_secret_again(organization: Organization, authorities: str) -> None:
     connection = service_principal(organization)
     with pytest.raises(ConnectionInputError) as refused:
-        onboarding.update_connection(
+        lifecycle.update_connection(
             connection,
             values=without_secret(connection, account_url=f"http://{LOOPBACK}:{free_port()}/acmedata"),
             validate=False,
@@ -356,7 +356,7 @@ def test_replacing_a_secret_is_audited_by_name(
 
 def test_an_edit_that_keeps_the_secret_writes_no_secret_event(organization: Organization) -> None:
     connection = ibm_connection(organization)
-    onboarding.update_connection(connection, values=without_secret(connection, bucket="cos-other"), validate=False)
+    lifecycle.update_connection(connection, values=without_secret(connection, bucket="cos-other"), validate=False)
     assert not AuditEvent.objects.filter(action="connection.secret.change").exists()
 
 
@@ -386,7 +386,7 @@ def test_an_empty_authority_stored_before_the_list_binds_like_the_public_cloud(
     connection.refresh_from_db()
     binding.require_bound(connection)
 
-    onboarding.update_connection(
+    lifecycle.update_connection(
         connection,
         values=without_secret(connection, authority_host="https://login.microsoftonline.com"),
         validate=False,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from connections import onboarding
+from connections import lifecycle
 from connections.methods import Method
 from connections.models import CloudConnection
 from portal.tenancy import create_organization
@@ -31,7 +31,7 @@ def connection(transactional_db: None, settings: Any) -> CloudConnection:
         "bucket": "acme-data",
         "api_key": API_KEY,
     }
-    return onboarding.create_connection(acme, name="cos", method=Method.IBM_API_KEY, values=values, validate=False)
+    return lifecycle.create_connection(acme, name="cos", method=Method.IBM_API_KEY, values=values, validate=False)
 
 
 def test_moving_the_key_to_another_token_url_asks_for_the_key(

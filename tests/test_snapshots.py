@@ -10,7 +10,7 @@ from django.test import Client
 
 from accessgrants import snapshots
 from accessgrants.models import Grant, Role, Scope
-from connections import onboarding
+from connections import lifecycle
 from portal.models import ApiToken, Space
 from tests.emulators import Azurite
 from tests.test_vending_azure import connect_to_azurite, ensure_containers
@@ -58,7 +58,7 @@ def test_disabling_the_connection_takes_effect_at_the_next_request(acme: Space, 
     _, key = ApiToken.issue(member, "script")
     assert vend(key) == 200
     connection = acme.organization.connections.get()
-    onboarding.disable_connection(connection)
+    lifecycle.disable_connection(connection)
     response = Client().post(READ, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 404
     assert response.json()["errorCode"] == 10041

@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accessgrants.models import Grant, Role, Scope
-from connections import onboarding
+from connections import lifecycle
 from connections.models import CloudConnection, Status
 from connections.providers.registry import forget_clients
 from portal import journal
@@ -52,7 +52,7 @@ def connection(organization: Organization, rclone_s3: RcloneS3, bucket: str) -> 
 
 def connect_rclone(organization: Organization, rclone_s3: RcloneS3, bucket: str) -> CloudConnection:
     """The organization's storage: ``bucket`` on rclone's S3 server under ``spaceport/``, valid."""
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization,
         name="store",
         method="s3_static_keys",

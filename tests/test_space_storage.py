@@ -26,7 +26,7 @@ from accessgrants.vending.issuing import issue
 from commits import engine
 from commits.models import ACTIVE_STATES, Commit, CommitState
 from commits.starting import start_commit
-from connections import onboarding, spaces, tasks, validation
+from connections import lifecycle, spaces, tasks, validation
 from connections.models import CloudConnection, SpaceStorage, Status
 from connections.providers.azure_policies import POLICY_PREFIX
 from connections.providers.base import location_for
@@ -56,7 +56,7 @@ def unique_space_name() -> str:
 def azure_organization(azurite: Azurite, owner: Any, connection_string: str = "") -> Organization:
     """A new organization on Azurite, its connection valid and in use."""
     organization = create_organization(name=f"o{uuid.uuid4().hex[:10]}", owner=owner)
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization,
         name="azurite",
         method="azure_connection_string",
@@ -254,7 +254,7 @@ def test_disabling_the_connection_revokes_an_issued_sas(
     assert read_token(space, member) == (url, True), "the same token comes from the cache"
 
     with django_capture_on_commit_callbacks() as enqueued:
-        onboarding.disable_connection(connection, "test")
+        lifecycle.disable_connection(connection, "test")
     assert enqueued_by(enqueued, "revoke_connection_credentials") == 1, "disabling enqueues the revocation"
     assert tasks.revoke_connection_credentials(connection.pk).startswith("revoked ")
 
@@ -264,7 +264,7 @@ def test_disabling_the_connection_revokes_an_issued_sas(
     revocation = AuditEvent.objects.get(action="connection.revoke")
     assert revocation.details["reason"] == "connection_disabled" and revocation.details["policies_removed"] >= 4
 
-    onboarding.enable_connection(connection)
+    lifecycle.enable_connection(connection)
     validation.validate(CloudConnection.objects.get(pk=connection.pk))
     space.refresh_from_db()
     fresh, cached = read_token(Space.objects.select_related("organization__connection").get(pk=space.pk), member)
@@ -367,6 +367,6 @@ def test_with_a_worker_a_new_space_commits_and_disabling_revokes(
     url, _ = read_token(space, member)
     reader = ContainerClient.from_container_url(url)
     assert reader.download_blob(f"{root}/first.csv").readall() == b"1\n"
-    onboarding.disable_connection(CloudConnection.objects.get(pk=connection.pk), "end to end")
+    lifecycle.disable_connection(CloudConnection.objects.get(pk=connection.pk), "end to end")
     worker.wait_for(lambda: AuditEvent.objects.filter(action="connection.revoke").exists(), what="the revocation")
     refused(lambda: reader.download_blob(f"{root}/first.csv").readall())

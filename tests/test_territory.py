@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from connections import onboarding
+from connections import lifecycle
 from connections.methods import ConnectionInputError, Method, Provider
 from connections.models import CloudConnection, Status
 from connections.territory import Territory, territory_of
@@ -36,7 +36,7 @@ def store_values(bucket: str = "shared", prefix: str = "", endpoint: str = STORE
 def connect(
     organization: Organization, name: str = "store", *, validate: bool = True, **values: Any
 ) -> CloudConnection:
-    return onboarding.create_connection(
+    return lifecycle.create_connection(
         organization, name=name, method=Method.S3_STATIC_KEYS, values=store_values(**values), validate=validate
     )
 
@@ -113,11 +113,11 @@ def test_disabling_releases_the_bucket_and_enabling_claims_it_again(
     organization: Organization, globex: Organization
 ) -> None:
     first = connect(organization)
-    onboarding.disable_connection(first)
+    lifecycle.disable_connection(first)
     connect(globex)
 
     with pytest.raises(ConnectionInputError) as refused:
-        onboarding.enable_connection(first)
+        lifecycle.enable_connection(first)
     assert set(refused.value.errors) == {"bucket"}
     first.refresh_from_db()
     assert first.status == Status.DISABLED
@@ -128,7 +128,7 @@ def test_drafts_hold_nothing_until_they_are_submitted(organization: Organization
     assert draft.status == Status.DRAFT
     connect(globex)
     with pytest.raises(ConnectionInputError):
-        onboarding.start_validation(draft)
+        lifecycle.start_validation(draft)
     draft.refresh_from_db()
     assert draft.status == Status.DRAFT
 
@@ -139,7 +139,7 @@ def test_moving_a_connection_onto_another_organizations_bucket_is_refused(
     connect(organization, bucket="acme-only")
     theirs = connect(globex, bucket="globex-only")
     with pytest.raises(ConnectionInputError) as refused:
-        onboarding.update_connection(theirs, values=store_values(bucket="acme-only"))
+        lifecycle.update_connection(theirs, values=store_values(bucket="acme-only"))
     assert set(refused.value.errors) == {"bucket"}
     theirs.refresh_from_db()
     assert theirs.config["bucket"] == "globex-only"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from connections import onboarding
+from connections import lifecycle
 from connections.models import CloudConnection, Status
 from connections.providers.registry import forget_clients
 from connections.validation import validate
@@ -46,7 +46,7 @@ def bucket(rclone_s3: RcloneS3) -> str:
 
 
 def make(organization: Organization, method: str, values: dict[str, Any], name: str = "store") -> CloudConnection:
-    return onboarding.create_connection(organization, name=name, method=method, values=values, validate=False)
+    return lifecycle.create_connection(organization, name=name, method=method, values=values, validate=False)
 
 
 def checks_of(connection: CloudConnection) -> dict[str, dict[str, Any]]:
@@ -132,7 +132,8 @@ def test_azure_connection_string_against_azurite(organization: Organization, azu
 
 def test_a_disabled_connection_keeps_its_status(organization: Organization, rclone_s3: RcloneS3, bucket: str) -> None:
     connection = make(organization, "s3_static_keys", s3compat_values(rclone_s3, bucket))
-    onboarding.disable_connection(connection)
+    lifecycle.start_validation(connection)
+    lifecycle.disable_connection(connection)
     validate(connection)
     connection.refresh_from_db()
     assert connection.status == Status.DISABLED
@@ -142,7 +143,7 @@ def test_a_disabled_connection_keeps_its_status(organization: Organization, rclo
 def test_creating_a_connection_validates_it_in_a_worker(
     worker: Worker, organization: Organization, rclone_s3: RcloneS3, bucket: str
 ) -> None:
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization, name="store", method="s3_static_keys", values=s3compat_values(rclone_s3, bucket)
     )
     assert connection.status == Status.VALIDATING
@@ -175,7 +176,7 @@ def test_a_cross_account_role_set_up_from_our_instructions_validates(
     use_spaceport_principal(moto_server, settings)
     bucket = f"acme-{secrets.token_hex(4)}"
     moto_server.client("s3").create_bucket(Bucket=bucket)
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization,
         name="aws",
         method="aws_cross_account_role",
@@ -199,7 +200,7 @@ def test_a_cross_account_role_set_up_from_our_instructions_validates(
         PolicyName="spaceport",
         PolicyDocument=json.dumps(s3_permission_policy(bucket, "spaceport/")),
     )
-    onboarding.update_connection(
+    lifecycle.update_connection(
         connection,
         values={**connection.config, "role_arn": role_arn},
         validate=False,

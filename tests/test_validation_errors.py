@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import models
 
-from connections import onboarding
+from connections import lifecycle
 from connections.methods import Method
 from connections.models import CloudConnection, Status
 from connections.tasks import validate_connection
@@ -22,7 +22,7 @@ SECRET = VALID_INPUTS["aws_access_keys"]["secret_access_key"]
 
 
 def keys_connection(organization: Organization) -> CloudConnection:
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization, name="keys", method=Method.AWS_ACCESS_KEYS, values=VALID_INPUTS["aws_access_keys"], validate=False
     )
     CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALIDATING)

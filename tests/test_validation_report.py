@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from connections import onboarding, retrying
+from connections import lifecycle, retrying
 from connections.drafts import start_draft
 from connections.methods import Method
 from connections.models import CloudConnection, Status
@@ -36,7 +36,7 @@ def _unreachable_values() -> dict[str, Any]:
 
 
 def _unreachable(organization: Organization) -> CloudConnection:
-    return onboarding.create_connection(
+    return lifecycle.create_connection(
         organization, name="far", method=Method.S3_STATIC_KEYS, values=_unreachable_values(), validate=False
     )
 
@@ -79,7 +79,7 @@ def test_new_details_during_a_retry_show_the_new_run_not_the_old_report(owner: A
     client = client_for(owner)
     assert "Retrying" in client.get(_report_url(connection)).content.decode()
 
-    onboarding.update_connection(connection, values=_unreachable_values(), validate=True)
+    lifecycle.update_connection(connection, values=_unreachable_values(), validate=True)
     html = client.get(_report_url(connection)).content.decode()
     assert "Retrying" not in html
     assert "could not reach" not in html

@@ -34,7 +34,7 @@ from accessgrants.rules import AccessContext
 from accessgrants.vending.azure import PERMISSIONS, AzureVendor, ContainerMissing, build_vendor, service_sas
 from accessgrants.vending.base import Access, Scope, Target
 from accessgrants.vending.issuing import NotVendable, issue
-from connections import onboarding
+from connections import lifecycle
 from connections.models import CloudConnection, Status
 from connections.providers.azure import AzureBlobClient
 from connections.providers.base import Location
@@ -70,7 +70,7 @@ def ensure_containers(azurite: Azurite, *names: str) -> None:
 
 def connect_to_azurite(organization: Organization, azurite: Azurite, name: str = "azurite") -> CloudConnection:
     """The organization's storage: Azurite by connection string, validated."""
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization,
         name=name,
         method="azure_connection_string",
@@ -238,7 +238,7 @@ def test_a_connection_string_without_an_account_key_cannot_sign(azure_space: Spa
     now = datetime.now(UTC)
     account_sas = service_sas(AZURITE_ACCOUNT, azurite.account_key, "raw", "rl", now, now + timedelta(hours=1))
     organization = azure_space.organization
-    connection = onboarding.create_connection(
+    connection = lifecycle.create_connection(
         organization,
         name="sas-only",
         method="azure_connection_string",

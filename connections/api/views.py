@@ -1,4 +1,8 @@
-"""The connections API: create, list, read, update, disable, validate (202), and the report."""
+"""The connections API: create, list, read, update, disable, validate (202), and the report.
+
+Which transition a connection's state allows is decided in :mod:`connections.lifecycle`; its
+refusals are domain errors the API's error handler answers (400, code and message on ``status``).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from connections import instructions, onboarding
+from connections import instructions, lifecycle
 from connections.api.serializers import (
     ConnectionSerializer,
     ConnectionWriteSerializer,
@@ -25,7 +29,7 @@ from connections.api.serializers import (
     method_catalogue,
 )
 from connections.methods import ConnectionInputError
-from connections.models import CloudConnection, Status
+from connections.models import CloudConnection
 from portal.api.base import PortalApiView, PortalViewSet, refuse
 from portal.models import Organization
 
@@ -106,7 +110,7 @@ class ConnectionViewSet(
         if missing:
             raise serializers.ValidationError(missing)
         try:
-            connection = onboarding.create_connection(
+            connection = lifecycle.create_connection(
                 self.organization,
                 name=data["name"],
                 method=data["method"],
@@ -125,13 +129,11 @@ class ConnectionViewSet(
         data = write.validated_data
         if "method" in data and data["method"] != connection.method:
             raise serializers.ValidationError({"method": ["The method cannot change; create another connection."]})
-        if connection.status == Status.DISABLED:
-            raise serializers.ValidationError({"status": ["This connection is disabled; enable it first."]})
         values = data.get("values")
         if values is None:
             values = dict(connection.config)
         try:
-            onboarding.update_connection(
+            lifecycle.update_connection(
                 connection, values=values, name=data.get("name"), validate=data.get("validate_now", True)
             )
         except ConnectionInputError as exc:
@@ -148,7 +150,7 @@ class ConnectionViewSet(
     def validate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         connection = self.get_object()
         try:
-            onboarding.start_validation(connection)
+            lifecycle.start_validation(connection)
         except ConnectionInputError as exc:
             raise _input_error(exc) from None
         report_url = reverse(
@@ -175,7 +177,7 @@ class ConnectionViewSet(
     )
     @action(detail=True, methods=["post"])
     def disable(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        connection = onboarding.disable_connection(self.get_object(), f"Disabled by {request.user}.")
+        connection = lifecycle.disable_connection(self.get_object(), f"Disabled by {request.user}.")
         return Response(ConnectionSerializer(connection).data)
 
     @extend_schema(
@@ -187,10 +189,8 @@ class ConnectionViewSet(
     @action(detail=True, methods=["post"])
     def enable(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         connection = self.get_object()
-        if connection.status != Status.DISABLED:
-            raise serializers.ValidationError({"status": ["This connection is not disabled."]})
         try:
-            onboarding.enable_connection(connection)
+            lifecycle.enable_connection(connection)
         except ConnectionInputError as exc:
             raise _input_error(exc) from None
         return Response(ConnectionSerializer(connection).data, status=status.HTTP_202_ACCEPTED)

@@ -1,7 +1,26 @@
-"""Creating, changing and disabling connections, and starting their validation.
+"""A connection's whole life: created (as a draft or submitted), edited, validated, disabled, enabled.
 
-Validation is enqueued on transaction commit with the connection's primary key only: the
-task re-reads the row, so no secret ever travels through the broker.
+Every transition is one function here that checks its guard and raises a :class:`LifecycleRefused`
+(a domain error on the ``status`` field) when the connection's state does not allow it; the API
+and the pages only translate that error, so they answer the same request the same way:
+
+==================  =====================================  ==================================
+transition          allowed from                           refused with (code)
+==================  =====================================  ==================================
+edit                draft, validating, valid, invalid      disabled (``connection_disabled``)
+start validation    draft (complete), validating, valid,   disabled (``connection_disabled``),
+                    invalid                                incomplete draft (``draft_incomplete``)
+validation outcome  validating                             disabled meanwhile (row kept as is)
+disable             validating, valid, invalid             draft (``connection_is_draft``),
+                                                           disabled (``connection_disabled``)
+enable              disabled                               anything else (``connection_not_disabled``)
+==================  =====================================  ==================================
+
+A draft is not in use, so it is discarded (:func:`connections.drafts.discard_draft`) rather than
+disabled. The outcome of a run is written by :func:`connections.validation.validate`, which the
+validation task calls (this module starts tasks, so the tasks cannot call back into it); its update
+excludes disabled rows, so a disable that lands mid-run wins. Tasks are enqueued on transaction
+commit with the connection's primary key only (:mod:`connections.queue`).
 """
 
 from __future__ import annotations
@@ -16,7 +35,18 @@ from connections import binding, queue, territory
 from connections.methods import ConnectionInputError, clean_input, spec_for
 from connections.models import CloudConnection, Status, new_external_id
 from portal.audit import record
+from portal.errors import DomainError
 from portal.models import Organization
+
+
+class LifecycleRefused(DomainError):
+    """The connection's state does not allow this transition; nothing was changed."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__("status", message, code)
+
+
+DISABLED_NO_EDITS = "This connection is disabled; enable it before changing it."
 
 
 def create_connection(
@@ -90,8 +120,10 @@ def update_connection(
     """Change a connection's settings; secret fields left empty keep their stored value.
 
     A kept secret stays bound to its destination: changing a field that decides where it is sent
-    is refused unless the secret is entered again (:mod:`connections.binding`).
+    is refused unless the secret is entered again (:mod:`connections.binding`). A disabled
+    connection is not edited: enabling it validates it again as it was, and only then may it change.
     """
+    check_editable(connection)
     stored = connection.secret or {}
     config, secret = clean_input(connection.method, values, existing_secret=stored)
     entered = {f.name for f in connection.spec.secret_fields if values.get(f.name) not in (None, "")}
@@ -142,11 +174,18 @@ def _record_secret_change(connection: CloudConnection, *, replaced: list[str], r
     )
 
 
-def start_validation(connection: CloudConnection) -> CloudConnection:
+def check_editable(connection: CloudConnection) -> None:
+    """Refuse changing a disabled connection; the edit form asks this before it is even shown."""
     if connection.status == Status.DISABLED:
-        raise ConnectionInputError({"status": "This connection is disabled; enable it before validating."})
+        raise LifecycleRefused(DISABLED_NO_EDITS, "connection_disabled")
+
+
+def start_validation(connection: CloudConnection) -> CloudConnection:
+    """Submit a complete draft, or validate a connection in use again (draft or in use -> validating)."""
+    if connection.status == Status.DISABLED:
+        raise LifecycleRefused("This connection is disabled; enable it before validating.", "connection_disabled")
     if connection.status == Status.DRAFT and connection.method and not _is_complete(connection):
-        raise ConnectionInputError({"status": "This draft is incomplete; finish its fields first."})
+        raise LifecycleRefused("This draft is incomplete; finish its fields first.", "draft_incomplete")
     with transaction.atomic():
         territory.claim(connection)
         CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALIDATING, status_message="")
@@ -161,8 +200,19 @@ def _is_complete(connection: CloudConnection) -> bool:
     return all((f.name in secret) if f.secret else (f.name in connection.config) for f in spec.fields if f.required)
 
 
+def _check_disable(connection: CloudConnection) -> None:
+    """Refuse disabling a draft (it is not in use: discard it) or a connection already disabled."""
+    if connection.status == Status.DRAFT:
+        raise LifecycleRefused(
+            "A draft is not in use, so it cannot be disabled; discard it instead.", "connection_is_draft"
+        )
+    if connection.status == Status.DISABLED:
+        raise LifecycleRefused("This connection is already disabled.", "connection_disabled")
+
+
 def disable_connection(connection: CloudConnection, reason: str = "") -> CloudConnection:
     """Stop using the connection, and withdraw what it issued where the cloud allows it (see connections.spaces)."""
+    _check_disable(connection)
     connection.status = Status.DISABLED
     connection.status_message = (reason or "Disabled by an administrator.")[:500]
     connection.save(update_fields=["status", "status_message", "modified"])
@@ -172,6 +222,8 @@ def disable_connection(connection: CloudConnection, reason: str = "") -> CloudCo
 
 def enable_connection(connection: CloudConnection) -> CloudConnection:
     """Validate a disabled connection again, unless another organization took its storage meanwhile."""
+    if connection.status != Status.DISABLED:
+        raise LifecycleRefused("This connection is not disabled.", "connection_not_disabled")
     with transaction.atomic():
         territory.claim(connection)
         connection.status = Status.VALIDATING
