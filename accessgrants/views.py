@@ -8,6 +8,7 @@ Every decision is ``issue()``'s: this module only turns its answers and refusals
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -25,10 +26,10 @@ from accessgrants.rules import AccessContext
 from accessgrants.vending.base import Access, Credential, Target
 from accessgrants.vending.issuing import Issued, NotVendable, RateLimited, connection_of, issue
 from connections.methods import Provider
+from connections.storage import active_connection, with_active_connection
 from portal.access import access_for
 from portal.errors import AccessDenied, DomainError
 from portal.models import Space, State
-from portal.pages.views import space_detail
 
 CARD_TEMPLATE = "pages/space/_credentials.html"
 _ATTRIBUTE = "_spaceport_credential_card"
@@ -265,7 +266,7 @@ def shown_of(issued: Issued, target: str) -> Shown:
 
 def new_card(context: AccessContext, space: Space, data: QueryDict | None = None) -> CredentialCard:
     organization = space.organization
-    connection = organization.connection
+    connection = active_connection(organization)
     offers = offers_for(context, space)
     levels = [offer.value for offer in offers if offer.value in Access.values]
     card = CredentialCard(
@@ -322,10 +323,16 @@ def _request_credential(request: HttpRequest, context: AccessContext, card: Cred
 @login_required
 @never_cache
 @sensitive_variables("card")
-def space_credentials(request: HttpRequest, organization: str, space: str) -> HttpResponse:
-    """Issue a credential for the space; the answer holds the secret, so nothing may store it."""
+def space_credentials(
+    request: HttpRequest, organization: str, space: str, *, page: Callable[..., HttpResponse]
+) -> HttpResponse:
+    """Issue a credential for the space; the answer holds the secret, so nothing may store it.
+
+    Without htmx the answer is the whole space ``page`` (a view the project's URLs pass in, since
+    the space page is tenancy's), with the card on it showing the credential.
+    """
     context = access_for(request)
-    spaces = context.visible_spaces(Space.objects.select_related("organization", "organization__connection"))
+    spaces = context.visible_spaces(with_active_connection(Space.objects.all()))
     found = get_object_or_404(spaces, organization__name=organization, name=space)
     card = new_card(context, found, request.POST)
     status = _request_credential(request, context, card)
@@ -333,7 +340,7 @@ def space_credentials(request: HttpRequest, organization: str, space: str) -> Ht
     if request.headers.get("HX-Request") == "true":
         response = render(request, CARD_TEMPLATE, card_context(request, found), status=status)
     else:
-        response = space_detail(request, organization=organization, space=space)
+        response = page(request, organization=organization, space=space)
         response.status_code = status
     if card.refusal is not None and card.refusal.retry_after is not None:
         response["Retry-After"] = str(card.refusal.retry_after)

@@ -26,12 +26,11 @@ from django.db.models import Count, F, Q, Sum
 from django.dispatch import Signal
 from django.utils import timezone
 
-from accessgrants.vending.issuing import connection_of
+from accessgrants.access import connection_of
 from commits import moving
 from commits.models import ACTIVE_STATES, OPEN_ITEM_STATES, Commit, CommitItem, CommitState, ItemState
 from commits.moving import COPY, Outcome, Planned, Route
-from connections.providers.base import StorageError, StoredObject, location_for
-from connections.providers.registry import client_for
+from connections.storage import StorageError, StoredObject, client_for, location_for
 from portal.audit import record
 from portal.errors import DomainError
 from portal.models import LOADINGZONE, AuditEvent

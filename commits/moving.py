@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from commits.models import ItemState
-from connections.providers.base import Location, StorageClient, StoredObject
+from connections.storage import Location, StorageClient, StoredObject
 
 COPY = "copy"
 

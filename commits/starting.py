@@ -11,13 +11,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from accessgrants.access import Access, Target, check_access, connection_of
 from accessgrants.rules import AccessContext
-from accessgrants.vending.base import Access, Target
-from accessgrants.vending.issuing import check_access, connection_of
 from commits import queue
 from commits.models import ACTIVE_STATES, Commit
-from connections.providers.base import VALIDATION_PREFIX, StorageError, location_for
-from connections.providers.registry import client_for
+from connections.storage import VALIDATION_PREFIX, StorageError, client_for, location_for
 from portal.audit import record
 from portal.errors import DomainError
 from portal.models import LOADINGZONE, AuditEvent, Organization, Space, State

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from commits import webhooks
 from commits.models import ACTIVE_STATES, Commit, OrganizationWebhook
 from commits.starting import start_commit
+from connections.storage import with_active_connection
 from portal.access import access_for
 from portal.errors import DomainError
 from portal.models import Organization, Space
@@ -30,7 +31,7 @@ RECENT = 5
 
 def _space(request: HttpRequest, organization: str, space: str) -> Space:
     context = access_for(request)
-    spaces = context.visible_spaces(Space.objects.select_related("organization", "organization__connection"))
+    spaces = context.visible_spaces(with_active_connection(Space.objects.all()))
     found = get_object_or_404(spaces, organization__name=organization, name=space)
     if not (context.may_read(found) or context.may_write(found)):
         raise Http404("No such space.")

@@ -23,8 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from commits.models import Commit, OrganizationWebhook, WebhookDelivery
-from connections import egress
-from connections.egress_http import guarded_session
+from connections import storage
 from portal.audit import record
 from portal.errors import DomainError
 from portal.printable import has_control_characters
@@ -87,14 +86,14 @@ def check_url(url: str) -> None:
         raise DomainError("url", "Use an http(s) URL.", "invalid_url")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        destinations = egress.vet(parts.hostname, port)
+        destinations = storage.vet(parts.hostname, port)
     except ValueError:
         raise DomainError("url", "The URL's port is not a number between 0 and 65535.", "invalid_url") from None
-    except egress.AddressRefused as exc:
+    except storage.AddressRefused as exc:
         raise DomainError("url", exc.message, exc.code) from None
     except OSError:
         raise DomainError("url", f"The host {parts.hostname} cannot be resolved.", "unresolvable_url") from None
-    internal = all(egress.allowed(ipaddress.ip_address(d.address)) for d in destinations)
+    internal = all(storage.allowed(ipaddress.ip_address(d.address)) for d in destinations)
     if parts.scheme == "http" and not settings.DEBUG and not internal:
         raise DomainError("url", "Use an https URL.", "insecure_url")
 
@@ -121,11 +120,11 @@ def deliver(delivery: WebhookDelivery, *, final: bool) -> bool:
     delivery.attempts += 1
     try:
         check_url(hook.url)
-        with guarded_session() as session:
+        with storage.guarded_session() as session:
             response = session.post(
                 hook.url, data=body, headers=headers, timeout=settings.SPACEPORT_WEBHOOK_TIMEOUT, allow_redirects=False
             )
-    except (DomainError, egress.AddressRefused) as exc:
+    except (DomainError, storage.AddressRefused) as exc:
         _settle(delivery, WebhookDelivery.State.FAILED, error=exc.message)
         return False
     except requests.RequestException as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connections import queue
+from connections.active import active_connection_id
 from portal.models import Organization, Space, State
 
 
@@ -17,7 +18,7 @@ def space_saved(sender: type[Space], instance: Space, created: bool, **kwargs: A
     update_fields = kwargs.get("update_fields")
     deleted = instance.state == State.DELETION and (update_fields is None or "state" in update_fields)
     # The organization is loaded only when there is something to do: most saves are plain edits.
-    if kwargs.get("raw") or not (created or deleted) or instance.organization.connection_id is None:
+    if kwargs.get("raw") or not (created or deleted) or active_connection_id(instance.organization) is None:
         return
     if created:
         queue.prepare_space_storage(instance.pk)
@@ -28,7 +29,8 @@ def space_saved(sender: type[Space], instance: Space, created: bool, **kwargs: A
 def organization_saved(sender: type[Organization], instance: Organization, created: bool, **kwargs: Any) -> None:
     """An organization marked for deletion loses every credential issued for its spaces."""
     update_fields = kwargs.get("update_fields")
-    if created or kwargs.get("raw") or instance.state != State.DELETION or instance.connection_id is None:
+    if created or kwargs.get("raw") or instance.state != State.DELETION:
         return
-    if update_fields is None or "state" in update_fields:
-        queue.revoke_connection_credentials(instance.connection_id, "organization_deleted")
+    connection_id = active_connection_id(instance)
+    if connection_id is not None and (update_fields is None or "state" in update_fields):
+        queue.revoke_connection_credentials(connection_id, "organization_deleted")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from connections.active import active_connection, active_connection_id
 from connections.models import CloudConnection, SpaceStorage, Status
 from connections.providers import client_for
 from connections.providers.base import StorageClient, StorageError, location_for
@@ -38,7 +39,7 @@ class Revocation:
 
 def usable_connection(organization: Organization) -> CloudConnection | None:
     """The organization's connection if Spaceport may use it now."""
-    connection = organization.connection
+    connection = active_connection(organization)
     if connection is None or connection.status in (Status.DISABLED, Status.DRAFT):
         return None
     return connection
@@ -108,7 +109,7 @@ def prepare_all(connection: CloudConnection, client: StorageClient) -> list[Spac
 def missing_storage(space: Space) -> SpaceStorage | None:
     """The space's recorded missing storage under the organization's current connection, if any."""
     storage = SpaceStorage.objects.filter(space=space, state=SpaceStorage.State.MISSING).first()
-    if storage is None or storage.connection_id != space.organization.connection_id:
+    if storage is None or storage.connection_id != active_connection_id(space.organization):
         return None
     return storage
 
@@ -157,7 +158,7 @@ def revoke_connection(connection: CloudConnection, reason: str = "connection_dis
 
 def revoke_space(space: Space) -> Revocation | None:
     """Deleting a space: withdraw what was issued for it through the organization's connection."""
-    connection = space.organization.connection
+    connection = active_connection(space.organization)
     if connection is None or connection.status == Status.DRAFT:
         return None
     return revoke(connection, [space], "space_deleted")

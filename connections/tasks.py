@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 
 from connections import spaces, validation
+from connections.active import with_active_connection
 from connections.crypto import DecryptionError
 from connections.models import CloudConnection, Status
 from connections.providers.base import StorageError
@@ -59,7 +60,7 @@ def storage_backoff(retries_so_far: int) -> int:
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=120, soft_time_limit=100)
 def prepare_space_storage(self: Task, space_id: int) -> str:
     """Create a new space's storage (its Azure container); an unreachable storage is retried with backoff."""
-    space = Space.objects.select_related("organization__connection").filter(pk=space_id).first()
+    space = with_active_connection(Space.objects.filter(pk=space_id)).first()
     if space is None:
         return "skipped"
     try:
@@ -92,7 +93,7 @@ def revoke_connection_credentials(self: Task, connection_id: int, reason: str = 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=120, soft_time_limit=100)
 def revoke_space_credentials(self: Task, space_id: int) -> str:
     """After a space is marked for deletion: withdraw what was issued for it."""
-    space = Space.objects.select_related("organization__connection").filter(pk=space_id).first()
+    space = with_active_connection(Space.objects.filter(pk=space_id)).first()
     if space is None:
         return "skipped"
     try:

@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import instructions, lifecycle
+from connections.active import active_connection_id
 from connections.clouds import CLOUDS, cloud_of
 from connections.drafts import discard_draft, start_draft
 from connections.forms import BoundedUploadHandler, ConnectionDetailsForm
@@ -116,7 +117,7 @@ def connection_list(request: HttpRequest, name: str) -> HttpResponse:
     return render(
         request,
         "connections/list.html",
-        {"organization": organization, "connections": connections, "primary_id": organization.connection_id},
+        {"organization": organization, "connections": connections, "primary_id": active_connection_id(organization)},
     )
 
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import issue, longest_lifetime_minutes
+from connections.storage import with_active_connection
 from portal.api.base import PortalApiView
 from portal.models import Space
 
@@ -71,7 +72,7 @@ class SpaceCredentialsView(PortalApiView):
         wanted.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(wanted.validated_data)
         space = (
-            self.access.visible_spaces(Space.objects.select_related("organization", "organization__connection"))
+            self.access.visible_spaces(with_active_connection(Space.objects.all()))
             .filter(organization__name=organization_name, name=space_name)
             .first()
         )

@@ -48,7 +48,7 @@ from accessgrants.vending.issuing import NotVendable, RateLimited, check_access,
 from commits.models import Commit
 from commits.starting import CommitRunning, InvalidRootDir, start_commit
 from connections.methods import Provider
-from connections.providers.base import StorageError
+from connections.storage import StorageError, active_connection, with_active_connection
 from portal.access import access_for
 from portal.api.authentication import ApiTokenAuthentication
 from portal.audit import record
@@ -147,12 +147,9 @@ def find_space(organization_name: str, space_name: str, denied: ErrorCode, opera
     space = snapshots.cached(
         "space",
         f"{organization_name}/{space_name}",
-        lambda: (
-            Space.objects.select_related("organization", "organization__connection")
-            .defer("organization__connection__secret", "organization__connection__validation_report")
-            .filter(organization__name=organization_name, name=space_name)
-            .first()
-        ),
+        lambda: with_active_connection(
+            Space.objects.filter(organization__name=organization_name, name=space_name), secrets=False
+        ).first(),
     )
     if space is not None:
         return space
@@ -180,7 +177,7 @@ def _refuse(space: Space, operation: Operation, reason: str) -> None:
 
 def _require_azure(context: AccessContext, space: Space, operation: Operation) -> None:
     """AccessManager's SAS endpoints exist only for Azure; other storage answers "no storage account"."""
-    connection = space.organization.connection
+    connection = active_connection(space.organization)
     if connection is None or connection.provider == Provider.AZURE:
         return
     try:

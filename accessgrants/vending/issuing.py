@@ -23,7 +23,7 @@ from accessgrants.vending.base import Access, Credential, Scope, Target
 from accessgrants.vending.registry import per_user, vendor_for
 from connections import crypto
 from connections.models import CloudConnection, Status
-from connections.providers.base import location_for
+from connections.storage import active_connection, location_for
 from portal.audit import event
 from portal.cache import ProcessMemory, count_hit
 from portal.errors import AccessDenied, DomainError
@@ -101,7 +101,7 @@ def check_access(context: AccessContext, space: Space, access: str, target: str)
 
 
 def connection_of(space: Space) -> CloudConnection:
-    connection = space.organization.connection
+    connection = active_connection(space.organization)
     if connection is None:
         raise NotVendable("organization", "The organization has no storage connected yet.", "no_connection")
     if connection.status == Status.DISABLED:

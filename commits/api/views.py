@@ -15,6 +15,7 @@ from commits import webhooks
 from commits.api.serializers import CommitItemSerializer, CommitSerializer, NewCommitSerializer, WebhookSerializer
 from commits.models import Commit, CommitItem, ItemState, OrganizationWebhook
 from commits.starting import start_commit
+from connections.storage import with_active_connection
 from portal.api.base import PortalApiView, refuse
 from portal.api.pagination import Pagination
 from portal.models import Organization, Space
@@ -33,7 +34,7 @@ class SpaceScopedView(PortalApiView):
 
     def space(self, organization_name: str, space_name: str, *, write: bool = False) -> Space:
         space = (
-            self.access.visible_spaces(Space.objects.select_related("organization", "organization__connection"))
+            self.access.visible_spaces(with_active_connection(Space.objects.all()))
             .filter(organization__name=organization_name, name=space_name)
             .first()
         )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from connections.active import active_connection_id
 from connections.clouds import cloud_of
 from connections.spaces import missing_storage
 from portal.access import access_for
@@ -31,7 +32,7 @@ def storage_card(context: dict[str, Any], organization: Organization) -> dict[st
         "organization": organization,
         "administers": administers,
         "connections": connections,
-        "primary_id": organization.connection_id,
+        "primary_id": active_connection_id(organization),
     }
 
 

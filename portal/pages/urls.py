@@ -19,6 +19,11 @@ urlpatterns = [
     path("o/<str:name>/grants/<int:grant_id>/revoke/", views.grant_revoke, name="grant_revoke"),
     path("o/<str:organization>/s/<str:space>/", views.space_detail, name="space"),
     path("o/<str:organization>/s/<str:space>/settings/", views.space_update, name="space_update"),
-    path("o/<str:organization>/s/<str:space>/credentials/", space_credentials, name="space_credentials"),
+    path(
+        "o/<str:organization>/s/<str:space>/credentials/",
+        space_credentials,
+        {"page": views.space_detail},
+        name="space_credentials",
+    ),
     path("o/<str:organization>/s/<str:space>/delete/", views.space_mark_for_deletion, name="space_mark_for_deletion"),
 ]
