@@ -204,6 +204,9 @@ def _work(commit: Commit, route: Route, deadline: float | None) -> bool:
             pipeline.drain()
             if not CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=attempts).exists():
                 return True
+            # Not a Celery retry: only the items that failed get another pass, inside this slice and
+            # its deadline, after a pause that doubles up to 30 s; the task is retried only when the
+            # storage as a whole is unreachable.
             time.sleep(min(2**attempt, 30))
     return True
 

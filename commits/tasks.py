@@ -20,11 +20,18 @@ SLICE_SECONDS = 20 * 60
 MOVE_RETRIES = 6
 
 
+# Retries wait 10 s doubling, at most 10 minutes, through Celery's backoff. Without jitter: the
+# retry count is what bounds how long a commit waits out an unreachable store before it fails, and
+# Celery's jitter draws each wait from zero up, which would halve that window on average.
 @shared_task(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
+    autoretry_for=(engine.TransientCommitError,),
     max_retries=MOVE_RETRIES,
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=False,
     soft_time_limit=SLICE_SECONDS + 5 * 60,
     time_limit=SLICE_SECONDS + 10 * 60,
 )
@@ -36,7 +43,7 @@ def run_commit(self: Task, commit_id: int) -> str:
         if self.request.retries >= MOVE_RETRIES:
             engine.give_up(commit_id, f"The storage stayed unreachable: {exc}")
             return "failed"
-        raise self.retry(countdown=min(600, 10 * 2**self.request.retries)) from exc
+        raise
     if outcome == "more":
         run_commit.delay(commit_id)
     return outcome
@@ -57,15 +64,24 @@ def resume_stalled_commits(stalled_after: int | None = None) -> int:
     return resumed
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, time_limit=60, soft_time_limit=45)
+# Retries wait 5 s doubling, at most an hour, through Celery's backoff, without jitter for the same
+# reason as a commit's. The limit is a setting read at run time, so it is not Celery's max_retries:
+# the last try (``final``) settles the delivery as failed instead of raising.
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(webhooks.DeliveryFailed,),
+    max_retries=None,
+    retry_backoff=5,
+    retry_backoff_max=3600,
+    retry_jitter=False,
+    time_limit=60,
+    soft_time_limit=45,
+)
 def deliver_webhook(self: Task, delivery_id: int) -> str:
     """POST one event; network failures, 5xx, 408 and 429 are retried with exponential backoff."""
     delivery = WebhookDelivery.objects.filter(pk=delivery_id, state=WebhookDelivery.State.PENDING).first()
     if delivery is None:
         return "skipped"
-    limit = settings.SPACEPORT_WEBHOOK_MAX_RETRIES
-    try:
-        delivered = webhooks.deliver(delivery, final=self.request.retries >= limit)
-    except webhooks.DeliveryFailed as exc:
-        raise self.retry(countdown=min(3600, 5 * 2**self.request.retries), max_retries=limit) from exc
+    delivered = webhooks.deliver(delivery, final=self.request.retries >= settings.SPACEPORT_WEBHOOK_MAX_RETRIES)
     return "delivered" if delivered else "failed"

@@ -3,6 +3,8 @@ space's storage, and revoking what was issued when a connection is disabled or a
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Task, shared_task
 
 from connections import spaces, validation
@@ -36,6 +38,8 @@ def validate_connection(self: Task, connection_id: int) -> str:
     retries = self.request.retries
     status, retrying = validation.validate(connection, final=retries >= MAX_RETRIES, retries_so_far=retries)
     if retrying:
+        # Not Celery's backoff: this schedule is a domain rule, the report shows the person when the
+        # next try comes and when Spaceport gives up (``connections.retrying``).
         raise self.retry(countdown=delay_after(retries))
     return str(status)
 
@@ -52,12 +56,24 @@ def revalidate_connections() -> int:
     return len(ids)
 
 
-def storage_backoff(retries_so_far: int) -> int:
-    """Seconds before a space's storage work tries again: doubling from 10 s, at most 5 minutes."""
-    return min(300, 10 * 2**retries_so_far)
+class RevocationIncomplete(Exception):
+    """Some of what was issued could not be withdrawn this time; the task tries again."""
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=120, soft_time_limit=100)
+# A space's storage work retries through Celery's backoff: 10 s doubling, at most 5 minutes, without
+# jitter, so the retry count keeps bounding how long an unreachable store is waited out (Celery's
+# jitter draws each wait from zero up, which would shorten that window by half on average).
+STORAGE_RETRY: dict[str, Any] = {
+    "max_retries": MAX_RETRIES,
+    "retry_backoff": 10,
+    "retry_backoff_max": 300,
+    "retry_jitter": False,
+}
+
+
+@shared_task(
+    bind=True, acks_late=True, autoretry_for=(StorageError,), time_limit=120, soft_time_limit=100, **STORAGE_RETRY
+)
 def prepare_space_storage(self: Task, space_id: int) -> str:
     """Create a new space's storage (its Azure container); an unreachable storage is retried with backoff."""
     space = with_active_connection(Space.objects.filter(pk=space_id)).first()
@@ -68,11 +84,18 @@ def prepare_space_storage(self: Task, space_id: int) -> str:
     except StorageError as exc:
         if self.request.retries >= MAX_RETRIES:
             return f"failed: {exc.code}"
-        raise self.retry(countdown=storage_backoff(self.request.retries)) from exc
+        raise
     return "done"
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=600, soft_time_limit=540)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(StorageError, RevocationIncomplete),
+    time_limit=600,
+    soft_time_limit=540,
+    **STORAGE_RETRY,
+)
 def revoke_connection_credentials(self: Task, connection_id: int, reason: str = "connection_disabled") -> str:
     """After disabling (or deleting the organization): withdraw what was issued through the connection;
     retried while the storage is unreachable."""
@@ -84,13 +107,20 @@ def revoke_connection_credentials(self: Task, connection_id: int, reason: str = 
     except StorageError as exc:
         if not exc.transient or self.request.retries >= MAX_RETRIES:
             return f"failed: {exc.code}"
-        raise self.retry(countdown=storage_backoff(self.request.retries)) from exc
+        raise
     if outcome.failures and self.request.retries < MAX_RETRIES:
-        raise self.retry(countdown=storage_backoff(self.request.retries))
+        raise RevocationIncomplete(f"{len(outcome.failures)} not withdrawn yet")
     return f"revoked {outcome.revoked} in {outcome.spaces} space(s)"
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=120, soft_time_limit=100)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(StorageError, RevocationIncomplete),
+    time_limit=120,
+    soft_time_limit=100,
+    **STORAGE_RETRY,
+)
 def revoke_space_credentials(self: Task, space_id: int) -> str:
     """After a space is marked for deletion: withdraw what was issued for it."""
     space = with_active_connection(Space.objects.filter(pk=space_id)).first()
@@ -101,7 +131,7 @@ def revoke_space_credentials(self: Task, space_id: int) -> str:
     except StorageError as exc:
         if not exc.transient or self.request.retries >= MAX_RETRIES:
             return f"failed: {exc.code}"
-        raise self.retry(countdown=storage_backoff(self.request.retries)) from exc
+        raise
     if outcome is not None and outcome.failures and self.request.retries < MAX_RETRIES:
-        raise self.retry(countdown=storage_backoff(self.request.retries))
+        raise RevocationIncomplete(f"{len(outcome.failures)} not withdrawn yet")
     return "done" if outcome is not None else "skipped"

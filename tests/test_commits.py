@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -488,6 +490,26 @@ def test_a_finished_commit_is_posted_signed_to_the_webhook(
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts, delivery.response_status) == ("delivered", 2, 204)
     assert deliver_webhook.apply(args=[delivery.pk]).get() == "skipped", "delivered once"
+
+
+def test_a_failing_receiver_is_retried_on_the_backoff_until_the_limit(
+    space: Space, receiver: Receiver, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """5 s doubling between tries; the try after the last retry settles the delivery as failed."""
+    settings.SPACEPORT_WEBHOOK_MAX_RETRIES = 3
+    webhooks.configure(space.organization, url=receiver.url, secret=receiver.secret)
+    delivery = WebhookDelivery.objects.create(
+        organization=space.organization, event="commit.finish", body=json.dumps({"event": "commit.finish"})
+    )
+    receiver.answers = [503] * 10
+
+    with caplog.at_level(logging.INFO, logger="celery.app.trace"):
+        assert deliver_webhook.apply(args=[delivery.pk]).get() == "failed"
+
+    assert re.findall(r"Retry in (\d+)s", caplog.text) == ["5", "10", "20"]
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts, delivery.response_status) == ("failed", 4, 503)
+    assert len(receiver.received) == 4
 
 
 def test_a_wrong_secret_is_refused_by_the_receiver(
