@@ -27,6 +27,7 @@ test: test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 	SPACEPORT_TEST_DB=sqlite $(BIN)/pytest -m both_databases
@@ -52,6 +53,7 @@ bench-policy: test-deps
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) var node_modules

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from accessgrants.models import Grant
+from portal.tenancy.grants import Grant
 
 
 @admin.register(Grant)

@@ -10,7 +10,7 @@ from django.http import QueryDict
 
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import longest_lifetime_minutes
-from portal.pages.forms import DomainForm
+from portal.web.formkit import DomainForm
 
 UPLOAD = "upload"
 OBJECT_KEYS_MAX = 100

@@ -1,6 +1,6 @@
 """The space page's "Get access" card: what the person may do there, and a credential in one click.
 
-The card is part of the space page that ``portal.pages.views`` renders. Its form posts here; the answer
+The card is part of the space page that ``portal.tenancy.views`` renders. Its form posts here; the answer
 is the card alone for htmx and the whole space page without JavaScript. The card's state reaches the
 page's template on the request (``credential_card`` tag), so the page view knows nothing of credentials.
 Every decision is ``issue()``'s: this module only turns its answers and refusals into something to read.
@@ -22,14 +22,14 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from accessgrants.forms import UPLOAD, CredentialRequestForm
-from accessgrants.rules import AccessContext
 from accessgrants.vending.base import Access, Credential, Target
 from accessgrants.vending.issuing import Issued, NotVendable, RateLimited, connection_of, issue
 from connections.methods import Provider
 from connections.storage import active_connection, with_active_connection
-from portal.access import access_for
-from portal.errors import AccessDenied, DomainError
-from portal.models import Space, State
+from portal.core.errors import AccessDenied, DomainError
+from portal.tenancy.access import access_for
+from portal.tenancy.models import Space, State
+from portal.tenancy.rules import AccessContext
 
 CARD_TEMPLATE = "pages/space/_credentials.html"
 _ATTRIBUTE = "_spaceport_credential_card"

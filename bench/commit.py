@@ -30,7 +30,7 @@ SETUP = """
 from connections import lifecycle
 from connections.models import CloudConnection, Status
 from django.contrib.auth import get_user_model
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
 user = get_user_model().objects.create_user(username="bench", email="bench@example.com", is_superuser=True)
 org = create_organization(name="bench")
 create_space(org, name="data")
@@ -45,10 +45,10 @@ org.save(update_fields=["connection"])
 COMMIT = """
 import time
 from django.contrib.auth import get_user_model
-from accessgrants.rules import AccessContext
+from portal.tenancy.rules import AccessContext
 from commits.models import Commit
 from commits.starting import start_commit
-from portal.models import Space
+from portal.tenancy.models import Space
 user = get_user_model().objects.get(username="bench")
 spaces = Space.objects.select_related("organization", "organization__connection")
 space = spaces.get(organization__name="bench", name="data")

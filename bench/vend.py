@@ -5,7 +5,7 @@ drives it with wrk. Absolute figures on a shared machine swing by almost 2x from
 next, so every vend run is paired with a run of the bare endpoint ``GET /healthz`` (a plain view
 returning ``ok``, no database, no Redis) through the same gunicorn configuration and the same
 middleware: a header-authenticated vend and a probe both take the short, sessionless stack of
-``portal.stateless``, and wrk sends the probe the same bearer header. What separates the two is the
+``portal.web.stateless``, and wrk sends the probe the same bearer header. What separates the two is the
 vend itself. Per concurrency and round the runs go bare, cached vend, uncached vend, one after
 the other, for three rounds or more; a vend's figure is its ratio to the bare run of its round.
 
@@ -58,7 +58,7 @@ SETUP = """
 from azure.storage.blob import BlobServiceClient
 from connections import lifecycle
 from connections.models import CloudConnection, Status
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
 org = create_organization(name="bench", display_name="Benchmark")
 create_space(org, name="data")
 service = BlobServiceClient.from_connection_string(CONNECTION_STRING)
@@ -87,8 +87,8 @@ print("COUNTS", json.dumps(counts))
 """
 
 CACHED_SHARE = """
-from portal import journal
-from portal.models import AuditEvent
+from portal.audit import journal
+from portal.audit.models import AuditEvent
 journal.drain()
 events = AuditEvent.objects.filter(action="credential.issue")
 hits = events.filter(details__cached=True).count()
@@ -254,17 +254,17 @@ def goals(results: dict[tuple[str, int], Figures], concurrencies: list[int]) -> 
 
 # Where a sample goes: the first rule whose markers all appear in its stack (file paths in frames).
 PROFILE_RULES: list[tuple[str, tuple[str, ...]]] = [
-    ("Redis round trip 1: snapshot version (`accessgrants/snapshots.py`)", ("redis/", "accessgrants/snapshots.py")),
+    ("Redis round trip 1: snapshot version (`portal/core/snapshots.py`)", ("redis/", "portal/core/snapshots.py")),
     (
-        "Redis round trip 2: rate limit and audit entry, one script (`portal/journal.py`)",
-        ("redis/", "portal/journal.py"),
+        "Redis round trip 2: rate limit and audit entry, one script (`portal/audit/journal.py`)",
+        ("redis/", "portal/audit/journal.py"),
     ),
     ("Redis, other calls", ("redis/",)),
     ("JWT verification (PyJWT, RSA signature)", ("jwt/",)),
     ("JWT verification (PyJWT, RSA signature)", ("cryptography/",)),
     ("bearer authentication besides the JWT (claims to user)", ("portal/auth/bearer.py",)),
-    ("building the audit entry", ("portal/journal.py",)),
-    ("building the audit entry", ("portal/audit.py",)),
+    ("building the audit entry", ("portal/audit/journal.py",)),
+    ("building the audit entry", ("portal/audit/trail.py",)),
     ("access decision and cached credential (`accessgrants/`)", ("accessgrants/",)),
     ("Django request cycle, middleware, request parsing", ("django/",)),
     ("Django request cycle, middleware, request parsing", ("whitenoise/",)),
@@ -408,7 +408,7 @@ Uncached: `SPACEPORT_CREDENTIAL_CACHE_BUFFER` longer than the lifetime, every ve
 The yardstick is `GET {BARE_PATH}` on the cached vend's gunicorn, sent the same bearer header by
 the same wrk: a plain view answering `ok` with no database, Redis or session. Probes and
 header-authenticated AccessManager calls take the same short middleware stack
-(`portal/stateless.py`: request context, security, CSP, common and clickjacking middleware; no
+(`portal/web/stateless.py`: request context, security, CSP, common and clickjacking middleware; no
 session, CSRF, messages or allauth), so the ratio is what the vend itself costs on top of serving
 any request through this gunicorn on this machine at that moment. The runs go bare, cached,
 uncached at each concurrency, round after round; each vend's ratio is to the bare run just before

@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from commits.models import Commit, CommitItem, OrganizationWebhook, WebhookDelivery
 from commits.webhooks import check_url
-from portal.errors import DomainError
+from portal.core.errors import DomainError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

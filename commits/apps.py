@@ -11,7 +11,7 @@ class CommitsConfig(AppConfig):
     def ready(self) -> None:
         from commits import engine, queue
         from commits.models import OrganizationWebhook
-        from portal.auditing import audit_model
+        from portal.audit.signals import audit_model
 
         audit_model(OrganizationWebhook)
         engine.finished.connect(queue.notify_webhook, dispatch_uid="commits.notify_webhook")

@@ -31,9 +31,10 @@ from commits import moving
 from commits.models import ACTIVE_STATES, OPEN_ITEM_STATES, Commit, CommitItem, CommitState, ItemState
 from commits.moving import COPY, Outcome, Planned, Route
 from connections.storage import StorageError, StoredObject, client_for, location_for
-from portal.audit import record
-from portal.errors import DomainError
-from portal.models import LOADINGZONE, AuditEvent
+from portal.audit.models import AuditEvent
+from portal.audit.trail import record
+from portal.core.errors import DomainError
+from portal.tenancy.models import LOADINGZONE
 
 logger = logging.getLogger(__name__)
 

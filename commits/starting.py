@@ -12,13 +12,14 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from accessgrants.access import Access, Target, check_access, connection_of
-from accessgrants.rules import AccessContext
 from commits import queue
 from commits.models import ACTIVE_STATES, Commit
 from connections.storage import VALIDATION_PREFIX, StorageError, client_for, location_for
-from portal.audit import record
-from portal.errors import DomainError
-from portal.models import LOADINGZONE, AuditEvent, Organization, Space, State
+from portal.audit.models import AuditEvent
+from portal.audit.trail import record
+from portal.core.errors import DomainError
+from portal.tenancy.models import LOADINGZONE, Organization, Space, State
+from portal.tenancy.rules import AccessContext
 
 MAX_ROOT_DIR_LENGTH = 512
 

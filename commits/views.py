@@ -20,9 +20,9 @@ from commits import webhooks
 from commits.models import ACTIVE_STATES, Commit, OrganizationWebhook
 from commits.starting import start_commit
 from connections.storage import with_active_connection
-from portal.access import access_for
-from portal.errors import DomainError
-from portal.models import Organization, Space
+from portal.core.errors import DomainError
+from portal.tenancy.access import access_for
+from portal.tenancy.models import Organization, Space
 
 CARD_TEMPLATE = "commits/_card.html"
 WEBHOOK_TEMPLATE = "commits/_webhook.html"

@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from commits.models import Commit, OrganizationWebhook, WebhookDelivery
 from connections import storage
-from portal.audit import record
-from portal.errors import DomainError
-from portal.printable import has_control_characters
+from portal.audit.trail import record
+from portal.core.errors import DomainError
+from portal.core.printable import has_control_characters
 
 EVENT = "commit.finish"
 SIGNATURE_HEADER = "X-Spaceport-Signature"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from connections.models import CloudConnection
-from portal.models import Organization, Space
+from portal.tenancy.models import Organization, Space
 
 
 def active_connection(organization: Organization) -> CloudConnection | None:

@@ -12,8 +12,8 @@ class ConnectionsConfig(AppConfig):
 
         from connections.models import CloudConnection
         from connections.signals import organization_saved, space_saved
-        from portal.auditing import audit_model
-        from portal.models import Organization, Space
+        from portal.audit.signals import audit_model
+        from portal.tenancy.models import Organization, Space
 
         audit_model(CloudConnection)
         post_save.connect(space_saved, sender=Space, dispatch_uid="connections.space_saved")

@@ -12,7 +12,7 @@ from typing import Any
 from connections.lifecycle import create_connection
 from connections.methods import ConnectionInputError, Provider, spec_for
 from connections.models import CloudConnection, Status
-from portal.models import Organization
+from portal.tenancy.models import Organization
 
 DRAFT_NAMES = {
     Provider.AWS: "aws-s3",

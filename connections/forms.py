@@ -18,7 +18,7 @@ from django.utils.html import escape
 from connections.methods import ConnectionInputError, FieldSpec
 from connections.models import CloudConnection
 from connections.validators import MAX_UPLOAD_BYTES, pem_certificate_with_key
-from portal.formkit import refuse_instead_of_truncating
+from portal.web.formkit import refuse_instead_of_truncating
 
 RESERVED_NAMES = frozenset({"new"})
 NAME_HELP = "3 to 63 lowercase letters, digits and hyphens; it names the connection in the API and the audit trail."

@@ -34,9 +34,9 @@ from django.db import IntegrityError, transaction
 from connections import binding, queue, territory
 from connections.methods import ConnectionInputError, clean_input, spec_for
 from connections.models import CloudConnection, Status, new_external_id
-from portal.audit import record
-from portal.errors import DomainError
-from portal.models import Organization
+from portal.audit.trail import record
+from portal.core.errors import DomainError
+from portal.tenancy.models import Organization
 
 
 class LifecycleRefused(DomainError):

@@ -12,7 +12,7 @@ from django.db import models
 from connections.binding import bound_to, seal
 from connections.fields import EncryptedJSONField
 from connections.methods import Method, MethodSpec, Provider, spec_for
-from portal.querysets import ChangeSignallingQuerySet
+from portal.audit.querysets import ChangeSignallingQuerySet
 
 EXTERNAL_ID_PREFIX = "spaceport-"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from connections import queue
 from connections.active import active_connection_id
-from portal.models import Organization, Space, State
+from portal.tenancy.models import Organization, Space, State
 
 
 def space_saved(sender: type[Space], instance: Space, created: bool, **kwargs: Any) -> None:

@@ -20,8 +20,8 @@ from connections.active import active_connection, active_connection_id
 from connections.models import CloudConnection, SpaceStorage, Status
 from connections.providers import client_for
 from connections.providers.base import StorageClient, StorageError, location_for
-from portal.audit import record
-from portal.models import Organization, Space, State
+from portal.audit.trail import record
+from portal.tenancy.models import Organization, Space, State
 
 # Validation prepares at most this many spaces per run, so one run stays within its time limit.
 MAX_SPACES_PER_CHECK = 200

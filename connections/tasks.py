@@ -13,8 +13,8 @@ from connections.crypto import DecryptionError
 from connections.models import CloudConnection, Status
 from connections.providers.base import StorageError
 from connections.retrying import MAX_RETRIES, delay_after
-from portal.audit import record
-from portal.models import Space
+from portal.audit.trail import record
+from portal.tenancy.models import Space
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=180, soft_time_limit=150)

@@ -23,8 +23,9 @@ from connections.models import CloudConnection, Status
 from connections.providers import client_for
 from connections.providers.base import Check, StorageClient, StorageError, location_for, validation_location
 from connections.retrying import plan as retrying_plan
-from portal.audit import record
-from portal.models import LOADINGZONE, AuditEvent
+from portal.audit.models import AuditEvent
+from portal.audit.trail import record
+from portal.tenancy.models import LOADINGZONE
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from cryptography.x509 import load_pem_x509_certificate
 from django.conf import settings
 
 from connections import egress
-from portal.jsonlimits import JsonTooDeep, check_depth, check_text_depth
-from portal.printable import has_control_characters
+from portal.core.printable import has_control_characters
+from portal.web.jsonlimits import JsonTooDeep, check_depth, check_text_depth
 
 MAX_UPLOAD_BYTES = 64 * 1024
 AWS_SUBJECT_TOKEN_TYPE = "urn:ietf:params:aws:token-type:aws4_request"  # noqa: S105 - a token type, not a token

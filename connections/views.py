@@ -32,8 +32,8 @@ from connections.methods import SPECS, ConnectionInputError
 from connections.models import CloudConnection, Status
 from connections.report import report_of
 from connections.revocation import revocability
-from portal.access import access_for
-from portal.models import Organization
+from portal.tenancy.access import access_for
+from portal.tenancy.models import Organization
 
 
 def _administered(request: HttpRequest, name: str) -> Organization:

@@ -9,8 +9,10 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from portal import journal
-from portal.models import ApiToken, AuditEvent, Organization, Space
+from portal.audit import journal
+from portal.audit.models import AuditEvent
+from portal.auth.models import ApiToken
+from portal.tenancy.models import Organization, Space
 
 admin.site.site_header = "Spaceport administration"
 admin.site.site_title = "Spaceport"
@@ -73,7 +75,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        from portal.tenancy import create_organization
+        from portal.tenancy.changes import create_organization
 
         fields = {
             f: form.cleaned_data[f]

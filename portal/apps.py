@@ -8,9 +8,10 @@ class PortalConfig(AppConfig):
     verbose_name = "Spaceport"
 
     def ready(self) -> None:
-        from portal.auditing import audit_model
+        from portal.audit.signals import audit_model
         from portal.auth import issuer_checks  # noqa: F401 - registers the issuer's startup checks
-        from portal.models import ApiToken, Organization, Space
+        from portal.auth.models import ApiToken
+        from portal.tenancy.models import Organization, Space
 
         audit_model(Organization, m2m_fields=("owners",))
         audit_model(Space)

@@ -4,7 +4,7 @@
 restart is never triggered by a dependency being down. ``/readyz`` checks what a request needs
 (the database, Redis when configured, the Celery broker), each with a short timeout, so an
 orchestrator stops sending traffic within seconds of one going away and resumes once it is back.
-Neither reads the session or the caller's identity (:func:`portal.stateless.sessionless`), and
+Neither reads the session or the caller's identity (:func:`portal.web.stateless.sessionless`), and
 neither is rate-limited or audited: probes arrive every few seconds from the infrastructure.
 """
 
@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from kombu import Connection
 
-from portal.stateless import sessionless
+from portal.web.stateless import sessionless
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from portal.models import ApiToken
+from portal.auth.models import ApiToken
 
 
 def purge_expired_api_tokens() -> int:

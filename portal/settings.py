@@ -66,10 +66,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "portal.csp.ContentSecurityPolicyMiddleware",
+    "portal.web.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "portal.middleware.RequestContextMiddleware",
-    "portal.stateless.StatelessMiddleware",
+    "portal.audit.context.RequestContextMiddleware",
+    "portal.web.stateless.StatelessMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,7 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.spaceport",
+                "portal.web.context_processors.spaceport",
             ],
         },
     },
@@ -125,7 +125,7 @@ SILENCED_SYSTEM_CHECKS = ["models.W047"]
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "portal.cache.SharedClientRedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "portal.core.cache.SharedClientRedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -213,21 +213,21 @@ if OIDC_ISSUER and OIDC_CLIENT_ID:
 # --- REST API ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.api.authentication.ApiTokenAuthentication",
-        "portal.api.authentication.OidcBearerAuthentication",
+        "portal.auth.authentication.ApiTokenAuthentication",
+        "portal.auth.authentication.OidcBearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "portal.web.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
-    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.BoundedJSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "portal.web.api.schema.PortalAutoSchema",
+    "EXCEPTION_HANDLER": "portal.web.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["portal.web.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 SPECTACULAR_SETTINGS = {
@@ -243,7 +243,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "TenancyStateEnum": "portal.models.tenancy.State",
+        "TenancyStateEnum": "portal.tenancy.models.State",
         "CommitStateEnum": "commits.models.CommitState",
         "CommitItemStateEnum": "commits.models.ItemState",
         "ConnectionStatusEnum": "connections.models.Status",
@@ -292,7 +292,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_context": {"()": "portal.middleware.RequestContextLogFilter"},
+        "request_context": {"()": "portal.audit.context.RequestContextLogFilter"},
         "client_errors_without_traceback": {"()": "portal.logfilters.ClientErrorsWithoutTraceback"},
     },
     "formatters": {
@@ -318,7 +318,7 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# Only the portal's own files, no inline script or style, no eval (portal/csp.py says why). The pages,
+# Only the portal's own files, no inline script or style, no eval (portal/web/csp.py says why). The pages,
 # the admin, the sign-in pages and Swagger UI all run under it; data: images are the TOTP QR code.
 SECURE_CSP: dict[str, list[str]] = {
     "default-src": ["'self'"],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from portal import housekeeping, journal
+from portal import housekeeping
+from portal.audit import journal
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)

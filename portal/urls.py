@@ -21,10 +21,10 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/docs.html"),
         name="api-docs",
     ),
-    path("api/v1/", include("portal.api.urls")),
+    path("api/v1/", include("portal.api_urls")),
     path("api/v2.0/accessmanager/", include("accessgrants.compat.urls")),
     path("accessmanager/api/v2.0/accessmanager/", include("accessgrants.compat.urls")),
     path("", include("connections.urls")),
     path("", include("commits.urls")),
-    path("", include("portal.pages.urls")),
+    path("", include("portal.page_urls")),
 ]

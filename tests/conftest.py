@@ -12,10 +12,10 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from accessgrants.models import Grant, Role, Scope
 from portal.auth.bearer import forget_parsed_keys
-from portal.models import Organization, Space
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Organization, Space
 
 pytest_plugins = ["tests.databases", "tests.fixtures.emulators", "tests.fixtures.worker", "tests.fixtures.browser"]
 

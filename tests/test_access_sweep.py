@@ -31,12 +31,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path, resolve
 from django.urls.resolvers import RegexPattern
 
-from accessgrants.models import Grant, Role, Scope
 from commits.models import Commit, CommitItem, OrganizationWebhook
 from connections import lifecycle
-from portal.audit import record
-from portal.models import ApiToken, AuditEvent, Organization, Space
-from portal.tenancy import create_organization, create_space
+from portal.audit.models import AuditEvent
+from portal.audit.trail import record
+from portal.auth.models import ApiToken
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Organization, Space
 from tests.connection_inputs import VALID_INPUTS
 
 METHODS = ["get", "post", "put", "patch", "delete"]

@@ -22,9 +22,11 @@ from django.test import Client
 from connections import lifecycle
 from connections.models import CloudConnection, Status
 from connections.providers.registry import forget_clients
-from portal import journal
-from portal.models import LOADINGZONE, ApiToken, AuditEvent, Organization, Space
-from portal.tenancy import create_organization, create_space
+from portal.audit import journal
+from portal.audit.models import AuditEvent
+from portal.auth.models import ApiToken
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.models import LOADINGZONE, Organization, Space
 from tests.conftest import PASSWORD
 from tests.emulators import Azurite
 from tests.idp.fixtures import IdentityProvider, identity_provider_fixture  # noqa: F401

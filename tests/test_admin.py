@@ -9,7 +9,8 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from portal.models import LOADINGZONE, AuditEvent, Organization, Space
+from portal.audit.models import AuditEvent
+from portal.tenancy.models import LOADINGZONE, Organization, Space
 
 
 @pytest.fixture

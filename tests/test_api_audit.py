@@ -9,8 +9,9 @@ import pytest
 import yaml
 from django.utils import timezone
 
-from portal.audit import record
-from portal.models import AuditEvent, Organization, Space
+from portal.audit.models import AuditEvent
+from portal.audit.trail import record
+from portal.tenancy.models import Organization, Space
 
 URL = "/api/v1/audit-events/"
 

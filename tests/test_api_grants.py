@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group
 
-from accessgrants.models import Grant, Role, Scope
-from portal.models import AuditEvent, Organization, Space
-from portal.tenancy import create_organization, create_space
+from portal.audit.models import AuditEvent
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Organization, Space
 from tests.conftest import assert_api_error
 
 URL = "/api/v1/grants/"

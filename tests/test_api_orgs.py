@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-from accessgrants.models import Grant, Role, Scope
-from portal.models import LOADINGZONE, AuditEvent, Organization, Space
-from portal.tenancy import create_organization
+from portal.audit.models import AuditEvent
+from portal.tenancy.changes import create_organization
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import LOADINGZONE, Organization, Space
 from tests.conftest import assert_api_error
 
 URL = "/api/v1/organizations/"

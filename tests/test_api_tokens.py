@@ -9,9 +9,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accessgrants.models import Grant, Role, Scope
-from portal.models import ApiToken, AuditEvent, Space
-from portal.models.tokens import hash_token
+from portal.audit.models import AuditEvent
+from portal.auth.models import ApiToken, hash_token
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Space
 from tests.conftest import assert_api_error
 
 URL = "/api/v1/tokens/"

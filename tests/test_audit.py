@@ -7,9 +7,10 @@ from typing import Any
 
 from django.test import RequestFactory
 
-from portal.audit import MASK, mask_secrets, record
-from portal.middleware import RequestContextMiddleware
-from portal.models import AuditEvent, Organization, Space
+from portal.audit.context import RequestContextMiddleware
+from portal.audit.models import AuditEvent
+from portal.audit.trail import MASK, mask_secrets, record
+from portal.tenancy.models import Organization, Space
 
 
 def test_secrets_are_masked_by_key_and_by_shape() -> None:

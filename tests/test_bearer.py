@@ -21,9 +21,9 @@ from django.core.cache import cache
 from redis import Redis
 from rest_framework.test import APIClient
 
-from accessgrants.models import Grant
 from portal.auth import bearer
-from portal.models import Organization, Space
+from portal.tenancy.grants import Grant
+from portal.tenancy.models import Organization, Space
 from tests.conftest import make_user
 from tests.idp.fixtures import IdentityProvider, identity_provider_fixture  # noqa: F401
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from accessgrants.models import Grant, Role, Scope
-from portal.models import Confidentiality, Space
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Confidentiality, Space
 from tests.conftest import PASSWORD, make_user
 from tests.fixtures.browser import SCREENSHOTS
 

@@ -19,7 +19,8 @@ import pytest
 from commits.models import Commit, CommitItem, CommitState, ItemState
 from commits.starting import start_commit
 from commits.tasks import resume_stalled_commits
-from portal.models import LOADINGZONE, AuditEvent, Space
+from portal.audit.models import AuditEvent
+from portal.tenancy.models import LOADINGZONE, Space
 from tests.test_commits import Store, access_for_user, fresh_clients  # noqa: F401
 from tests.test_commits import store as store
 

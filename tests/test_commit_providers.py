@@ -22,8 +22,8 @@ from connections.methods import Method
 from connections.models import CloudConnection
 from connections.providers.base import location_for
 from connections.providers.registry import client_for, forget_clients
-from portal.models import LOADINGZONE, Organization, Space
-from portal.tenancy import create_space
+from portal.tenancy.changes import create_space
+from portal.tenancy.models import LOADINGZONE, Organization, Space
 from tests.emulators import LOOPBACK, Azurite, GcsEmulator, MotoServer, RcloneS3
 from tests.test_commits import access_for_user, attach
 from tests.test_provider_aws import connect as connect_aws
@@ -120,7 +120,7 @@ def test_a_commit_moves_every_kind_of_object(
 ) -> None:
     # A space of its own: Azurite is shared by the whole run, and its containers are named by space.
     target = create_space(organization, name=f"cmt-{uuid.uuid4().hex[:10]}")
-    from accessgrants.models import Grant, Role, Scope
+    from portal.tenancy.grants import Grant, Role, Scope
 
     Grant.objects.create(user=member, scope=Scope.SPACE, role=Role.SUPPLIER, organization=organization, space=target)
     connection = STORES[store](organization, request)

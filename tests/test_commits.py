@@ -24,7 +24,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accessgrants.models import Grant, Role, Scope
 from commits import engine, webhooks
 from commits.models import Commit, CommitItem, CommitState, ItemState, OrganizationWebhook, WebhookDelivery
 from commits.starting import CommitRunning, InvalidRootDir, start_commit
@@ -32,9 +31,12 @@ from commits.tasks import deliver_webhook, resume_stalled_commits
 from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
 from connections.providers.registry import client_for, forget_clients
-from portal.access import access_for
-from portal.models import LOADINGZONE, ApiToken, AuditEvent, Organization, Space
-from portal.tenancy import create_space
+from portal.audit.models import AuditEvent
+from portal.auth.models import ApiToken
+from portal.tenancy.access import access_for
+from portal.tenancy.changes import create_space
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import LOADINGZONE, Organization, Space
 from tests.conftest import make_user
 from tests.emulators import LOOPBACK, RcloneS3
 from tests.test_provider_s3compat import connect_new_bucket
@@ -529,7 +531,7 @@ def test_a_wrong_secret_is_refused_by_the_receiver(
 
 def test_webhooks_to_private_addresses_are_refused_by_default(space: Space, settings: Any) -> None:
     settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
-    from portal.errors import DomainError
+    from portal.core.errors import DomainError
 
     with pytest.raises(DomainError) as caught:
         webhooks.configure(space.organization, url="https://127.0.0.1:9/hook", secret="x" * 20)

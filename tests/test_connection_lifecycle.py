@@ -16,7 +16,7 @@ from connections import lifecycle
 from connections.drafts import start_draft
 from connections.methods import Method
 from connections.models import CloudConnection, Status
-from portal.models import Organization
+from portal.tenancy.models import Organization
 from tests.conftest import assert_api_error
 from tests.connection_inputs import VALID_INPUTS
 from tests.pages_support import client_for

@@ -9,7 +9,8 @@ import pytest
 from celery.signals import before_task_publish
 
 from connections.models import CloudConnection, Status
-from portal.models import AuditEvent, Organization
+from portal.audit.models import AuditEvent
+from portal.tenancy.models import Organization
 from tests.connection_inputs import VALID_INPUTS
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSPACEPORTSECRET"

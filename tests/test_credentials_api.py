@@ -8,8 +8,9 @@ import pytest
 
 from connections import lifecycle
 from connections.models import CloudConnection, Status
-from portal import journal
-from portal.models import AuditEvent, Organization, Space
+from portal.audit import journal
+from portal.audit.models import AuditEvent
+from portal.tenancy.models import Organization, Space
 
 URL = "/api/v1/organizations/acme/spaces/{space}/credentials/"
 

@@ -24,8 +24,8 @@ from django.db import connection, models
 
 from connections import crypto
 from connections.fields import EncryptedJSONField, SecretMaterial
-from portal.auditing import _field_values
-from portal.models import AuditEvent
+from portal.audit.models import AuditEvent
+from portal.audit.signals import _field_values
 
 SECRET = {"tenant_id": "contoso", "client_id": "app-1", "client_secret": "hunter2-very-secret"}
 PLAINTEXT_MARKERS = ("hunter2", "client_secret", "contoso")

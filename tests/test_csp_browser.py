@@ -16,11 +16,11 @@ import pytest
 from django_celery_beat.models import CrontabSchedule
 from playwright.sync_api import Page, expect
 
-from accessgrants.models import Grant, Role, Scope
 from commits.models import Commit, CommitState
 from connections import lifecycle
 from connections.models import CloudConnection, Status
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
 from tests.conftest import PASSWORD, make_user
 from tests.connection_inputs import VALID_INPUTS
 from tests.fixtures.browser import SCREENSHOTS, BrowserWatch

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from connections.models import CloudConnection, Status
-from portal.tenancy import create_organization
+from portal.tenancy.changes import create_organization
 from tests.conftest import PASSWORD, make_user
 from tests.fixtures.browser import SCREENSHOTS
 from tests.loopback import RecordingListener, recording_listener

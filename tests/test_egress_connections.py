@@ -39,7 +39,7 @@ from connections.providers import client_for
 from connections.providers.base import StorageError, validation_location
 from connections.providers.ibm import IamTokens
 from connections.providers.s3direct import DirectCopy
-from portal.models import Organization
+from portal.tenancy.models import Organization
 from tests.connection_inputs import VALID_INPUTS, service_account_key
 from tests.emulators import LOOPBACK
 from tests.loopback import Call, RecordingListener, json_endpoint, recording_listener, serve

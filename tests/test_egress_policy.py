@@ -20,9 +20,9 @@ from commits.webhooks import configure
 from connections import egress, validators
 from connections.methods import ConnectionInputError, clean_input
 from connections.models import CloudConnection
+from portal.core.errors import DomainError
 from portal.env import env_networks
-from portal.errors import DomainError
-from portal.models import Organization
+from portal.tenancy.models import Organization
 from tests.connection_inputs import VALID_INPUTS
 from tests.loopback import RecordingListener, recording_listener
 from tests.resolver import resolving

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from portal.models import AuditEvent
-from portal.stateless import sessionless_paths
+from portal.audit.models import AuditEvent
+from portal.web.stateless import sessionless_paths
 from tests.emulators import free_port
 
 

@@ -11,8 +11,8 @@ from connections.drafts import start_draft
 from connections.instructions import PLACEHOLDER_ACCOUNT, for_connection
 from connections.methods import Method
 from connections.providers.identity import workload_subject
-from portal.models import Organization
-from portal.tenancy import create_organization
+from portal.tenancy.changes import create_organization
+from portal.tenancy.models import Organization
 from tests.pages_support import client_for
 
 

@@ -16,8 +16,8 @@ import pytest
 from accessgrants.forms import CredentialRequestForm
 from commits.models import OrganizationWebhook
 from connections.models import CloudConnection
-from portal.jsonlimits import MAX_JSON_DEPTH
-from portal.models import Organization, Space
+from portal.tenancy.models import Organization, Space
+from portal.web.jsonlimits import MAX_JSON_DEPTH
 from tests.conftest import assert_api_error
 from tests.connection_inputs import VALID_INPUTS, service_account_key
 

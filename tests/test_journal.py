@@ -9,13 +9,14 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.test import RequestFactory
 
-from portal import journal
-from portal.audit import event
-from portal.cache import raw_redis
-from portal.journal import STREAM, _insert, _row
-from portal.middleware import RequestContextMiddleware
-from portal.models import AuditEvent, Organization, Space
+from portal.audit import journal
+from portal.audit.context import RequestContextMiddleware
+from portal.audit.journal import STREAM, _insert, _row
+from portal.audit.models import AuditEvent
+from portal.audit.trail import event
+from portal.core.cache import raw_redis
 from portal.tasks import drain_audit_journal
+from portal.tenancy.models import Organization, Space
 
 ACTION = "credential.issue"
 

@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils.log import configure_logging
 
-from portal.models import Space
+from portal.tenancy.models import Space
 from tests.pages_support import client_for
 
 

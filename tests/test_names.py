@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from portal.models import Organization, Space
+from portal.tenancy.models import Organization, Space
 from tests.conftest import assert_api_error
 from tests.pages_support import client_for, field_errors
 

@@ -10,9 +10,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from accessgrants.models import Grant, Role, Scope
-from portal.models import LOADINGZONE, Organization, Space, State
-from portal.tenancy import create_organization
+from portal.tenancy.changes import create_organization
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import LOADINGZONE, Organization, Space, State
 from tests.conftest import PASSWORD, make_user
 from tests.pages_support import client_for, field_errors
 

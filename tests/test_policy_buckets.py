@@ -14,7 +14,7 @@ from accessgrants.policies.buckets import (
     organization_of,
     resource_path,
 )
-from portal.models.tenancy import ORGANIZATION_NAME_PATTERN, SPACE_NAME_PATTERN
+from portal.tenancy.models import ORGANIZATION_NAME_PATTERN, SPACE_NAME_PATTERN
 
 ORGANIZATIONS = ["abc", "acme", "acme2", "sthree", "xn0", "a" * 24, "z9" * 12, "123"]
 SPACES = [

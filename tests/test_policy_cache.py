@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from accessgrants.models import Role
 from accessgrants.policies import DecisionCache, compile_policies, parse_policy
 from accessgrants.policies.roles import implied_policy
+from portal.tenancy.grants import Role
 
 
 def policy_set(*statements: dict[str, object]):  # type: ignore[no-untyped-def]

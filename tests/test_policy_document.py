@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from accessgrants.policies import PolicyError, parse_policy
-from portal.models import Organization
-from portal.tenancy import create_space
+from portal.tenancy.changes import create_space
+from portal.tenancy.models import Organization
 
 GOOD = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::acme-raw/*"}
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from accessgrants.models import Role
 from accessgrants.policies import Outcome, compile_policies, parse_policy, request_facts
 from accessgrants.policies.roles import implied_policy
+from portal.tenancy.grants import Role
 
 ALLOWED, DENIED, IMPLICIT = Outcome.ALLOWED, Outcome.EXPLICIT_DENY, Outcome.IMPLICIT_DENY
 

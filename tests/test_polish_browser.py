@@ -14,11 +14,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from accessgrants.models import Grant, Role, Scope
 from connections.drafts import start_draft
 from connections.methods import Method
-from portal.models import ApiToken
-from portal.tenancy import create_organization, create_space
+from portal.auth.models import ApiToken
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
 from tests.conftest import make_user
 from tests.fixtures.browser import SCREENSHOTS, sign_in
 

@@ -30,7 +30,7 @@ from connections.providers import aws
 from connections.providers.base import Location, StorageError, location_for
 from connections.providers.identity import workload_subject
 from connections.providers.registry import forget_clients
-from portal.tenancy import create_organization
+from portal.tenancy.changes import create_organization
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, _post
 from tests.fixtures.emulators import use_spaceport_principal
 from tests.issuer_support import verify_published

@@ -40,7 +40,7 @@ from connections.models import CloudConnection
 from connections.providers.azure import AzureBlobClient, build_client
 from connections.providers.base import Location, StorageError, location_for
 from connections.providers.registry import client_for, forget_clients
-from portal.models import Organization
+from portal.tenancy.models import Organization
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, LOOPBACK, REPO, Azurite, Process, free_port
 from tests.loopback import recording_listener
 from tests.storage_contract import assert_round_trip

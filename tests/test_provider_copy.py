@@ -32,7 +32,7 @@ from connections.models import CloudConnection
 from connections.providers import azure, gcp, s3common
 from connections.providers.base import Location, StorageClient, StorageError, location_for
 from connections.providers.registry import client_for, forget_clients
-from portal.models import LOADINGZONE, Organization
+from portal.tenancy.models import LOADINGZONE, Organization
 from tests.connection_inputs import service_account_key
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, LOOPBACK, Azurite, GcsEmulator, MotoServer, RcloneS3
 from tests.loopback import Call, json_endpoint

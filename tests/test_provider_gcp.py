@@ -33,8 +33,8 @@ from connections.providers.base import Location, StorageError, location_for
 from connections.providers.gcp_accounts import organization_service_account
 from connections.providers.registry import client_for, forget_clients
 from connections.validation import validate
-from portal.models import Organization
-from portal.tenancy import create_organization
+from portal.tenancy.changes import create_organization
+from portal.tenancy.models import Organization
 from tests.connection_inputs import service_account_key as shared_service_account_key
 from tests.emulators import LOOPBACK, GcsEmulator, free_port
 from tests.issuer_support import verify_published

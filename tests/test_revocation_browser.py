@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from accessgrants.models import Grant, Role, Scope
 from connections import tasks, validation
 from connections.models import CloudConnection, Status
-from portal.models import Organization
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Organization
 from tests.conftest import PASSWORD, make_user
 from tests.emulators import Azurite
 from tests.fixtures.browser import SCREENSHOTS

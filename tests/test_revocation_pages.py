@@ -13,7 +13,7 @@ from django.test import Client
 from connections.methods import spec_for
 from connections.models import CloudConnection, Status
 from connections.revocation import revocability, span
-from portal.models import Organization
+from portal.tenancy.models import Organization
 from tests.conftest import PASSWORD
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/data/SpaceportAccess"

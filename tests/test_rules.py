@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from accessgrants.models import Grant, Role, Scope
-from accessgrants.roleclaims import facts_from_role_names
-from accessgrants.rules import AccessContext
-from portal.models import LOADINGZONE, Organization, Space
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import LOADINGZONE, Organization, Space
+from portal.tenancy.roleclaims import facts_from_role_names
+from portal.tenancy.rules import AccessContext
 
 PUBLIC, INTERNAL, PRIVATE = "PUBLIC", "INTERNAL", "PRIVATE"
 

@@ -23,7 +23,7 @@ from connections.providers import s3common, s3compat
 from connections.providers.base import Location, StorageError, StoredObject, location_for
 from connections.providers.registry import client_for
 from connections.providers.s3direct import BucketRoute, clean_answer, proxied, route_of, signed_headers
-from portal.models import LOADINGZONE
+from portal.tenancy.models import LOADINGZONE
 from tests.emulators import MotoServer, RcloneS3
 from tests.test_provider_aws import bucket, clock, cross_account, keys_connection, principal, sts_at_moto  # noqa: F401
 from tests.test_provider_ibm import api_key_client, cos, iam  # noqa: F401

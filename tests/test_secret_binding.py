@@ -26,8 +26,9 @@ from connections.models import CloudConnection, Status
 from connections.providers.base import StorageError
 from connections.providers.registry import client_for, forget_clients
 from connections.validation import validate
+from portal.audit.models import AuditEvent
 from portal.env import env_url_list
-from portal.models import AuditEvent, Organization
+from portal.tenancy.models import Organization
 from tests.conftest import assert_api_error
 from tests.emulators import LOOPBACK, free_port
 from tests.loopback import Call, json_endpoint

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from connections import lifecycle
 from connections.methods import Method
 from connections.models import CloudConnection
-from portal.tenancy import create_organization
+from portal.tenancy.changes import create_organization
 from tests.conftest import make_user
 from tests.fixtures.browser import sign_in
 

@@ -13,7 +13,8 @@ from django.db import connection as db_connection
 from django.test import Client
 
 from connections.models import CloudConnection
-from portal.models import AuditEvent, Organization
+from portal.audit.models import AuditEvent
+from portal.tenancy.models import Organization
 from tests.connection_inputs import VALID_INPUTS, service_account_key
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYNEVERSHOWME1"

@@ -8,10 +8,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from accessgrants import snapshots
-from accessgrants.models import Grant, Role, Scope
 from connections import lifecycle
-from portal.models import ApiToken, Space
+from portal.auth.models import ApiToken
+from portal.core import snapshots
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Space
 from tests.emulators import Azurite
 from tests.test_vending_azure import connect_to_azurite, ensure_containers
 
@@ -65,7 +66,7 @@ def test_disabling_the_connection_takes_effect_at_the_next_request(acme: Space, 
 
 
 def test_marking_the_space_for_deletion_takes_effect_at_the_next_request(acme: Space, member: Any) -> None:
-    from portal.tenancy import mark_space_for_deletion
+    from portal.tenancy.changes import mark_space_for_deletion
 
     _, key = ApiToken.issue(member, "script")
     assert vend(key) == 200

@@ -14,9 +14,9 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from accessgrants.models import Grant, Role, Scope
 from connections.providers.registry import forget_clients
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
 from tests.conftest import PASSWORD, make_user
 from tests.emulators import RcloneS3
 from tests.fixtures.browser import SCREENSHOTS

@@ -17,12 +17,13 @@ import requests
 from django.test import Client
 from django.urls import reverse
 
-from accessgrants.models import Grant, Role, Scope
 from connections import lifecycle
 from connections.models import CloudConnection, Status
 from connections.providers.registry import forget_clients
-from portal import journal
-from portal.models import AuditEvent, Organization, Space
+from portal.audit import journal
+from portal.audit.models import AuditEvent
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Organization, Space
 from tests.conftest import make_user
 from tests.emulators import RcloneS3
 from tests.pages_support import client_for

@@ -18,9 +18,6 @@ import pytest
 from azure.storage.blob import AccountSasPermissions, BlobServiceClient, ContainerClient, generate_account_sas
 from django.test import Client
 
-from accessgrants.models import Grant, Role
-from accessgrants.models import Scope as GrantScope
-from accessgrants.rules import AccessContext
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import issue
 from commits import engine
@@ -31,8 +28,17 @@ from connections.models import CloudConnection, SpaceStorage, Status
 from connections.providers.azure_policies import POLICY_PREFIX
 from connections.providers.base import location_for
 from connections.providers.registry import client_for, forget_clients
-from portal.models import LOADINGZONE, AuditEvent, Organization, Space
-from portal.tenancy import create_organization, create_space, mark_organization_for_deletion, mark_space_for_deletion
+from portal.audit.models import AuditEvent
+from portal.tenancy.changes import (
+    create_organization,
+    create_space,
+    mark_organization_for_deletion,
+    mark_space_for_deletion,
+)
+from portal.tenancy.grants import Grant, Role
+from portal.tenancy.grants import Scope as GrantScope
+from portal.tenancy.models import LOADINGZONE, Organization, Space
+from portal.tenancy.rules import AccessContext
 from tests.conftest import PASSWORD
 from tests.emulators import AZURITE_ACCOUNT, Azurite
 from tests.fixtures.worker import Worker

@@ -11,10 +11,11 @@ import requests
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 
-from accessgrants.models import Grant, Role, Scope, Source
+from portal.audit.models import AuditEvent
 from portal.auth.sso import role_names_from_login, synchronize_sso_grants
-from portal.models import AuditEvent, Organization, Space
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope, Source
+from portal.tenancy.models import Organization, Space
 from tests.idp.fixtures import IdentityProvider, identity_provider_fixture  # noqa: F401
 
 FIRST_ROLES = [

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from portal.models import ApiToken, Space
+from portal.auth.models import ApiToken
+from portal.tenancy.models import Space
 from tests.conftest import PASSWORD
 from tests.emulators import Azurite
 from tests.test_snapshots import READ

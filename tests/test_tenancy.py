@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from portal.errors import DomainError
-from portal.models import LOADINGZONE, Organization, Space
-from portal.tenancy import create_organization, mark_space_for_deletion
+from portal.core.errors import DomainError
+from portal.tenancy.changes import create_organization, mark_space_for_deletion
+from portal.tenancy.models import LOADINGZONE, Organization, Space
 
 
 def test_creating_an_organization_creates_its_loadingzone(db: None) -> None:

@@ -10,8 +10,8 @@ from connections import lifecycle
 from connections.methods import ConnectionInputError, Method, Provider
 from connections.models import CloudConnection, Status
 from connections.territory import Territory, territory_of
-from portal.models import Organization
-from portal.tenancy import create_organization
+from portal.tenancy.changes import create_organization
+from portal.tenancy.models import Organization
 from tests.conftest import assert_api_error
 from tests.connection_inputs import VALID_INPUTS
 

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from portal.models import ApiToken, AuditEvent
-from portal.models.tokens import hash_token
+from portal.audit.models import AuditEvent
+from portal.auth.models import ApiToken, hash_token
 from tests.pages_support import client_for, field_errors
 
 

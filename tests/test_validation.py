@@ -17,7 +17,8 @@ from connections import lifecycle
 from connections.models import CloudConnection, Status
 from connections.providers.registry import forget_clients
 from connections.validation import validate
-from portal.models import AuditEvent, Organization
+from portal.audit.models import AuditEvent
+from portal.tenancy.models import Organization
 from tests.emulators import Azurite, RcloneS3, free_port
 from tests.fixtures.worker import Worker
 

@@ -15,7 +15,8 @@ from connections import lifecycle
 from connections.methods import Method
 from connections.models import CloudConnection, Status
 from connections.tasks import validate_connection
-from portal.models import AuditEvent, Organization
+from portal.audit.models import AuditEvent
+from portal.tenancy.models import Organization
 from tests.connection_inputs import VALID_INPUTS
 
 SECRET = VALID_INPUTS["aws_access_keys"]["secret_access_key"]

@@ -20,9 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from accessgrants.models import Grant, Role
-from accessgrants.models import Scope as GrantScope
-from accessgrants.rules import AccessContext
 from accessgrants.vending import aws as vending
 from accessgrants.vending import issuing
 from accessgrants.vending.base import Access, Credential, Scope
@@ -32,8 +29,12 @@ from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
 from connections.providers.identity import workload_subject
 from connections.providers.registry import client_for, forget_clients
-from portal import journal
-from portal.models import AuditEvent, Organization, Space
+from portal.audit import journal
+from portal.audit.models import AuditEvent
+from portal.tenancy.grants import Grant, Role
+from portal.tenancy.grants import Scope as GrantScope
+from portal.tenancy.models import Organization, Space
+from portal.tenancy.rules import AccessContext
 from tests import test_provider_aws
 from tests.conftest import assert_expires_in, make_user
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, aws_client

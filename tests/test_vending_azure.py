@@ -28,9 +28,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from accessgrants.models import Grant, Role
-from accessgrants.models import Scope as GrantScope
-from accessgrants.rules import AccessContext
 from accessgrants.vending.azure import PERMISSIONS, AzureVendor, ContainerMissing, build_vendor, service_sas
 from accessgrants.vending.base import Access, Scope, Target
 from accessgrants.vending.issuing import NotVendable, issue
@@ -39,8 +36,12 @@ from connections.models import CloudConnection, Status
 from connections.providers.azure import AzureBlobClient
 from connections.providers.base import Location
 from connections.providers.registry import forget_clients
-from portal import journal
-from portal.models import AuditEvent, Organization, Space
+from portal.audit import journal
+from portal.audit.models import AuditEvent
+from portal.tenancy.grants import Grant, Role
+from portal.tenancy.grants import Scope as GrantScope
+from portal.tenancy.models import Organization, Space
+from portal.tenancy.rules import AccessContext
 from tests.emulators import AZURITE_ACCOUNT, LOOPBACK, REPO, Azurite, Process, free_port
 
 SAS_FORMAT = re.compile(

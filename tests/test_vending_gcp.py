@@ -31,7 +31,7 @@ from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
 from connections.providers.base import Location, location_for
 from connections.providers.registry import forget_clients
-from portal.models import Organization
+from portal.tenancy.models import Organization
 from tests.conftest import assert_expires_in
 from tests.connection_inputs import service_account_key
 from tests.emulators import LOOPBACK, GcsEmulator

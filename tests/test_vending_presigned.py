@@ -21,8 +21,8 @@ from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
 from connections.providers.base import location_for
 from connections.providers.registry import forget_clients
-from portal.errors import DomainError
-from portal.models import Organization
+from portal.core.errors import DomainError
+from portal.tenancy.models import Organization
 from tests.conftest import assert_expires_in
 from tests.emulators import RcloneS3
 from tests.test_provider_s3compat import connect

@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 
 from commits import webhooks
-from portal.errors import DomainError
-from portal.models import AuditEvent, Organization
+from portal.audit.models import AuditEvent
+from portal.core.errors import DomainError
+from portal.tenancy.models import Organization
 from tests.pages_support import client_for
 
 URL = "https://127.0.0.1:9/spaceport"

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from connections.models import CloudConnection, Status
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
 from tests.conftest import make_user
 from tests.emulators import RcloneS3
 from tests.fixtures.browser import DESKTOP, SCREENSHOTS, sign_in

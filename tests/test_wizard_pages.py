@@ -22,7 +22,7 @@ from connections.forms import BoundedUploadHandler
 from connections.methods import SPECS, Method, Provider
 from connections.models import CloudConnection, Status
 from connections.validators import MAX_UPLOAD_BYTES
-from portal.models import Organization, Space
+from portal.tenancy.models import Organization, Space
 from tests.conftest import make_user
 from tests.connection_inputs import service_account_key
 from tests.emulators import RcloneS3
@@ -154,7 +154,7 @@ def test_outsiders_get_404_and_anonymous_people_are_sent_to_sign_in(
 
 def test_connections_of_another_organization_are_not_found(owner: Any, draft: CloudConnection) -> None:
     other_owner = make_user("other@example.com")
-    from portal.tenancy import create_organization
+    from portal.tenancy.changes import create_organization
 
     create_organization(name="globex", owner=other_owner)
     assert client_for(other_owner).get(reverse("connection", args=["globex", draft.name])).status_code == 404

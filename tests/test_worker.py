@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from portal.models import ApiToken
+from portal.auth.models import ApiToken
 from portal.tasks import purge_expired_api_tokens
 from tests.fixtures.worker import Worker
 

@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import issue, longest_lifetime_minutes
 from connections.storage import with_active_connection
-from portal.api.base import PortalApiView
-from portal.models import Space
+from portal.tenancy.access import PortalApiView
+from portal.tenancy.models import Space
 
 
 class CredentialRequestSerializer(serializers.Serializer):

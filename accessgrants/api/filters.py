@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
-from accessgrants.models import Grant, Role, Scope, Source
+from portal.tenancy.grants import Grant, Role, Scope, Source
 
 
 class GrantFilter(filters.FilterSet):

@@ -7,10 +7,10 @@ from typing import Any
 from django.contrib.auth.models import Group
 from rest_framework import serializers
 
-from accessgrants.models import Grant, Role, Scope
-from portal.access import access_for
-from portal.api.serializers import UserEmailField
-from portal.models import Organization
+from portal.tenancy.access import access_for
+from portal.tenancy.api.serializers import UserEmailField
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Organization
 
 
 class GrantSerializer(serializers.ModelSerializer):

@@ -12,10 +12,11 @@ from rest_framework.response import Response
 
 from accessgrants.api.filters import GrantFilter
 from accessgrants.api.serializers import GrantSerializer, NewGrantSerializer
-from accessgrants.granting import grant_role, revoke_grant
-from accessgrants.models import Grant
-from portal.api.base import PortalViewSet, refuse
-from portal.errors import AccessDenied
+from portal.core.errors import AccessDenied
+from portal.tenancy.access import PortalViewSet
+from portal.tenancy.granting import grant_role, revoke_grant
+from portal.tenancy.grants import Grant
+from portal.web.api.base import refuse
 
 
 @extend_schema_view(

@@ -19,7 +19,6 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.authentication import get_authorization_header
 
-from accessgrants import snapshots
 from accessgrants.compat.errors import (
     COMMIT_RUNNING,
     CONTAINER_NOT_EXISTS,
@@ -42,20 +41,22 @@ from accessgrants.compat.errors import (
     token_response,
     unauthorized_response,
 )
-from accessgrants.rules import AccessContext
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import NotVendable, RateLimited, check_access, issue
 from commits.models import Commit
 from commits.starting import CommitRunning, InvalidRootDir, start_commit
 from connections.methods import Provider
 from connections.storage import StorageError, active_connection, with_active_connection
-from portal.access import access_for
-from portal.api.authentication import ApiTokenAuthentication
-from portal.audit import record
+from portal.audit.models import AuditEvent
+from portal.audit.trail import record
+from portal.auth.authentication import ApiTokenAuthentication
 from portal.auth.bearer import IssuerUnavailable, authenticate_bearer
-from portal.errors import AccessDenied, DomainError
-from portal.models import AuditEvent, Organization, Space
-from portal.stateless import stateless
+from portal.core import snapshots
+from portal.core.errors import AccessDenied, DomainError
+from portal.tenancy.access import access_for
+from portal.tenancy.models import Organization, Space
+from portal.tenancy.rules import AccessContext
+from portal.web.stateless import stateless
 
 NO_CONTAINER = "no_such_container"
 

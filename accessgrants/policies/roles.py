@@ -1,6 +1,6 @@
 """Space roles as implied policies, so one evaluation answers for roles and policies together.
 
-A space role grants what AccessManager's rules say it grants (see :mod:`accessgrants.rules`): ``user``
+A space role grants what AccessManager's rules say it grants (see :mod:`portal.tenancy.rules`): ``user``
 lists and reads, ``supplier`` also writes, ``trustee`` also deletes, on the space's bucket and every
 object in it. Whether a grant counts at all (the space's and organization's state, organization
 trustees, the loadingzone rule) stays with the rules; the caller passes the space roles that count.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from accessgrants.models import Role
 from accessgrants.policies.actions import Access, actions_with
 from accessgrants.policies.buckets import bucket_name
 from accessgrants.policies.document import Effect, PolicyDocument, Statement
+from portal.tenancy.grants import Role
 
 ROLE_POLICY_NAME = "space roles"
 

@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from accessgrants.views import CARD_TEMPLATE, card_context
-from portal.models import Space
+from portal.tenancy.models import Space
 
 register = template.Library()
 

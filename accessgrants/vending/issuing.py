@@ -18,17 +18,18 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accessgrants.rules import AccessContext
 from accessgrants.vending.base import Access, Credential, Scope, Target
 from accessgrants.vending.registry import per_user, vendor_for
 from connections import crypto
 from connections.models import CloudConnection, Status
 from connections.storage import active_connection, location_for
-from portal.audit import event
-from portal.cache import ProcessMemory, count_hit
-from portal.errors import AccessDenied, DomainError
-from portal.journal import journal, journal_within_limit
-from portal.models import LOADINGZONE, AuditEvent, Space
+from portal.audit.journal import journal, journal_within_limit
+from portal.audit.models import AuditEvent
+from portal.audit.trail import event
+from portal.core.cache import ProcessMemory, count_hit
+from portal.core.errors import AccessDenied, DomainError
+from portal.tenancy.models import LOADINGZONE, Space
+from portal.tenancy.rules import AccessContext
 
 CACHE_PREFIX = "vend:"
 RATE_WINDOW_SECONDS = 70

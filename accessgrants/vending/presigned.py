@@ -22,7 +22,7 @@ from connections.methods import Method, Provider
 from connections.providers.base import StorageError, refuse_unbound
 from connections.providers.ibm import SIGNING_REGION
 from connections.providers.s3common import s3_config, static_key_s3
-from portal.errors import DomainError
+from portal.core.errors import DomainError
 
 # Whether credentials carry the person's identity, and so are cached per person (see issuing).
 PER_USER = False

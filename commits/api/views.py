@@ -16,9 +16,10 @@ from commits.api.serializers import CommitItemSerializer, CommitSerializer, NewC
 from commits.models import Commit, CommitItem, ItemState, OrganizationWebhook
 from commits.starting import start_commit
 from connections.storage import with_active_connection
-from portal.api.base import PortalApiView, refuse
-from portal.api.pagination import Pagination
-from portal.models import Organization, Space
+from portal.tenancy.access import PortalApiView
+from portal.tenancy.models import Organization, Space
+from portal.web.api.base import refuse
+from portal.web.api.pagination import Pagination
 
 SPACE_PATH = [
     OpenApiParameter("organization_name", str, OpenApiParameter.PATH),

@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from commits.views import CARD_TEMPLATE, WEBHOOK_TEMPLATE, card_context, webhook_context
-from portal.models import Organization, Space
+from portal.tenancy.models import Organization, Space
 
 register = template.Library()
 

@@ -30,8 +30,9 @@ from connections.api.serializers import (
 )
 from connections.methods import ConnectionInputError
 from connections.models import CloudConnection
-from portal.api.base import PortalApiView, PortalViewSet, refuse
-from portal.models import Organization
+from portal.tenancy.access import PortalApiView, PortalViewSet
+from portal.tenancy.models import Organization
+from portal.web.api.base import refuse
 
 ORGANIZATION_PATH = OpenApiParameter("organization_name", str, OpenApiParameter.PATH, description="Organization name")
 NAME_PATH = OpenApiParameter("name", str, OpenApiParameter.PATH, description="Connection name")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from connections.binding import SecretUnbound, require_bound
 from connections.errors import StorageError as StorageError
 from connections.methods import Provider
-from portal.models import LOADINGZONE
+from portal.tenancy.models import LOADINGZONE
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection

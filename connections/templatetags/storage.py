@@ -9,8 +9,8 @@ from django import template
 from connections.active import active_connection_id
 from connections.clouds import cloud_of
 from connections.spaces import missing_storage
-from portal.access import access_for
-from portal.models import Organization, Space
+from portal.tenancy.access import access_for
+from portal.tenancy.models import Organization, Space
 
 register = template.Library()
 

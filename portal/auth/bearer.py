@@ -27,9 +27,9 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from rest_framework import exceptions, status
 
-from accessgrants import snapshots
-from accessgrants.roleclaims import facts_from_role_names, role_names_from_claims
-from accessgrants.rules import RoleFact
+from portal.core import snapshots
+from portal.tenancy.roleclaims import facts_from_role_names, role_names_from_claims
+from portal.tenancy.rules import RoleFact
 
 logger = logging.getLogger(__name__)
 

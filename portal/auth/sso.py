@@ -14,9 +14,9 @@ from typing import Any
 
 from django.db import transaction
 
-from accessgrants.models import Grant, Source
-from accessgrants.roleclaims import ResolvedRole, parse_role_claims, resolve_role_claims, role_names_from_claims
-from portal.audit import record
+from portal.audit.trail import record
+from portal.tenancy.grants import Grant, Source
+from portal.tenancy.roleclaims import ResolvedRole, parse_role_claims, resolve_role_claims, role_names_from_claims
 
 GrantKey = tuple[str, str, int | None, int | None]
 

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import portal.models.tenancy
+import portal.tenancy.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             name='Organization',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=24, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9]{3,24}\\Z', 'Use 3 to 24 characters: lowercase letters and digits only.', code='invalid_name'), portal.models.tenancy.validate_organization_name_not_reserved])),
+                ('name', models.CharField(max_length=24, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9]{3,24}\\Z', 'Use 3 to 24 characters: lowercase letters and digits only.', code='invalid_name'), portal.tenancy.models.validate_organization_name_not_reserved])),
                 ('display_name', models.CharField(blank=True, max_length=200)),
                 ('description', models.TextField(blank=True, max_length=4000)),
                 ('confidentiality', models.CharField(choices=[('PUBLIC', 'Public'), ('INTERNAL', 'Internal'), ('PRIVATE', 'Private')], default='INTERNAL', max_length=10)),

@@ -1,13 +1,11 @@
-"""Tenancy, audit and API token models."""
+"""The portal app's model registry: Django finds the models of tenancy, audit and auth through here.
 
-from portal.models.audit import AuditEvent
-from portal.models.tenancy import (
-    LOADINGZONE,
-    Confidentiality,
-    Organization,
-    Space,
-    State,
-)
-from portal.models.tokens import ApiToken
+Code imports each model from its own module (``portal.tenancy.models``, ``portal.audit.models``,
+``portal.auth.models``), not from this package.
+"""
 
-__all__ = ["LOADINGZONE", "ApiToken", "AuditEvent", "Confidentiality", "Organization", "Space", "State"]
+from __future__ import annotations
+
+import portal.audit.models
+import portal.auth.models
+import portal.tenancy.models  # noqa: F401 - imported so Django registers their models

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from portal.access import access_for
+from portal.tenancy.access import access_for
 
 register = template.Library()
 

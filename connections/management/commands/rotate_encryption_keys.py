@@ -11,8 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connections import crypto
 from connections.fields import RotationCount, encrypted_fields, rotate_field
-from portal.audit import record
-from portal.models import AuditEvent
+from portal.audit.models import AuditEvent
+from portal.audit.trail import record
 
 ACTION = "encryption_keys.rotate"
 

@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from accessgrants.models import Grant, Role, Scope
-from portal.models import Confidentiality
-from portal.tenancy import create_organization, create_space
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Confidentiality
 
 DEMO_EMAIL = "admin@spaceport.local"
 DEMO_MEMBER_EMAIL = "ada@spaceport.local"
@@ -58,7 +58,7 @@ class Command(BaseCommand):
         return user
 
     def _organization(self, admin: Any, member: Any) -> None:
-        from portal.models import Organization
+        from portal.tenancy.models import Organization
 
         if Organization.objects.filter(name="demo").exists():
             return

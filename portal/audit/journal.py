@@ -1,0 +1,143 @@
+"""The audit journal: high-volume audit events written behind, in bulk.
+
+Every credential request is audited, and a cached one costs less than its own audit row: the
+row's round trips, foreign-key checks and WAL flush were most of the time of a cached vend.
+Credential events are therefore appended to a Redis stream during the request (one round trip,
+no database) and copied into :class:`AuditEvent` rows in bulk by :func:`drain`, which beat runs
+every few seconds and the audit views run before they list.
+
+A drain is safe to repeat and to run twice at once: each row keeps its stream entry id in the
+unique ``journal_id``, rows are inserted ignoring conflicts, and entries leave the stream only
+once their rows are committed. A drain that dies half-way is simply repeated.
+
+Without Redis (the embedded setup) there is no stream, and events are written at once. With
+Redis, the journal is as durable as Redis is: run it with persistence (``appendonly yes``, as
+``docker-compose.yml`` does) so a restart keeps what has not been drained yet.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from datetime import datetime
+from typing import Any, Unpack
+
+from django.contrib.auth import get_user_model
+from django.db import models, transaction
+
+from portal.audit.models import AuditEvent
+from portal.audit.trail import EventOptions, event, organization_model
+from portal.core.cache import count_hit, raw_redis
+
+logger = logging.getLogger(__name__)
+
+STREAM = "audit-journal"
+DRAIN_BATCH = 2000
+FIELDS = (
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "organization_id",
+    "organization_name",
+    "outcome",
+    "ip_address",
+    "request_id",
+    "details",
+)
+
+
+def journal(action: str, target: models.Model | None = None, **options: Unpack[EventOptions]) -> None:
+    """Audit an event through the journal: appended now, a row in the trail at the next drain."""
+    written = event(action, target, **options)
+    redis = raw_redis()
+    if redis is None:
+        written.save(force_insert=True)
+        return
+    redis.client.xadd(redis.key(STREAM), {"event": _entry(written)})
+
+
+# Count a hit; journal the event only while the count stays within the limit; answer the count.
+_COUNT_AND_JOURNAL = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if count <= tonumber(ARGV[2]) then redis.call('XADD', KEYS[2], '*', 'event', ARGV[3]) end
+return count
+"""
+
+
+def journal_within_limit(counter: str, window_seconds: int, limit: int, allowed: AuditEvent) -> int:
+    """Count a hit on ``counter`` (kept ``window_seconds``) and journal ``allowed`` if the count
+    stays within ``limit``; answers the count, so the caller can refuse (and audit that) past it.
+
+    On Redis this is one round trip (a script), so a credential served from the cache pays a
+    single call for both its rate limit and its audit event.
+    """
+    redis = raw_redis()
+    if redis is None:
+        count = count_hit(counter, window_seconds)
+        if count <= limit:
+            allowed.save(force_insert=True)
+        return count
+    count = _count_and_journal(redis.client)(
+        keys=[redis.key(counter), redis.key(STREAM)], args=[window_seconds, limit, _entry(allowed)]
+    )
+    return int(count)
+
+
+@functools.lru_cache(maxsize=8)
+def _count_and_journal(client: Any) -> Any:
+    """The script, registered once per client (registering hashes it)."""
+    return client.register_script(_COUNT_AND_JOURNAL)
+
+
+def _entry(written: AuditEvent) -> str:
+    fields = {name: getattr(written, name) for name in FIELDS}
+    fields["time"] = written.time.isoformat()
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def drain(batch: int = DRAIN_BATCH) -> int:
+    """Copy journaled events into the audit trail; answers how many entries were copied."""
+    redis = raw_redis()
+    if redis is None:
+        return 0
+    client, key = redis.client, redis.key(STREAM)
+    copied = 0
+    while True:
+        entries = client.xrange(key, "-", "+", count=batch)
+        if not entries:
+            return copied
+        ids = [entry_id for entry_id, _ in entries]
+        _insert([_row(entry_id, fields) for entry_id, fields in entries])
+        client.xdel(key, *ids)
+        copied += len(entries)
+        if len(entries) < batch:
+            return copied
+
+
+def _row(entry_id: bytes | str, fields: dict[Any, Any]) -> AuditEvent:
+    raw: bytes | str = fields.get(b"event") or fields["event"]
+    data = json.loads(raw)
+    data["time"] = datetime.fromisoformat(data["time"])
+    identifier = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return AuditEvent(journal_id=identifier, **data)
+
+
+def _insert(rows: list[AuditEvent]) -> None:
+    """Insert rows once; an actor or organization deleted since keeps only its recorded name."""
+    users = set(
+        get_user_model().objects.filter(pk__in={r.actor_id for r in rows if r.actor_id}).values_list("pk", flat=True)
+    )
+    known = organization_model()._default_manager.filter(pk__in={r.organization_id for r in rows if r.organization_id})
+    organizations = set(known.values_list("pk", flat=True))
+    for row in rows:
+        if row.actor_id not in users:
+            row.actor_id = None
+        if row.organization_id not in organizations:
+            row.organization_id = None
+    with transaction.atomic():
+        AuditEvent.objects.bulk_create(rows, ignore_conflicts=True)

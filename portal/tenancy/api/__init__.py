@@ -1,0 +1,1 @@
+"""The API of organizations, spaces and the audit trail."""

@@ -1,0 +1,1 @@
+"""What every Spaceport API view shares."""
