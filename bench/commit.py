@@ -28,6 +28,7 @@ BUCKET = "bench"
 
 SETUP = """
 from connections import lifecycle
+from connections.active import make_active, with_active_connection
 from connections.models import CloudConnection, Status
 from django.contrib.auth import get_user_model
 from portal.tenancy.changes import create_organization, create_space
@@ -38,8 +39,7 @@ values = {"endpoint": ENDPOINT, "bucket": "bench", "access_key_id": KEY, "secret
           "prefix": "spaceport", "verify_tls": False}
 c = lifecycle.create_connection(org, name="store", method="s3_static_keys", values=values, validate=False)
 CloudConnection.objects.filter(pk=c.pk).update(status=Status.VALID)
-org.connection = c
-org.save(update_fields=["connection"])
+make_active(c)
 """
 
 COMMIT = """
@@ -50,7 +50,7 @@ from commits.models import Commit
 from commits.starting import start_commit
 from portal.tenancy.models import Space
 user = get_user_model().objects.get(username="bench")
-spaces = Space.objects.select_related("organization", "organization__connection")
+spaces = with_active_connection(Space.objects.all())
 space = spaces.get(organization__name="bench", name="data")
 started = time.perf_counter()
 commit = start_commit(AccessContext.for_user(user), space, root_dir=ROOT_DIR, user=user)

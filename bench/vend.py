@@ -57,6 +57,7 @@ KINDS = ("bare", "cached", "uncached")
 SETUP = """
 from azure.storage.blob import BlobServiceClient
 from connections import lifecycle
+from connections.active import make_active
 from connections.models import CloudConnection, Status
 from portal.tenancy.changes import create_organization, create_space
 org = create_organization(name="bench", display_name="Benchmark")
@@ -67,8 +68,7 @@ for container in ("data", "loadingzone"):
 values = {"connection_string": CONNECTION_STRING}
 c = lifecycle.create_connection(org, name="azure", method="azure_connection_string", values=values, validate=False)
 CloudConnection.objects.filter(pk=c.pk).update(status=Status.VALID)
-org.connection = c
-org.save(update_fields=["connection"])
+make_active(c)
 """
 
 COUNT_QUERIES = """

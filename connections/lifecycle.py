@@ -32,6 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from connections import binding, queue, territory
+from connections.active import serve_if_unserved
 from connections.methods import ConnectionInputError, clean_input, spec_for
 from connections.models import CloudConnection, Status, new_external_id
 from portal.audit.trail import record
@@ -89,8 +90,8 @@ def create_connection(
             if connection.status != Status.DRAFT:
                 territory.claim(connection)
             connection.save()
-            if organization.connection_id is None and not draft:
-                Organization.objects.filter(pk=organization.pk, connection__isnull=True).update(connection=connection)
+            if not draft:
+                serve_if_unserved(connection)
     except IntegrityError:
         raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
     if connection.status == Status.VALIDATING:
@@ -147,10 +148,7 @@ def update_connection(
             if validate:
                 territory.claim(connection)
             connection.save()
-            if connection.organization.connection_id is None:
-                Organization.objects.filter(pk=connection.organization_id, connection__isnull=True).update(
-                    connection=connection
-                )
+            serve_if_unserved(connection)
             if replaced or dropped:
                 _record_secret_change(connection, replaced=replaced, removed=sorted(dropped))
     except IntegrityError:

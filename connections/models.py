@@ -45,6 +45,11 @@ class CloudConnection(models.Model):
     external_id = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
     status_message = models.CharField(max_length=500, blank=True)
+    active = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The organization's spaces live in this connection; at most one per organization.",
+    )
     validated_at = models.DateTimeField(null=True, blank=True)
     validation_report = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
@@ -59,6 +64,9 @@ class CloudConnection(models.Model):
         ordering = ["organization__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="connection_name_unique_in_organization"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=models.Q(active=True), name="one_active_connection_per_organization"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -28,6 +28,7 @@ from commits import engine, webhooks
 from commits.models import Commit, CommitItem, CommitState, ItemState, OrganizationWebhook, WebhookDelivery
 from commits.starting import CommitRunning, InvalidRootDir, start_commit
 from commits.tasks import deliver_webhook, resume_stalled_commits
+from connections.active import make_active
 from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
 from connections.providers.registry import client_for, forget_clients
@@ -72,7 +73,7 @@ class Store:
 
 def attach(organization: Organization, connection: CloudConnection) -> None:
     CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    Organization.objects.filter(pk=organization.pk).update(connection=connection)
+    make_active(connection)
     organization.refresh_from_db()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from celery.signals import before_task_publish
 
+from connections.active import active_connection
 from connections.models import CloudConnection, Status
 from portal.audit.models import AuditEvent
 from portal.tenancy.models import Organization
@@ -59,7 +60,7 @@ def test_owners_create_a_connection_and_validation_is_enqueued_on_commit(
     assert list(published[0]["body"][0]) == [connection.pk]
     assert SECRET not in json.dumps(published, default=str)
     organization.refresh_from_db()
-    assert organization.connection == connection
+    assert active_connection(organization) == connection
 
 
 def test_a_cross_account_role_gets_a_generated_external_id_that_cannot_be_set(

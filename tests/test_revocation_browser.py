@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from connections import tasks, validation
+from connections.active import make_active
 from connections.models import CloudConnection, Status
 from portal.tenancy.changes import create_organization, create_space
 from portal.tenancy.grants import Grant, Role, Scope
@@ -43,7 +44,7 @@ def on_azurite(organization: Organization, name: str, connection_string: str) ->
         secret={"connection_string": connection_string},
         status=Status.VALID,
     )
-    Organization.objects.filter(pk=organization.pk).update(connection=connection)
+    make_active(connection)
     organization.refresh_from_db()
     return connection
 

@@ -24,6 +24,7 @@ from commits import engine
 from commits.models import ACTIVE_STATES, Commit, CommitState
 from commits.starting import start_commit
 from connections import lifecycle, spaces, tasks, validation
+from connections.active import active_connection, make_active, with_active_connection
 from connections.models import CloudConnection, SpaceStorage, Status
 from connections.providers.azure_policies import POLICY_PREFIX
 from connections.providers.base import location_for
@@ -70,7 +71,7 @@ def azure_organization(azurite: Azurite, owner: Any, connection_string: str = ""
         validate=False,
     )
     CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    Organization.objects.filter(pk=organization.pk).update(connection=connection)
+    make_active(connection)
     organization.refresh_from_db()
     return organization
 
@@ -110,7 +111,7 @@ def test_a_new_azure_spaces_first_commit_succeeds_without_manual_steps(
     azurite: Azurite, owner: Any, member: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     organization = azure_organization(azurite, owner)
-    connection = organization.connection
+    connection = active_connection(organization)
     assert connection is not None
     validation.validate(connection)  # what saving the connection runs: it creates the loadingzone's container
     space = new_space(organization, django_capture_on_commit_callbacks)
@@ -139,8 +140,9 @@ def test_a_commit_creates_a_container_the_worker_has_not_created_yet(
     azurite: Azurite, owner: Any, member: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     organization = azure_organization(azurite, owner)
-    assert organization.connection is not None
-    validation.validate(organization.connection)
+    connection = active_connection(organization)
+    assert connection is not None
+    validation.validate(connection)
     space = new_space(organization, django_capture_on_commit_callbacks)
     supplier(member, space)
     root = f"early-{uuid.uuid4().hex[:6]}"
@@ -185,7 +187,7 @@ def test_without_permission_the_space_says_what_to_create_and_validation_lists_i
     assert storage.command == command
     assert "sig=" not in storage.hint + storage.message
 
-    connection = organization.connection
+    connection = active_connection(organization)
     assert connection is not None
     check = validation.space_storage_check(connection, client_for(connection))
     assert check is not None and check.ok and check.warning, "a missing container warns; the connection still works"
@@ -223,7 +225,7 @@ def test_prefix_based_stores_need_nothing_per_space(
     organization = create_organization(name=f"o{uuid.uuid4().hex[:10]}", owner=owner)
     connection = connect_new_bucket(organization, rclone_s3, prefix="spaceport")
     CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    Organization.objects.filter(pk=organization.pk).update(connection=connection)
+    make_active(connection)
     organization.refresh_from_db()
     space = new_space(organization, django_capture_on_commit_callbacks)
     assert tasks.prepare_space_storage(space.pk) == "done"
@@ -243,7 +245,7 @@ def test_disabling_the_connection_revokes_an_issued_sas(
     azurite: Azurite, owner: Any, member: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     organization = azure_organization(azurite, owner)
-    connection = organization.connection
+    connection = active_connection(organization)
     assert connection is not None
     validation.validate(connection)
     space = new_space(organization, django_capture_on_commit_callbacks)
@@ -273,7 +275,7 @@ def test_disabling_the_connection_revokes_an_issued_sas(
     lifecycle.enable_connection(connection)
     validation.validate(CloudConnection.objects.get(pk=connection.pk))
     space.refresh_from_db()
-    fresh, cached = read_token(Space.objects.select_related("organization__connection").get(pk=space.pk), member)
+    fresh, cached = read_token(with_active_connection(Space.objects.filter(pk=space.pk)).get(), member)
     assert (fresh != url, cached) == (True, False), "nothing revoked is handed out again from the cache"
     assert ContainerClient.from_container_url(fresh).download_blob("kept.txt").readall() == b"kept"
     refused(lambda: reader.download_blob("kept.txt").readall())
@@ -311,12 +313,13 @@ def test_deleting_the_organization_revokes_what_was_issued_for_its_spaces(
     supplier(member, space)
     service(azurite).get_blob_client(space.name, "kept.txt").upload_blob(b"kept")
     url, _ = read_token(space, member)
-    assert organization.connection is not None
+    served = active_connection(organization)
+    assert served is not None
 
     with django_capture_on_commit_callbacks() as enqueued:
         mark_organization_for_deletion(organization)
     assert enqueued_by(enqueued, "revoke_connection_credentials") == 1
-    assert tasks.revoke_connection_credentials(organization.connection.pk, "organization_deleted").startswith("revoked")
+    assert tasks.revoke_connection_credentials(served.pk, "organization_deleted").startswith("revoked")
     refused(lambda: ContainerClient.from_container_url(url).download_blob("kept.txt").readall())
     assert AuditEvent.objects.get(action="connection.revoke").details["reason"] == "organization_deleted"
 
@@ -340,8 +343,9 @@ def test_policies_somebody_else_made_are_kept_and_the_limit_is_named(
     tasks.prepare_space_storage(space.pk)
     assert SpaceStorage.objects.get(space=space).state == SpaceStorage.State.READY, "no room for all three is no error"
     read_token(space, member)
-    assert organization.connection is not None
-    spaces.revoke_connection(organization.connection)
+    served = active_connection(organization)
+    assert served is not None
+    spaces.revoke_connection(served)
     left = {p.id for p in container.get_container_access_policy()["signed_identifiers"]}
     assert left == {"theirs-0", "theirs-1", "theirs-2"}
 
@@ -354,7 +358,7 @@ def test_with_a_worker_a_new_space_commits_and_disabling_revokes(
     worker: Worker, azurite: Azurite, owner: Any, member: Any
 ) -> None:
     organization = azure_organization(azurite, owner)
-    connection = organization.connection
+    connection = active_connection(organization)
     assert connection is not None
     validation.validate(connection)
     space = create_space(organization, name=unique_space_name())

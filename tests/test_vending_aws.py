@@ -24,6 +24,7 @@ from accessgrants.vending import aws as vending
 from accessgrants.vending import issuing
 from accessgrants.vending.base import Access, Credential, Scope
 from accessgrants.vending.policies import packed, session_policy
+from connections.active import make_active
 from connections.methods import Method
 from connections.models import CloudConnection, Status
 from connections.providers.base import location_for
@@ -398,8 +399,7 @@ def test_issuing_caches_per_person(
     """Two people get two sessions, each under their own name; the same person asking again gets the cached one."""
     cross_account.status = Status.VALID
     cross_account.save()
-    organization.connection = cross_account
-    organization.save()
+    make_active(cross_account)
     other = supplier("other@example.com", space)
     client = client_for(cross_account)
     assume = sent(client.role.sts, "sts.AssumeRole")  # type: ignore[attr-defined]

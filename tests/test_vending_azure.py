@@ -32,6 +32,7 @@ from accessgrants.vending.azure import PERMISSIONS, AzureVendor, ContainerMissin
 from accessgrants.vending.base import Access, Scope, Target
 from accessgrants.vending.issuing import NotVendable, issue
 from connections import lifecycle
+from connections.active import active_connection, with_active_connection
 from connections.models import CloudConnection, Status
 from connections.providers.azure import AzureBlobClient
 from connections.providers.base import Location
@@ -111,11 +112,11 @@ def azure_space(space: Space, azurite: Azurite) -> Space:
     """``acme/raw`` on Azurite, with its container and the loadingzone's."""
     ensure_containers(azurite, "loadingzone", "raw")
     connect_to_azurite(space.organization, azurite)
-    return Space.objects.select_related("organization__connection").get(pk=space.pk)
+    return with_active_connection(Space.objects.filter(pk=space.pk)).get()
 
 
 def scope_for(space: Space, access: str, lifetime: timedelta = timedelta(minutes=30), bucket: str = "") -> Scope:
-    connection = space.organization.connection
+    connection = active_connection(space.organization)
     assert connection is not None
     return Scope(
         connection=connection,
@@ -128,7 +129,7 @@ def scope_for(space: Space, access: str, lifetime: timedelta = timedelta(minutes
 
 
 def vend(space: Space, access: str, **kwargs: Any) -> Any:
-    connection = space.organization.connection
+    connection = active_connection(space.organization)
     assert connection is not None
     return build_vendor(connection).vend(scope_for(space, access, **kwargs))
 

@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from connections.active import active_connection
 from connections.drafts import start_draft
 from connections.forms import BoundedUploadHandler
 from connections.methods import SPECS, Method, Provider
@@ -343,7 +344,7 @@ def test_submitting_the_details_validates_for_real_and_shows_every_check(
     assert "The connection works" in html
     assert "hx-trigger" not in html
     valid_connection.organization.refresh_from_db()
-    assert valid_connection.organization.connection == valid_connection
+    assert active_connection(valid_connection.organization) == valid_connection
 
 
 def test_a_wrong_secret_shows_the_failure_its_hint_and_the_skipped_steps(

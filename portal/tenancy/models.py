@@ -66,14 +66,6 @@ class Organization(models.Model):
     owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="owned_organizations")
     tags = models.JSONField(default=list, blank=True)
     company = models.CharField(max_length=200, blank=True, validators=[printable_line])
-    connection = models.ForeignKey(
-        "connections.CloudConnection",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        help_text="The storage the organization's spaces live in.",
-    )
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
 
