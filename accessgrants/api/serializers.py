@@ -8,9 +8,9 @@ from django.contrib.auth.models import Group
 from rest_framework import serializers
 
 from portal.tenancy.access import access_for
-from portal.tenancy.api.serializers import UserEmailField
 from portal.tenancy.grants import Grant, Role, Scope
 from portal.tenancy.models import Organization
+from portal.web.api.fields import UserEmailField
 
 
 class GrantSerializer(serializers.ModelSerializer):

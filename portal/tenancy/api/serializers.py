@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -14,39 +12,11 @@ from portal.audit.models import AuditEvent
 from portal.tenancy.access import access_for
 from portal.tenancy.changes import create_organization, create_space, update_organization, update_space
 from portal.tenancy.models import Organization, Space, State
+from portal.web.api.fields import UserEmailField
 
 TAG_LIMIT = 50
 ACCESS_LEVELS = ["delete", "write", "read", "none"]
 ORGANIZATION_ACCESS_LEVELS = ["admin", "member", "public", "none"]
-
-
-@extend_schema_field(OpenApiTypes.EMAIL)
-class UserEmailField(serializers.RelatedField):
-    """A user named by e-mail address, the one identifier people and identity providers share."""
-
-    default_error_messages = {
-        "does_not_exist": "No active user has the e-mail address {value}.",
-        "ambiguous": "More than one user has the e-mail address {value}; ask an administrator.",
-        "invalid": "Give an e-mail address.",
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("queryset", get_user_model().objects.filter(is_active=True))
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str) or not data.strip():
-            self.fail("invalid")
-        users = get_user_model().objects.filter(is_active=True)
-        matches = list(users.filter(email__iexact=data.strip())[:2])
-        if not matches:
-            self.fail("does_not_exist", value=data)
-        if len(matches) > 1:
-            self.fail("ambiguous", value=data)
-        return matches[0]
-
-    def to_representation(self, value: Any) -> str:
-        return str(value.email)
 
 
 def tags_field() -> serializers.ListField:
