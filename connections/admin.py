@@ -15,7 +15,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from connections import lifecycle
+from connections.active import make_active
 from connections.models import CloudConnection, GoogleServiceAccount, SpaceStorage
+from portal.audit.trail import record
 
 
 def check_result(check: dict[str, object]) -> str:
@@ -28,13 +30,14 @@ def check_result(check: dict[str, object]) -> str:
 
 @admin.register(CloudConnection)
 class CloudConnectionAdmin(admin.ModelAdmin):
-    list_display = ("name", "organization", "provider", "method", "status", "validated_at", "created_by")
-    list_filter = ("status", "provider", "method")
+    list_display = ("name", "organization", "active", "provider", "method", "status", "validated_at", "created_by")
+    list_filter = ("status", "active", "provider", "method")
     search_fields = ("name", "organization__name", "status_message", "external_id")
     list_select_related = ("organization", "created_by")
-    actions = ["disable", "revalidate"]
+    actions = ["disable", "revalidate", "serve"]
     readonly_fields = (
         "organization",
+        "active",
         "provider",
         "method",
         "configuration",
@@ -107,6 +110,18 @@ class CloudConnectionAdmin(admin.ModelAdmin):
                 continue
             count += 1
         self.message_user(request, f"Started validating {count} connection(s).", messages.SUCCESS)
+
+    @admin.action(description="Serve each organization's spaces from the selected connection")
+    def serve(self, request: HttpRequest, queryset: QuerySet[CloudConnection]) -> None:
+        """What changing an organization's connection in the admin did when organizations pointed at it."""
+        chosen = list(queryset.select_related("organization"))
+        if len({connection.organization_id for connection in chosen}) < len(chosen):
+            self.message_user(request, "Select at most one connection per organization.", messages.ERROR)
+            return
+        for connection in chosen:
+            make_active(connection)
+            record("connection.activate", connection, actor=request.user)
+        self.message_user(request, f"{len(chosen)} organization(s) now use the selected connection.", messages.SUCCESS)
 
 
 class KeptByCodeAdmin(admin.ModelAdmin):

@@ -114,3 +114,29 @@ def test_admin_pages_name_the_portal_icon(admin_client_for: Client, space: Space
         html = admin_client_for.get(url).content.decode()
         assert 'rel="icon" href="/static/spaceport-mark.svg"' in html
         assert html.count("Spaceport administration") >= 1
+
+
+def test_reviewers_choose_which_connection_serves_an_organization(
+    admin_client_for: Client, platform_admin: Any, organization: Organization
+) -> None:
+    from connections.active import active_connection, make_active
+    from connections.models import CloudConnection
+
+    first, second = (
+        CloudConnection.objects.create(
+            organization=organization, name=name, provider="s3compat", method="s3_static_keys"
+        )
+        for name in ("first", "second")
+    )
+    make_active(first)
+    changelist = reverse("admin:connections_cloudconnection_changelist")
+
+    both = {"action": "serve", "_selected_action": [first.pk, second.pk]}
+    admin_client_for.post(changelist, both)
+    assert active_connection(organization) == first, "two connections of one organization: nothing changes"
+
+    admin_client_for.post(changelist, {"action": "serve", "_selected_action": [second.pk]})
+    assert active_connection(organization) == second
+    assert list(CloudConnection.objects.filter(organization=organization, active=True)) == [second]
+    event = AuditEvent.objects.get(action="connection.activate")
+    assert (event.actor, event.target_id) == (platform_admin, str(second.pk))
