@@ -14,8 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
@@ -29,6 +30,7 @@ from connections.storage import active_connection, with_active_connection
 from portal.core.errors import AccessDenied, DomainError
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Space, State
+from portal.tenancy.pages import space_page
 from portal.tenancy.rules import AccessContext
 
 CARD_TEMPLATE = "pages/space/_credentials.html"
@@ -319,28 +321,30 @@ def _request_credential(request: HttpRequest, context: AccessContext, card: Cred
     return 200
 
 
+def _spaces() -> QuerySet[Space]:
+    return with_active_connection(Space.objects.all())
+
+
 @require_POST
 @login_required
 @never_cache
 @sensitive_variables("card")
-def space_credentials(
-    request: HttpRequest, organization: str, space: str, *, page: Callable[..., HttpResponse]
-) -> HttpResponse:
+@space_page(audit="credential.create", spaces=_spaces)
+def space_credentials(request: HttpRequest, space: Space, *, page: Callable[..., HttpResponse]) -> HttpResponse:
     """Issue a credential for the space; the answer holds the secret, so nothing may store it.
 
     Without htmx the answer is the whole space ``page`` (a view the project's URLs pass in, since
     the space page is tenancy's), with the card on it showing the credential.
     """
     context = access_for(request)
-    spaces = context.visible_spaces(with_active_connection(Space.objects.all()))
-    found = get_object_or_404(spaces, organization__name=organization, name=space)
+    found = space
     card = new_card(context, found, request.POST)
     status = _request_credential(request, context, card)
     setattr(request, _ATTRIBUTE, card)
     if request.headers.get("HX-Request") == "true":
         response = render(request, CARD_TEMPLATE, card_context(request, found), status=status)
     else:
-        response = page(request, organization=organization, space=space)
+        response = page(request, organization=found.organization.name, space=found.name)
         response.status_code = status
     if card.refusal is not None and card.refusal.retry_after is not None:
         response["Retry-After"] = str(card.refusal.retry_after)

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -23,19 +24,16 @@ from connections.storage import with_active_connection
 from portal.core.errors import DomainError
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Organization, Space
+from portal.tenancy.pages import organization_page, space_page
 
 CARD_TEMPLATE = "commits/_card.html"
 WEBHOOK_TEMPLATE = "commits/_webhook.html"
 RECENT = 5
+WEBHOOK_REFUSAL = "Only the organization's admins may do this."
 
 
-def _space(request: HttpRequest, organization: str, space: str) -> Space:
-    context = access_for(request)
-    spaces = context.visible_spaces(with_active_connection(Space.objects.all()))
-    found = get_object_or_404(spaces, organization__name=organization, name=space)
-    if not (context.may_read(found) or context.may_write(found)):
-        raise Http404("No such space.")
-    return found
+def _spaces() -> QuerySet[Space]:
+    return with_active_connection(Space.objects.all())
 
 
 def card_context(request: HttpRequest, space: Space, **extra: Any) -> dict[str, Any]:
@@ -55,15 +53,17 @@ def card_context(request: HttpRequest, space: Space, **extra: Any) -> dict[str, 
 
 @never_cache
 @login_required
-def commit_card(request: HttpRequest, organization: str, space: str) -> HttpResponse:
+@space_page(data=True, spaces=_spaces)
+def commit_card(request: HttpRequest, space: Space) -> HttpResponse:
     """The card alone, for htmx polling."""
-    return render(request, CARD_TEMPLATE, card_context(request, _space(request, organization, space)))
+    return render(request, CARD_TEMPLATE, card_context(request, space))
 
 
 @require_POST
 @login_required
-def commit_start(request: HttpRequest, organization: str, space: str) -> HttpResponse:
-    target = _space(request, organization, space)
+@space_page(audit="commit.create", spaces=_spaces)
+def commit_start(request: HttpRequest, space: Space) -> HttpResponse:
+    target = space
     root_dir = request.POST.get("root_dir", "")
     try:
         start_commit(
@@ -79,11 +79,11 @@ def commit_start(request: HttpRequest, organization: str, space: str) -> HttpRes
             page = card_context(request, target, problem=exc.message, root_dir=root_dir)
             return render(request, CARD_TEMPLATE, page, status=200)
         messages.error(request, exc.message)
-        return redirect("space", organization=organization, space=space)
+        return redirect("space", organization=target.organization.name, space=target.name)
     if request.headers.get("HX-Request"):
         return render(request, CARD_TEMPLATE, card_context(request, target))
     messages.success(request, f"Committing {root_dir.strip('/')}/ from the loadingzone into {target.name}.")
-    return redirect("space", organization=organization, space=space)
+    return redirect("space", organization=target.organization.name, space=target.name)
 
 
 def webhook_context(request: HttpRequest, organization: Organization, **extra: Any) -> dict[str, Any]:
@@ -97,12 +97,12 @@ def webhook_context(request: HttpRequest, organization: Organization, **extra: A
 
 @require_POST
 @login_required
-def webhook_update(request: HttpRequest, name: str) -> HttpResponse:
+@organization_page(
+    administrators_only=True, message="Only the organization's admins may do this.", audit="webhook.update"
+)
+def webhook_update(request: HttpRequest, organization: Organization) -> HttpResponse:
     """Set the organization's commit webhook; the page never shows the secret, so the admin enters it."""
-    context = access_for(request)
-    organization = get_object_or_404(context.visible_organizations(), name=name)
-    if not context.may_administer(organization):
-        raise Http404("No such organization.")
+    name = organization.name
     if request.POST.get("remove"):
         OrganizationWebhook.objects.filter(organization=organization).delete()
         messages.success(request, "Webhook removed.")

@@ -3,7 +3,8 @@ and watch the validation; the same pages edit, disable and enable a connection l
 
 Every step has its own URL, so back, forward and reload work, and the draft row keeps what was
 chosen. Only an organization's owners and admins reach these pages: the organization is looked up
-through the caller's visible organizations (404 otherwise), then administration is required (403).
+through the caller's visible organizations (404 otherwise), then administration is required (403):
+:func:`portal.tenancy.pages.organization_page` applies that rule and records refused changes.
 Whether a connection's state allows a change is decided in :mod:`connections.lifecycle`; a refusal
 is shown as a message on the connection's page, and nothing changes.
 """
@@ -15,7 +16,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -32,20 +32,15 @@ from connections.methods import SPECS, ConnectionInputError
 from connections.models import CloudConnection, Status
 from connections.report import report_of
 from connections.revocation import revocability
-from portal.tenancy.access import access_for
 from portal.tenancy.models import Organization
+from portal.tenancy.pages import organization_page, scoped
+from portal.tenancy.scoped import AccessScope
+
+MANAGERS_ONLY = "Only the organization's owners and admins may manage its storage connections."
+managed = organization_page(administrators_only=True, message=MANAGERS_ONLY)
 
 
-def _administered(request: HttpRequest, name: str) -> Organization:
-    context = access_for(request)
-    organization = get_object_or_404(context.visible_organizations(), name=name)
-    if not context.may_administer(organization):
-        raise PermissionDenied("Only the organization's owners and admins may manage its storage connections.")
-    return organization
-
-
-def _connection(request: HttpRequest, name: str, connection: str) -> CloudConnection:
-    organization = _administered(request, name)
+def _connection(organization: Organization, connection: str) -> CloudConnection:
     found = get_object_or_404(organization.connections, name=connection)
     found.organization = organization
     return found
@@ -111,8 +106,8 @@ def _page(connection: CloudConnection, step: str, **extra: Any) -> dict[str, Any
 
 
 @login_required
-def connection_list(request: HttpRequest, name: str) -> HttpResponse:
-    organization = _administered(request, name)
+@managed
+def connection_list(request: HttpRequest, organization: Organization) -> HttpResponse:
     connections = organization.connections.order_by("name")
     return render(
         request,
@@ -122,16 +117,16 @@ def connection_list(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @login_required
-def choose_cloud(request: HttpRequest, name: str) -> HttpResponse:
-    organization = _administered(request, name)
+@managed
+def choose_cloud(request: HttpRequest, organization: Organization) -> HttpResponse:
     page = {"organization": organization, "clouds": CLOUDS, "steps": _steps(organization, "cloud")}
     return render(request, "connections/cloud.html", page)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def choose_method(request: HttpRequest, name: str, provider: str) -> HttpResponse:
-    organization = _administered(request, name)
+@managed
+def choose_method(request: HttpRequest, organization: Organization, provider: str) -> HttpResponse:
     cloud = cloud_of(provider)
     if cloud is None:
         raise Http404("No such cloud.")
@@ -156,8 +151,9 @@ def choose_method(request: HttpRequest, name: str, provider: str) -> HttpRespons
 
 
 @login_required
-def cloud_setup(request: HttpRequest, name: str, connection: str) -> HttpResponse:
-    target = _connection(request, name, connection)
+@managed
+def cloud_setup(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
+    target = _connection(organization, connection)
     steps = instructions.for_connection(target)
     placeholder = any(instructions.PLACEHOLDER_BUCKET in step.body for step in steps)
     page = _page(
@@ -173,8 +169,10 @@ def cloud_setup(request: HttpRequest, name: str, connection: str) -> HttpRespons
 
 
 @csrf_exempt
+@scoped(AccessScope.ORGANIZATION)
 def details(request: HttpRequest, name: str, connection: str) -> HttpResponse:
-    """Bounded uploads must be in place before anything, the CSRF check included, reads the body."""
+    """Bounded uploads must be in place before anything, the CSRF check included, reads the body;
+    ``_details`` then applies the organization's rule like every other page here."""
     if request.method == "POST":
         request.upload_handlers = [BoundedUploadHandler(request)]
     return _details(request, name=name, connection=connection)
@@ -183,8 +181,9 @@ def details(request: HttpRequest, name: str, connection: str) -> HttpResponse:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 @login_required
-def _details(request: HttpRequest, name: str, connection: str) -> HttpResponse:
-    target = _connection(request, name, connection)
+@managed
+def _details(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
+    target = _connection(organization, connection)
     try:
         lifecycle.check_editable(target)
     except LifecycleRefused as refusal:
@@ -201,22 +200,24 @@ def _details(request: HttpRequest, name: str, connection: str) -> HttpResponse:
         except ConnectionInputError as exc:
             form.add_input_error(exc)
         else:
-            return redirect("connection", name=name, connection=target.name)
+            return redirect("connection", name=organization.name, connection=target.name)
     target.refresh_from_db()
     return render(request, "connections/details.html", _page(target, "details", form=form), status=400)
 
 
 @login_required
-def status(request: HttpRequest, name: str, connection: str) -> HttpResponse:
-    target = _connection(request, name, connection)
+@managed
+def status(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
+    target = _connection(organization, connection)
     page = _page(target, "validate", report=report_of(target), connection_settings=_settings_of(target))
     return render(request, "connections/status.html", page)
 
 
 @login_required
-def report(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+@managed
+def report(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
     """The live part of the status page; htmx asks for it every second while a run is under way."""
-    target = _connection(request, name, connection)
+    target = _connection(organization, connection)
     page = _page(target, "validate", report=report_of(target), swap_badge=request.headers.get("HX-Request") == "true")
     return render(request, "connections/_report.html", page)
 
@@ -242,8 +243,9 @@ def _settings_of(connection: CloudConnection) -> list[tuple[str, Any]]:
 
 @require_POST
 @login_required
-def validate_again(request: HttpRequest, name: str, connection: str) -> HttpResponse:
-    target = _connection(request, name, connection)
+@managed
+def validate_again(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
+    target = _connection(organization, connection)
     try:
         lifecycle.start_validation(target)
     except LifecycleRefused as refusal:
@@ -251,15 +253,16 @@ def validate_again(request: HttpRequest, name: str, connection: str) -> HttpResp
     except ConnectionInputError as exc:
         messages.error(request, " ".join(exc.errors.values()))
         if target.status == Status.DRAFT:
-            return redirect("connection_details", name=name, connection=target.name)
-    return redirect("connection", name=name, connection=target.name)
+            return redirect("connection_details", name=organization.name, connection=target.name)
+    return redirect("connection", name=organization.name, connection=target.name)
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def disable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
+@managed
+def disable(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
     """GET asks for confirmation, saying what disabling revokes and what stays valid until it expires."""
-    target = _connection(request, name, connection)
+    target = _connection(organization, connection)
     outcome = revocability(target)
     if request.method != "POST":
         return render(request, "connections/disable.html", _page(target, "validate", revocability=outcome))
@@ -273,32 +276,34 @@ def disable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
     messages.success(request, f"Connection {target.name} is disabled: {said}")
     if not outcome.revoked_at_once:
         messages.warning(request, outcome.summary)
-    return redirect("connection", name=name, connection=target.name)
+    return redirect("connection", name=organization.name, connection=target.name)
 
 
 @require_POST
 @login_required
-def enable(request: HttpRequest, name: str, connection: str) -> HttpResponse:
-    target = _connection(request, name, connection)
+@managed
+def enable(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
+    target = _connection(organization, connection)
     try:
         lifecycle.enable_connection(target)
     except LifecycleRefused as refusal:
         return _refused(request, target, refusal)
     except ConnectionInputError as exc:
         messages.error(request, " ".join(exc.errors.values()))
-        return redirect("connection", name=name, connection=target.name)
+        return redirect("connection", name=organization.name, connection=target.name)
     messages.success(request, f"Connection {target.name} is enabled and being validated again.")
-    return redirect("connection", name=name, connection=target.name)
+    return redirect("connection", name=organization.name, connection=target.name)
 
 
 @require_POST
 @login_required
-def discard(request: HttpRequest, name: str, connection: str) -> HttpResponse:
-    target = _connection(request, name, connection)
+@managed
+def discard(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
+    target = _connection(organization, connection)
     try:
         discard_draft(target)
     except ConnectionInputError as exc:
         messages.error(request, " ".join(exc.errors.values()))
-        return redirect("connection", name=name, connection=target.name)
+        return redirect("connection", name=organization.name, connection=target.name)
     messages.success(request, f"Draft {target.name} discarded.")
-    return redirect("connection_list", name=name)
+    return redirect("connection_list", name=organization.name)

@@ -34,6 +34,7 @@ BOTH_DATABASES = frozenset(
         "test_audit.py",
         "test_access_sweep.py",
         "test_connection_lifecycle.py",
+        "test_access_parity.py",
     }
 )
 

@@ -1,4 +1,5 @@
-"""Every URL of the project, called by an anonymous caller and by a member of another organization.
+"""Every URL of the project, called by an anonymous caller, a member of another organization and
+a member of the organization; and every view built on the base classes that apply the access rule.
 
 The URL patterns are walked from the resolver, so a new endpoint is swept without anyone adding
 it here; its path parameters are filled with the objects of one organization (``acme``, its space,
@@ -36,9 +37,11 @@ from connections import lifecycle
 from portal.audit.models import AuditEvent
 from portal.audit.trail import record
 from portal.auth.models import ApiToken
+from portal.tenancy.access import PortalApiView
 from portal.tenancy.changes import create_organization, create_space
 from portal.tenancy.grants import Grant, Role, Scope
 from portal.tenancy.models import Organization, Space
+from portal.tenancy.scoped import AccessScope, ScopedApiView, ScopedViewSet
 from tests.connection_inputs import VALID_INPUTS
 
 METHODS = ["get", "post", "put", "patch", "delete"]
@@ -343,3 +346,102 @@ def test_the_filled_paths_reach_acme_for_its_own_people(
         if not {200, 405} & set(answers):
             unreached.append(f"GET {url}: {answers}")
     assert not unreached, "nobody of acme could reach:\n" + "\n".join(unreached)
+
+
+# --- every view applies the rule ---
+
+# Views that answer about no organization or space, each with its reason. Any other view must be
+# built on the scoped bases (portal.tenancy.scoped, portal.tenancy.pages) and say its scope.
+UNSCOPED = {
+    "admin/": "Django's admin: staff only, behind its own sign-in and permissions",
+    "accounts/": "sign-in, sign-up and the caller's own account (django-allauth)",
+    "healthz": "liveness probe: public, answers 'ok' and nothing else",
+    "readyz": "readiness probe: public, names only its checks",
+    ".well-known/": "Spaceport's OIDC issuer discovery and public keys: public by design",
+    "api/schema/": "the OpenAPI schema: a description of the API, no data",
+    "api/docs/": "Swagger UI for the schema, no data",
+    "api/v1/me/": "the caller's own account",
+    "api/v1/tokens/": "the caller's own personal API tokens (queryset of their own only)",
+    "account/tokens/": "the caller's own personal API tokens (queryset of their own only)",
+    "api/v1/connection-methods/": "the catalogue of connection methods: the same for everyone, no data",
+    "api/v1/.*/": "the catch-all that answers 'no such endpoint' in the API's shape",
+    "api/v2.0/accessmanager/": "AccessManager's protocol: organization and space come in the query and go to "
+    "accessgrants' front door, which applies the same rules and records refusals (test_accessmanager_api.py)",
+    "accessmanager/api/v2.0/accessmanager/": "the same AccessManager endpoints under their legacy prefix",
+}
+
+
+def view_of(pattern: URLPattern) -> Any:
+    """The class of a class-based view (DRF or Django), else the function."""
+    callback = pattern.callback
+    return getattr(callback, "cls", None) or getattr(callback, "view_class", None) or callback
+
+
+def unscoped_views(routes: list[Route]) -> list[str]:
+    """Routes whose view is not built on the scoped bases, or declares no access scope."""
+    found = []
+    for route in routes:
+        if route.path.startswith(tuple(UNSCOPED)):
+            continue
+        view = view_of(route.pattern)
+        scope = getattr(view, "access_scope", None)
+        if isinstance(view, type) and not issubclass(view, (ScopedViewSet, ScopedApiView)):
+            scope = None
+        if not isinstance(scope, AccessScope):
+            found.append(f"{route.path}: {view.__module__}.{view.__qualname__}")
+    return found
+
+
+def test_every_view_applies_the_rule_or_is_listed_as_unscoped() -> None:
+    unscoped = unscoped_views(list(walk(get_resolver().url_patterns)))
+    assert not unscoped, (
+        "views that apply no access rule: build them on portal.tenancy.scoped (API) or portal.tenancy.pages "
+        "(pages), or list them in UNSCOPED with the reason:\n" + "\n".join(unscoped)
+    )
+
+
+def test_a_new_endpoint_without_the_base_classes_fails_the_sweep() -> None:
+    class Robots(PortalApiView):
+        access_scope = AccessScope.ORGANIZATION
+
+    def robot_page(request: Any, name: str) -> Any:
+        return None
+
+    robots = "api/v1/organizations/<str:organization_name>/robots/"
+    routes = [Route(robots, path(robots, Robots.as_view())), Route("o/<str:name>/robots/", path("", robot_page))]
+    assert len(unscoped_views(routes)) == 2
+
+
+ADMINS_OWN = ["organization", "space", "grant", "cloudconnection", "organizationwebhook"]
+
+
+def admins_own() -> dict[str, list[str]]:
+    """What only an organization's owners and admins may change: the organization, its spaces,
+    grants, connections and webhook."""
+    rows = {}
+    for model in apps.get_models():
+        if model._meta.model_name in ADMINS_OWN:
+            fields = [f.attname for f in model._meta.concrete_fields]
+            rows[model._meta.label] = sorted(map(repr, model.objects.values_list(*fields)))
+    rows["owners"] = sorted(map(repr, Organization.owners.through.objects.values_list("organization_id", "user_id")))
+    return rows
+
+
+def test_a_member_changes_nothing_only_admins_may_change(acme: dict[str, str], member: Any) -> None:
+    """acme's member (a supplier of ``raw``) walks every URL with every method: what belongs to
+    acme's admins never changes, and no answer is a server error."""
+    client = Client()
+    client.force_login(member)
+    failures = []
+    for route in swept_routes():
+        url = url_for(route, acme)
+        before = admins_own()
+        for method in METHODS:
+            if route.path in OWN_WRITES and method != "get":
+                continue
+            response = call(client, method, url)
+            if response.status_code >= 500:
+                failures.append(f"{method.upper()} {url}: {response.status_code}")
+        if difference := changed(before, admins_own()):
+            failures.append(f"{url} changed {difference}")
+    assert not failures, "a member changed what only admins may:\n" + "\n".join(failures)

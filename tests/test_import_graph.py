@@ -44,6 +44,8 @@ FRONT_DOORS = {
         "portal.tenancy.roleclaims",
         "portal.tenancy.granting",
         "portal.tenancy.changes",
+        "portal.tenancy.scoped",  # the API views' base classes: every app's views are built on them
+        "portal.tenancy.pages",  # the same rule for pages
     ),
     "portal.auth": ("portal.auth.issuer", "portal.auth.bearer", "portal.auth.authentication"),
     "connections": ("connections.storage", "connections.models"),

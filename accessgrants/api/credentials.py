@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.http import Http404
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import issue, longest_lifetime_minutes
 from connections.storage import with_active_connection
-from portal.tenancy.access import PortalApiView
 from portal.tenancy.models import Space
+from portal.tenancy.scoped import SpaceScopedView
 
 
 class CredentialRequestSerializer(serializers.Serializer):
@@ -55,8 +55,17 @@ class CredentialSerializer(serializers.Serializer):
     cached = serializers.BooleanField(help_text="Whether an earlier, still valid credential was reused.")
 
 
-class SpaceCredentialsView(PortalApiView):
-    """Credentials that can do exactly what the caller's role allows, in exactly this space, for a short time."""
+class SpaceCredentialsView(SpaceScopedView):
+    """Credentials that can do exactly what the caller's role allows, in exactly this space, for a short time.
+
+    The space must be one the caller sees; what they may do in it is decided by ``issue``, which
+    refuses (403) and records the refusal.
+    """
+
+    audit_name = "credential"
+
+    def spaces(self) -> QuerySet[Space]:
+        return with_active_connection(Space.objects.all())
 
     @extend_schema(
         summary="Get credentials for a space",
@@ -71,13 +80,7 @@ class SpaceCredentialsView(PortalApiView):
         wanted = CredentialRequestSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(wanted.validated_data)
-        space = (
-            self.access.visible_spaces(with_active_connection(Space.objects.all()))
-            .filter(organization__name=organization_name, name=space_name)
-            .first()
-        )
-        if space is None:
-            raise Http404("No such space.")
+        space = self.space
         lifetime = timedelta(minutes=data["lifetime_minutes"]) if "lifetime_minutes" in data else None
         issued = issue(
             self.access,

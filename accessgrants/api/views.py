@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from accessgrants.api.filters import GrantFilter
 from accessgrants.api.serializers import GrantSerializer, NewGrantSerializer
 from portal.core.errors import AccessDenied
-from portal.tenancy.access import PortalViewSet
-from portal.tenancy.granting import grant_role, revoke_grant
+from portal.tenancy.granting import grant_role, may_manage_grant, revoke_grant
 from portal.tenancy.grants import Grant
+from portal.tenancy.scoped import ScopedViewSet
 from portal.web.api.base import refuse
 
 
@@ -29,7 +29,7 @@ class GrantViewSet(
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
     mixins.DestroyModelMixin,
-    PortalViewSet,
+    ScopedViewSet,
 ):
     """Grants the caller may see: all for platform admins, their organizations' for admins, their own for all."""
 
@@ -38,6 +38,7 @@ class GrantViewSet(
     search_fields = ["user__email", "group__name", "organization__name", "space__name"]
     ordering_fields = ["created", "role", "scope"]
     audit_name = "grant"
+    write_refusal = "You may not manage roles here."
 
     def get_queryset(self) -> QuerySet[Grant]:
         grants = Grant.objects.select_related("user", "group", "organization", "space", "granted_by")
@@ -46,11 +47,16 @@ class GrantViewSet(
         context = self.access
         if context.platform_admin:
             return grants
-        administered = [org.pk for org in context.visible_organizations() if context.may_administer(org)]
         user = self.request.user
         return grants.filter(
-            Q(organization_id__in=administered) | Q(user_id=user.pk) | Q(group__in=user.groups.all())
+            Q(organization__in=context.administered_organizations().values("pk"))
+            | Q(user_id=user.pk)
+            | Q(group__in=user.groups.all())
         ).distinct()
+
+    def may_change(self, obj: Grant) -> bool:
+        """Whoever may grant the role may revoke it."""
+        return may_manage_grant(self.access, obj.scope, obj.organization)
 
     def hidden_object(self) -> Grant | None:
         key = str(self.kwargs.get("pk", ""))

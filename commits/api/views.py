@@ -16,9 +16,8 @@ from commits.api.serializers import CommitItemSerializer, CommitSerializer, NewC
 from commits.models import Commit, CommitItem, ItemState, OrganizationWebhook
 from commits.starting import start_commit
 from connections.storage import with_active_connection
-from portal.tenancy.access import PortalApiView
-from portal.tenancy.models import Organization, Space
-from portal.web.api.base import refuse
+from portal.tenancy.models import Space
+from portal.tenancy.scoped import OrganizationScopedView, SpaceScopedView
 from portal.web.api.pagination import Pagination
 
 SPACE_PATH = [
@@ -27,21 +26,16 @@ SPACE_PATH = [
 ]
 
 
-class SpaceScopedView(PortalApiView):
-    """Commits are seen by whoever may read their space; other spaces answer 404.
+class CommitsView(SpaceScopedView):
+    """Commits are seen by whoever may read or write their space; other spaces answer 404.
 
     A write aimed at a space the caller sees goes on to ``start_commit``, which refuses it (403) and audits it.
     """
 
-    def space(self, organization_name: str, space_name: str, *, write: bool = False) -> Space:
-        space = (
-            self.access.visible_spaces(with_active_connection(Space.objects.all()))
-            .filter(organization__name=organization_name, name=space_name)
-            .first()
-        )
-        if space is None or not (write or self.access.may_read(space) or self.access.may_write(space)):
-            raise Http404("No such space.")
-        return space
+    audit_name = "commit"
+
+    def spaces(self) -> QuerySet[Space]:
+        return with_active_connection(Space.objects.all())
 
     def commits(self, space: Space) -> QuerySet[Commit]:
         return Commit.objects.filter(space=space).select_related("organization", "space")
@@ -52,12 +46,12 @@ class SpaceScopedView(PortalApiView):
         return pages.get_paginated_response(serializer(page, many=True, context={"request": request}).data)
 
 
-class SpaceCommitsView(SpaceScopedView):
+class SpaceCommitsView(CommitsView):
     @extend_schema(
         summary="List a space's commits", responses={200: CommitSerializer(many=True)}, parameters=SPACE_PATH
     )
     def get(self, request: Request, organization_name: str, space_name: str) -> Response:
-        return self.paginated(request, self.commits(self.space(organization_name, space_name)), CommitSerializer)
+        return self.paginated(request, self.commits(self.space), CommitSerializer)
 
     @extend_schema(
         summary="Commit a loadingzone directory into the space",
@@ -70,10 +64,9 @@ class SpaceCommitsView(SpaceScopedView):
     def post(self, request: Request, organization_name: str, space_name: str) -> Response:
         wanted = NewCommitSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
-        space = self.space(organization_name, space_name, write=True)
         commit = start_commit(
             self.access,
-            space,
+            self.space,
             root_dir=wanted.validated_data["root_dir"],
             user=request.user,
             overwrite=wanted.validated_data["overwrite"],
@@ -83,23 +76,23 @@ class SpaceCommitsView(SpaceScopedView):
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
-class SpaceCommitDetailView(SpaceScopedView):
+class SpaceCommitDetailView(CommitsView):
     @extend_schema(summary="Show a commit with its counts", responses={200: CommitSerializer}, parameters=SPACE_PATH)
     def get(self, request: Request, organization_name: str, space_name: str, commit_id: int) -> Response:
-        commit = self.commits(self.space(organization_name, space_name)).filter(pk=commit_id).first()
+        commit = self.commits(self.space).filter(pk=commit_id).first()
         if commit is None:
             raise Http404("No such commit.")
         return Response(CommitSerializer(commit, context={"request": request}).data)
 
 
-class SpaceCommitItemsView(SpaceScopedView):
+class SpaceCommitItemsView(CommitsView):
     @extend_schema(
         summary="List a commit's objects",
         responses={200: CommitItemSerializer(many=True)},
         parameters=[*SPACE_PATH, OpenApiParameter("state", str, enum=ItemState.values)],
     )
     def get(self, request: Request, organization_name: str, space_name: str, commit_id: int) -> Response:
-        commit = self.commits(self.space(organization_name, space_name)).filter(pk=commit_id).first()
+        commit = self.commits(self.space).filter(pk=commit_id).first()
         if commit is None:
             raise Http404("No such commit.")
         items = CommitItem.objects.filter(commit=commit).order_by("id")
@@ -118,23 +111,19 @@ class SpaceCommitItemsView(SpaceScopedView):
         return self.paginated(request, items, CommitItemSerializer)
 
 
-class OrganizationWebhookView(PortalApiView):
-    """The organization's commit webhook: its admins set the URL and secret; the secret never comes back."""
+class OrganizationWebhookView(OrganizationScopedView):
+    """The organization's commit webhook: its admins set the URL and secret; the secret never comes back.
 
-    def organization(self, name: str, *, write: bool) -> Organization:
-        organization = self.access.visible_organizations().filter(name=name).first()
-        if organization is None:
-            raise Http404("No such organization.")
-        if not self.access.may_administer(organization):
-            if write:
-                raise refuse("webhook.update", organization, message="Only the organization's admins may do this.")
-            raise Http404("No such organization.")
-        return organization
+    Others who see the organization do not see its webhook (404) and may not change it (403).
+    """
+
+    audit_name = "webhook"
+    administrators_only = True
+    administrators_refusal = "Only the organization's admins may do this."
 
     @extend_schema(summary="Show the organization's commit webhook", responses={200: WebhookSerializer})
     def get(self, request: Request, organization_name: str) -> Response:
-        organization = self.organization(organization_name, write=False)
-        hook = OrganizationWebhook.objects.filter(organization=organization).first()
+        hook = OrganizationWebhook.objects.filter(organization=self.organization).first()
         if hook is None:
             raise Http404("No webhook is configured.")
         return Response(WebhookSerializer(hook).data)
@@ -143,19 +132,17 @@ class OrganizationWebhookView(PortalApiView):
         summary="Set the organization's commit webhook", request=WebhookSerializer, responses={200: WebhookSerializer}
     )
     def put(self, request: Request, organization_name: str) -> Response:
-        organization = self.organization(organization_name, write=True)
         wanted = WebhookSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
         data = wanted.validated_data
         hook, generated = webhooks.configure(
-            organization, url=data["url"], secret=data.get("secret") or None, enabled=data.get("enabled", True)
+            self.organization, url=data["url"], secret=data.get("secret") or None, enabled=data.get("enabled", True)
         )
         return Response(WebhookSerializer(hook, context={"generated_secret": generated}).data)
 
     @extend_schema(summary="Remove the organization's commit webhook", responses={204: None})
     def delete(self, request: Request, organization_name: str) -> Response:
-        organization = self.organization(organization_name, write=True)
-        hook = OrganizationWebhook.objects.filter(organization=organization).first()
+        hook = OrganizationWebhook.objects.filter(organization=self.organization).first()
         if hook is None:
             raise Http404("No webhook is configured.")
         hook.delete()

@@ -10,9 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.urls import reverse
-from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -30,9 +28,8 @@ from connections.api.serializers import (
 )
 from connections.methods import ConnectionInputError
 from connections.models import CloudConnection
-from portal.tenancy.access import PortalApiView, PortalViewSet
-from portal.tenancy.models import Organization
-from portal.web.api.base import refuse
+from portal.tenancy.access import PortalApiView
+from portal.tenancy.scoped import OrganizationScopedViewSet
 
 ORGANIZATION_PATH = OpenApiParameter("organization_name", str, OpenApiParameter.PATH, description="Organization name")
 NAME_PATH = OpenApiParameter("name", str, OpenApiParameter.PATH, description="Connection name")
@@ -60,7 +57,11 @@ def _input_error(exc: ConnectionInputError) -> serializers.ValidationError:
     ),
 )
 class ConnectionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, PortalViewSet
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    OrganizationScopedViewSet,
 ):
     """An organization's storage connections; its owners and admins manage them."""
 
@@ -72,31 +73,8 @@ class ConnectionViewSet(
     search_fields = ["name", "status_message"]
     ordering = ["name"]
 
-    @cached_property
-    def organization(self) -> Organization:
-        organization = self.access.visible_organizations().filter(name=self.kwargs.get("organization_name")).first()
-        if organization is None:
-            raise Http404("No such organization.")
-        return organization
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        if getattr(self, "swagger_fake_view", False):
-            return
-        try:
-            organization = self.organization
-        except Http404:
-            self.record_hidden_write()
-            raise
-        if not self.access.may_administer(organization):
-            raise refuse(
-                self.audit_action(),
-                organization=organization,
-                message="Only the organization's owners and admins may see and manage its connections.",
-            )
-
-    def hidden_object(self) -> Organization | None:
-        return Organization.objects.filter(name=self.kwargs.get("organization_name")).first()
+    administrators_only = True
+    administrators_refusal = "Only the organization's owners and admins may see and manage its connections."
 
     def get_queryset(self) -> QuerySet[CloudConnection]:
         if getattr(self, "swagger_fake_view", False):

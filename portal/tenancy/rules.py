@@ -200,6 +200,10 @@ class AccessContext:
     def may_delete(self, space: Space) -> bool:
         return self._may_change(space, DELETE_ROLES)
 
+    def may_see_space(self, space: Space) -> bool:
+        """Whether the space is listed: its data is readable, or this principal runs its organization."""
+        return self.may_read(space) or self.may_administer(space.organization)
+
     def effective_access(self, space: Space) -> str:
         """The strongest access held, for display: delete, write, read or none."""
         if self.may_delete(space):
@@ -224,6 +228,13 @@ class AccessContext:
         if self.org_all_public:
             condition |= Q(confidentiality=Confidentiality.PUBLIC, state=State.OPEN)
         return queryset.filter(condition)
+
+    def administered_organizations(self, queryset: QuerySet[Organization] | None = None) -> QuerySet[Organization]:
+        """Organizations this principal runs; mirrors ``may_administer`` as one query."""
+        queryset = Organization.objects.all() if queryset is None else queryset
+        if self.platform_admin:
+            return queryset
+        return queryset.filter(pk__in=self._administered_ids())
 
     def _administered_ids(self) -> set[int]:
         return {org_id for org_id, roles in self._org_roles.items() if Role.ADMIN in roles} | set(
@@ -259,6 +270,28 @@ class AccessContext:
             return queryset
         readable = self.readable_spaces(queryset).values("pk")
         return queryset.filter(Q(pk__in=readable) | Q(organization_id__in=self._administered_ids()))
+
+    def writable_spaces(self, queryset: QuerySet[Space] | None = None) -> QuerySet[Space]:
+        """Spaces whose data this principal may change; mirrors ``may_write`` as one query."""
+        return self._changeable_spaces(queryset, WRITE_ROLES)
+
+    def deletable_spaces(self, queryset: QuerySet[Space] | None = None) -> QuerySet[Space]:
+        """Spaces whose data this principal may delete; mirrors ``may_delete`` as one query."""
+        return self._changeable_spaces(queryset, DELETE_ROLES)
+
+    def _changeable_spaces(self, queryset: QuerySet[Space] | None, roles: frozenset[str]) -> QuerySet[Space]:
+        queryset = Space.objects.all() if queryset is None else queryset
+        if self.platform_admin:
+            return queryset
+        member_ids = set(self._org_roles) | set(self.owned_organization_ids)
+        trustee_orgs = {org_id for org_id, held in self._org_roles.items() if Role.TRUSTEE in held}
+        way_in = Q(organization_id__in=trustee_orgs) | Q(
+            pk__in=[space_id for space_id, held in self._space_roles.items() if held & roles]
+        )
+        loadingzone_orgs = (trustee_orgs | self._writable_space_orgs) & member_ids
+        way_in |= Q(name=LOADINGZONE, organization_id__in=loadingzone_orgs)
+        open_to_change = Q(state=State.OPEN, organization__state=State.OPEN, organization_id__in=member_ids)
+        return queryset.filter(open_to_change & way_in)
 
 
 def _stored_roles(user_id: int) -> tuple[list[RoleFact], frozenset[int]]:

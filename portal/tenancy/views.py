@@ -32,7 +32,9 @@ from portal.tenancy.forms import GrantForm, OrganizationCreateForm, Organization
 from portal.tenancy.granting import grant_role, revoke_grant
 from portal.tenancy.grants import Grant, Role, Scope
 from portal.tenancy.models import Organization, Space, State
+from portal.tenancy.pages import organization_page, scoped, space_page
 from portal.tenancy.rules import AccessContext
+from portal.tenancy.scoped import AccessScope
 
 View = Callable[..., HttpResponse]
 
@@ -83,21 +85,11 @@ def _space_row(context: AccessContext, space: Space) -> SpaceRow:
     return SpaceRow(space=space, roles=sorted(context.space_roles(space)), access=context.effective_access(space))
 
 
-def _visible_organization(context: AccessContext, name: str) -> Organization:
-    return get_object_or_404(context.visible_organizations(), name=name)
-
-
-def _visible_space(context: AccessContext, organization_name: str, space_name: str) -> Space:
-    spaces = context.visible_spaces(Space.objects.select_related("organization"))
-    return get_object_or_404(spaces, organization__name=organization_name, name=space_name)
-
-
-def _require_admin(context: AccessContext, organization: Organization) -> None:
-    if not context.may_administer(organization):
-        raise PermissionDenied("Only the organization's admins and owners may change it.")
+CHANGE_REFUSAL = "Only the organization's admins and owners may change it."
 
 
 @login_required
+@scoped(AccessScope.VISIBLE)
 def dashboard(request: HttpRequest) -> HttpResponse:
     context = access_for(request)
     rows: dict[int, OrganizationRow] = {
@@ -127,6 +119,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@scoped(AccessScope.PLATFORM)
 def organization_create(request: HttpRequest) -> HttpResponse:
     context = access_for(request)
     if not context.may_create_organization():
@@ -175,17 +168,15 @@ def _render_organization(
 
 
 @login_required
-def organization_detail(request: HttpRequest, name: str) -> HttpResponse:
-    organization = _visible_organization(access_for(request), name)
+@organization_page()
+def organization_detail(request: HttpRequest, organization: Organization) -> HttpResponse:
     return _render_organization(request, organization)
 
 
 @require_POST
 @login_required
-def organization_update(request: HttpRequest, name: str) -> HttpResponse:
-    context = access_for(request)
-    organization = _visible_organization(context, name)
-    _require_admin(context, organization)
+@organization_page(administrators_only=True, message=CHANGE_REFUSAL, audit="organization.update")
+def organization_update(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = OrganizationForm.for_organization(organization, data=request.POST)
     if form.is_valid():
         try:
@@ -202,10 +193,8 @@ def organization_update(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 @login_required
 @domain_refusals
-def space_create(request: HttpRequest, name: str) -> HttpResponse:
-    context = access_for(request)
-    organization = _visible_organization(context, name)
-    _require_admin(context, organization)
+@organization_page(administrators_only=True, message=CHANGE_REFUSAL, audit="space.create")
+def space_create(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = SpaceCreateForm(request.POST)
     if form.is_valid():
         try:
@@ -221,10 +210,9 @@ def space_create(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 @login_required
 @domain_refusals
-def grant_create(request: HttpRequest, name: str) -> HttpResponse:
+@organization_page(administrators_only=True, message=CHANGE_REFUSAL, audit="grant.create")
+def grant_create(request: HttpRequest, organization: Organization) -> HttpResponse:
     context = access_for(request)
-    organization = _visible_organization(context, name)
-    _require_admin(context, organization)
     form = GrantForm(request.POST, organization=organization)
     if form.is_valid():
         try:
@@ -251,10 +239,9 @@ def grant_create(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 @login_required
 @domain_refusals
-def grant_revoke(request: HttpRequest, name: str, grant_id: int) -> HttpResponse:
+@organization_page(administrators_only=True, message=CHANGE_REFUSAL, audit="grant.delete")
+def grant_revoke(request: HttpRequest, organization: Organization, grant_id: int) -> HttpResponse:
     context = access_for(request)
-    organization = _visible_organization(context, name)
-    _require_admin(context, organization)
     grants = Grant.objects.select_related("user", "group", "space", "organization")
     grant = get_object_or_404(grants, pk=grant_id, organization=organization)
     label = f"{grant.role_label} from {grant.principal_label}"
@@ -295,39 +282,36 @@ def _render_space(request: HttpRequest, space: Space, *, status: int = 200, **fo
 
 
 @login_required
-def space_detail(request: HttpRequest, organization: str, space: str) -> HttpResponse:
-    return _render_space(request, _visible_space(access_for(request), organization, space))
+@space_page()
+def space_detail(request: HttpRequest, space: Space) -> HttpResponse:
+    return _render_space(request, space)
 
 
 @require_POST
 @login_required
-def space_update(request: HttpRequest, organization: str, space: str) -> HttpResponse:
-    context = access_for(request)
-    target = _visible_space(context, organization, space)
-    _require_admin(context, target.organization)
-    form = SpaceForm.for_space(target, data=request.POST)
+@space_page(administrators_only=True, message=CHANGE_REFUSAL, audit="space.update")
+def space_update(request: HttpRequest, space: Space) -> HttpResponse:
+    form = SpaceForm.for_space(space, data=request.POST)
     if form.is_valid():
         try:
-            update_space(target, **form.domain_fields())
+            update_space(space, **form.domain_fields())
         except (DomainError, ValidationError) as exc:
             form.add_domain_error(exc)
-            target.refresh_from_db()
+            space.refresh_from_db()
         else:
             messages.success(request, "Space settings saved.")
-            return redirect("space", organization=organization, space=space)
-    return _render_space(request, target, status=400, settings_form=form)
+            return redirect("space", organization=space.organization.name, space=space.name)
+    return _render_space(request, space, status=400, settings_form=form)
 
 
 @require_POST
 @login_required
-def space_mark_for_deletion(request: HttpRequest, organization: str, space: str) -> HttpResponse:
-    context = access_for(request)
-    target = _visible_space(context, organization, space)
-    _require_admin(context, target.organization)
+@space_page(administrators_only=True, message=CHANGE_REFUSAL, audit="space.delete")
+def space_mark_for_deletion(request: HttpRequest, space: Space) -> HttpResponse:
     try:
-        mark_space_for_deletion(target)
+        mark_space_for_deletion(space)
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect("space", organization=organization, space=space)
-    messages.success(request, f"Space {target.name} is marked for deletion; its data can still be recovered.")
-    return redirect("organization", name=organization)
+        return redirect("space", organization=space.organization.name, space=space.name)
+    messages.success(request, f"Space {space.name} is marked for deletion; its data can still be recovered.")
+    return redirect("organization", name=space.organization.name)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, permissions
@@ -16,11 +14,12 @@ from rest_framework.response import Response
 from portal.audit import journal
 from portal.audit.models import AuditEvent
 from portal.core.errors import DomainError
-from portal.tenancy.access import PortalApiView, PortalViewSet, access_for
+from portal.tenancy.access import PortalApiView, access_for
 from portal.tenancy.api.filters import AuditEventFilter, OrganizationFilter, SpaceFilter
 from portal.tenancy.api.serializers import AuditEventSerializer, OrganizationSerializer, SpaceSerializer
 from portal.tenancy.changes import mark_organization_for_deletion, mark_space_for_deletion
 from portal.tenancy.models import Organization, Space
+from portal.tenancy.scoped import AccessScope, OrganizationScopedViewSet, ScopedViewSet
 from portal.web.api.base import refuse
 
 ORGANIZATION_PATH = OpenApiParameter(
@@ -54,7 +53,7 @@ class OrganizationViewSet(
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    PortalViewSet,
+    ScopedViewSet,
 ):
     """Organizations the caller belongs to, runs, or may see as public; platform admins see all."""
 
@@ -74,10 +73,8 @@ class OrganizationViewSet(
     def hidden_object(self) -> Organization | None:
         return Organization.objects.filter(name=self.kwargs.get("name")).first()
 
-    def check_object_permissions(self, request: Request, obj: Any) -> None:
-        super().check_object_permissions(request, obj)
-        if self.is_write() and not self.access.may_administer(obj):
-            raise refuse(self.audit_action(), obj, message="Only the organization's owners and admins may change it.")
+    def organization_of(self, obj: Organization) -> Organization:
+        return obj
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not self.access.may_create_organization():
@@ -88,7 +85,7 @@ class OrganizationViewSet(
         mark_organization_for_deletion(instance)
 
 
-class SpaceListViewSet(PortalViewSet):
+class SpaceListViewSet(ScopedViewSet):
     """What the organization's space views and the flat space list share."""
 
     serializer_class = SpaceSerializer
@@ -123,6 +120,7 @@ class OrganizationSpaceViewSet(
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
+    OrganizationScopedViewSet,
     SpaceListViewSet,
 ):
     """The spaces of one organization; its owners and admins create, change and delete them."""
@@ -130,14 +128,6 @@ class OrganizationSpaceViewSet(
     lookup_field = "name"
     ordering = ["name"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    @cached_property
-    def organization(self) -> Organization:
-        name = self.kwargs.get("organization_name")
-        organization = self.access.visible_organizations().filter(name=name).first()
-        if organization is None:
-            raise Http404("No such organization.")
-        return organization
 
     def get_queryset(self) -> QuerySet[Space]:
         if getattr(self, "swagger_fake_view", False):
@@ -158,17 +148,8 @@ class OrganizationSpaceViewSet(
             context["organization"] = self.organization
         return context
 
-    def check_object_permissions(self, request: Request, obj: Any) -> None:
-        super().check_object_permissions(request, obj)
-        if self.is_write() and not self.access.may_administer(obj.organization):
-            raise refuse(self.audit_action(), obj, message="Only the organization's owners and admins may change it.")
-
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        try:
-            organization = self.organization
-        except Http404:
-            self.record_hidden_write()
-            raise
+        organization = self.organization
         if not self.access.may_create_space(organization):
             if self.access.may_administer(organization):
                 raise DomainError("organization", "The organization is marked for deletion; no spaces can be added.")
@@ -205,8 +186,10 @@ class IsPlatformAdmin(permissions.BasePermission):
     list=extend_schema(summary="List audit events (platform admins)"),
     retrieve=extend_schema(summary="Show one audit event (platform admins)"),
 )
-class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
+class AuditEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """The audit trail, for platform admins: it spans every organization."""
+
+    access_scope = AccessScope.PLATFORM
 
     serializer_class = AuditEventSerializer
     permission_classes = [IsPlatformAdmin]
