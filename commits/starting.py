@@ -160,3 +160,8 @@ def _create(space: Space, root_dir: str, *, user: Any, overwrite: bool, origin: 
             raise
         raise CommitRunning(running) from None
     return commit
+
+
+def start_accessmanager_commit(context: AccessContext, space: Space, *, root_dir: str, user: Any) -> int:
+    """AccessManager's ``commit``: started like any other, filed under its origin; the id for its answer."""
+    return start_commit(context, space, root_dir=root_dir, user=user, origin=Commit.Origin.ACCESSMANAGER).pk

@@ -4,8 +4,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accessgrants.compat.urls import accessmanager_patterns
+from commits.starting import start_accessmanager_commit
 from portal import health
 from portal.auth import wellknown
+
+accessmanager = accessmanager_patterns(start_commit=start_accessmanager_commit)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -22,8 +26,8 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include("portal.api_urls")),
-    path("api/v2.0/accessmanager/", include("accessgrants.compat.urls")),
-    path("accessmanager/api/v2.0/accessmanager/", include("accessgrants.compat.urls")),
+    path("api/v2.0/accessmanager/", include(accessmanager)),
+    path("accessmanager/api/v2.0/accessmanager/", include(accessmanager)),
     path("", include("connections.urls")),
     path("", include("commits.urls")),
     path("", include("portal.page_urls")),

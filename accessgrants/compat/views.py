@@ -10,7 +10,7 @@ space roles count only in their own organization, and unknown spaces answer like
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -43,8 +43,6 @@ from accessgrants.compat.errors import (
 )
 from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import NotVendable, RateLimited, check_access, issue
-from commits.models import Commit
-from commits.starting import CommitRunning, InvalidRootDir, start_commit
 from connections.methods import Provider
 from connections.storage import StorageError, active_connection, with_active_connection
 from portal.audit.models import AuditEvent
@@ -233,29 +231,40 @@ def vend(request: HttpRequest, operation: str) -> HttpResponse:
     return token_response(sas, request.headers.get("Accept", ""))
 
 
-def commit_for(request: HttpRequest, organization_name: str, space_name: str, root_dir: str) -> Commit:
+class CommitStarter(Protocol):
+    """Starts the move AccessManager's ``commit`` asks for and returns the commit's id.
+
+    The project's URL conf hands in commits' own starter: commits sit above this app, so this app
+    names the shape it needs instead of importing them. Refusals are domain errors, told apart by
+    their field and code.
+    """
+
+    def __call__(self, context: AccessContext, space: Space, *, root_dir: str, user: Any) -> int: ...
+
+
+def commit_for(
+    request: HttpRequest, start: CommitStarter, organization_name: str, space_name: str, root_dir: str
+) -> tuple[Space, int]:
     """Start the move, turning Spaceport's refusals into AccessManager-shaped answers."""
     space = find_space(organization_name, space_name, SAVE_ACCESS_DENIED, None)
     try:
-        return start_commit(
-            access_for(request), space, root_dir=root_dir, user=request.user, origin=Commit.Origin.ACCESSMANAGER
-        )
+        return space, start(access_for(request), space, root_dir=root_dir, user=request.user)
     except AccessDenied:
         raise CompatError(SAVE_ACCESS_DENIED) from None
-    except InvalidRootDir as exc:
-        error = NOTHING_TO_COMMIT if exc.code == "root_dir_empty" else INVALID_ROOT_DIR
-        raise CompatError(error, exc.message) from None
-    except CommitRunning as exc:
-        raise CompatError(COMMIT_RUNNING, exc.message) from None
     except NotVendable:
         raise CompatError(UNABLE_FIND_ACCOUNT) from None
     except DomainError as exc:
+        if exc.code == "commit_running":
+            raise CompatError(COMMIT_RUNNING, exc.message) from None
+        if exc.field == "root_dir":
+            error = NOTHING_TO_COMMIT if exc.code == "root_dir_empty" else INVALID_ROOT_DIR
+            raise CompatError(error, exc.message) from None
         raise CompatError(UNKNOWN_ERROR, exc.message) from None
 
 
 @stateless
 @csrf_exempt
-def commit(request: HttpRequest) -> HttpResponse:
+def commit(request: HttpRequest, *, start: CommitStarter) -> HttpResponse:
     """``POST commit?organization=&space=&rootDir=``: 204 once the move is queued, as AccessManager answered.
 
     Unlike AccessManager, the objects under ``rootDir/`` in the loadingzone really move into the
@@ -274,13 +283,11 @@ def commit(request: HttpRequest) -> HttpResponse:
             return missing(request, name)
         values[name] = value
     try:
-        started = commit_for(request, values["organization"], values["space"], values["rootDir"])
+        space, commit_id = commit_for(request, start, values["organization"], values["space"], values["rootDir"])
     except CompatError as exc:
         return error_response(exc.error, exc.extra, exc.headers)
     response = HttpResponse(status=204)
-    response["Location"] = reverse(
-        "space-commit-detail", args=[started.organization.name, started.space.name, started.pk]
-    )
+    response["Location"] = reverse("space-commit-detail", args=[space.organization.name, space.name, commit_id])
     for name, value in NO_STORE.items():
         response[name] = value
     return response
