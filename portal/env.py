@@ -1,38 +1,57 @@
-"""Typed readers for the environment.
+"""Typed readers for the environment, over django-environ.
 
-Only the settings module calls these; everything else reads ``django.conf.settings``.
-Each secret can also come from a file named by ``<NAME>_FILE`` so that container
-secrets never have to pass through the environment itself.
+Only the settings module calls these; everything else reads ``django.conf.settings``. Every
+variable can also come from a file named by ``<NAME>_FILE`` (which wins), so that container
+secrets never have to pass through the environment itself: django-environ's ``FileAwareEnv``
+finds and reads that file.
+
+The typed getters of ``environ.Env`` are not used, for three reasons: a value starting with
+``$`` is taken as the name of another variable (a generated secret or password can start with
+``$``); its booleans turn anything that is not a known yes into False, where a typo in a
+production flag must stop the start-up; and a file's trailing newline stays in the value. The
+readers here take the raw value from django-environ and keep those rules, naming the variable
+in every error.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 from urllib.parse import urlsplit
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
+
+# Read afresh each time: settings are read once per process, and a secret file replaced by the
+# orchestrator must not be answered from an earlier read.
+ENVIRONMENT = environ.FileAwareEnv()
+ENVIRONMENT.ENVIRON = environ.FileAwareMapping(cache=False)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+def raw_value(name: str) -> str | None:
+    """``name`` as set, from the file named by ``name_FILE`` first (stripped); None when unset."""
+    try:
+        value: str = ENVIRONMENT.ENVIRON[name]
+    except KeyError:
+        return None
+    except OSError as exc:
+        path = ENVIRONMENT.ENVIRON.env.get(f"{name}_FILE")
+        raise ImproperlyConfigured(f"{name}_FILE points at {path!r}, which cannot be read: {exc}") from exc
+    return value.strip() if ENVIRONMENT.ENVIRON.env.get(f"{name}_FILE") else value
+
+
 def env_str(name: str, default: str = "") -> str:
     """Return ``name`` from the environment, or from the file named by ``name_FILE``."""
-    file_path = os.environ.get(f"{name}_FILE")
-    if file_path:
-        try:
-            with open(file_path, encoding="utf-8") as handle:
-                return handle.read().strip()
-        except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE points at {file_path!r}, which cannot be read: {exc}") from exc
-    return os.environ.get(name, default)
+    value = raw_value(name)
+    return default if value is None else value
 
 
 def env_bool(name: str, default: bool = False) -> bool:
     """Read a boolean, refusing anything that is not clearly yes or no."""
-    raw = os.environ.get(name)
+    raw = raw_value(name)
     if raw is None:
         return default
     value = raw.strip().lower()
@@ -45,7 +64,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_int(name: str, default: int) -> int:
     """Read an integer, naming the variable when the value is not one."""
-    raw = os.environ.get(name)
+    raw = raw_value(name)
     if raw is None or raw.strip() == "":
         return default
     try:

@@ -45,3 +45,23 @@ def test_integers_and_lists(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPACEPORT_T_INT", "forty-two")
     with pytest.raises(ImproperlyConfigured, match="SPACEPORT_T_INT"):
         env_int("SPACEPORT_T_INT", 1)
+
+
+def test_a_value_starting_with_a_dollar_is_kept_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """django-environ would read ``$HOME`` as a reference to HOME; a secret may well start with ``$``."""
+    monkeypatch.setenv("SPACEPORT_T_SECRET", "$HOME-is-part-of-the-secret")
+    assert env_str("SPACEPORT_T_SECRET") == "$HOME-is-part-of-the-secret"
+
+
+def test_every_reader_takes_a_file_variant(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "int").write_text("42\n")
+    (tmp_path / "flag").write_text("yes\n")
+    (tmp_path / "list").write_text("a\nb\n")
+    monkeypatch.setenv("SPACEPORT_T_INT_FILE", str(tmp_path / "int"))
+    monkeypatch.setenv("SPACEPORT_T_FLAG_FILE", str(tmp_path / "flag"))
+    monkeypatch.setenv("SPACEPORT_T_LIST_FILE", str(tmp_path / "list"))
+    assert env_int("SPACEPORT_T_INT", 1) == 42
+    assert env_bool("SPACEPORT_T_FLAG") is True
+    assert env_list("SPACEPORT_T_LIST") == ["a", "b"]
+    (tmp_path / "int").write_text("43\n")
+    assert env_int("SPACEPORT_T_INT", 1) == 43, "a replaced file is read afresh"
