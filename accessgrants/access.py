@@ -6,7 +6,7 @@ how the rules, the vendors and the credential cache answer them is this app's ow
 
 from __future__ import annotations
 
-from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import NotVendable, check_access, connection_of
+from connections.storage import Access, Target
 
 __all__ = ["Access", "NotVendable", "Target", "check_access", "connection_of"]

@@ -8,8 +8,8 @@ from django import forms
 from django.conf import settings
 from django.http import QueryDict
 
-from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import longest_lifetime_minutes
+from connections.storage import Access, Target
 from portal.web.formkit import DomainForm
 
 UPLOAD = "upload"

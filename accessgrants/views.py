@@ -23,10 +23,16 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from accessgrants.forms import UPLOAD, CredentialRequestForm
-from accessgrants.vending.base import Access, Credential, Target
 from accessgrants.vending.issuing import Issued, NotVendable, RateLimited, connection_of, issue
-from connections.methods import Provider
-from connections.storage import active_connection, with_active_connection
+from connections.storage import (
+    Access,
+    Credential,
+    Target,
+    active_connection,
+    descriptor_of,
+    known_provider,
+    with_active_connection,
+)
 from portal.core.errors import AccessDenied, DomainError
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Space, State
@@ -35,15 +41,6 @@ from portal.tenancy.rules import AccessContext
 
 CARD_TEMPLATE = "pages/space/_credentials.html"
 _ATTRIBUTE = "_spaceport_credential_card"
-
-PRESIGNED_PROVIDERS = frozenset({Provider.S3COMPAT, Provider.IBM})
-
-KIND_LABELS = {
-    "aws_sts": "Temporary AWS keys",
-    "azure_sas": "Azure SAS token",
-    "gcp_downscoped_token": "Downscoped Google access token",
-    "s3_presigned_urls": "Presigned URLs",
-}
 
 SECRET_LABELS = {
     "access_key_id": "Access key ID",
@@ -136,11 +133,14 @@ class Shown:
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS.get(self.credential.kind, self.credential.kind)
+        descriptor = known_provider(self.credential.provider)
+        labels = descriptor.kind_labels if descriptor is not None else {}
+        return labels.get(self.credential.kind, self.credential.kind)
 
     @property
     def provider_label(self) -> str:
-        return Provider(self.credential.provider).label if self.credential.provider in Provider.values else ""
+        descriptor = known_provider(self.credential.provider)
+        return descriptor.label if descriptor is not None else ""
 
     @property
     def for_loadingzone(self) -> bool:
@@ -275,7 +275,7 @@ def new_card(context: AccessContext, space: Space, data: QueryDict | None = None
         space=space,
         offers=offers,
         form=CredentialRequestForm(data, levels=levels),
-        presigned=connection is not None and connection.provider in PRESIGNED_PROVIDERS,
+        presigned=connection is not None and descriptor_of(connection.provider).presigned,
         administers=context.may_administer(organization),
     )
     if card.offers:

@@ -29,8 +29,8 @@ django.setup()
 
 from connections.methods import Method, Provider, clean_input  # noqa: E402
 from connections.models import CloudConnection  # noqa: E402
-from connections.providers import s3compat  # noqa: E402
 from connections.providers.base import Location, StoredObject  # noqa: E402
+from connections.providers.s3compat import client as s3compat  # noqa: E402
 from tests.emulators import start_rclone_s3  # noqa: E402
 
 BUCKET = "copies"

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from connections.fields import SecretMaterial
-from connections.methods import ConnectionInputError, spec_for
+from connections.providers.spec import ConnectionInputError, MethodSpec
 
 
 class HoldsSecret(Protocol):
@@ -128,6 +128,25 @@ def require_bound(connection: HoldsSecret) -> None:
 def _changed_fields(method: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     before, after = destination(method, old), destination(method, new)
     return [name for name in after if before.get(name) != after[name]]
+
+
+SpecLookup = Callable[[str], MethodSpec]
+_lookup: list[SpecLookup] = []
+
+
+def use_specs(lookup: SpecLookup) -> None:
+    """Say where a method's spec is found; the connections app passes the provider registry when it starts.
+
+    Binding sits below the providers (their clients refuse unbound secrets), so it is told how to
+    find a spec rather than importing the registry that lists them.
+    """
+    _lookup[:] = [lookup]
+
+
+def spec_for(method: str) -> MethodSpec:
+    if not _lookup:
+        raise RuntimeError("No provider registry: the connections app has not started.")
+    return _lookup[0](method)
 
 
 def _lower(label: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connections.methods import MethodSpec, Provider, methods_of
+from connections.providers.registry import PROVIDERS, methods_of
+from connections.providers.spec import MethodSpec
 
 
 @dataclass(frozen=True)
@@ -29,41 +30,19 @@ class Cloud:
         """Recommended methods first: the order is advice."""
         return [MethodChoice(spec) for spec in sorted(methods_of(self.provider), key=lambda spec: not spec.recommended)]
 
+    @property
+    def gives_external_id(self) -> bool:
+        """Some method creates its ExternalId with the draft, so the wizard says so before the choice."""
+        return any(spec.uses_external_id for spec in methods_of(self.provider))
 
-CLOUDS = (
-    Cloud(
-        Provider.AWS,
-        "Amazon S3",
-        "AWS",
-        "A bucket in your AWS account, reached through a cross-account role, OIDC web identity or access keys.",
-    ),
-    Cloud(
-        Provider.AZURE,
-        "Azure Blob Storage",
-        "Az",
-        "A storage account, reached through an Entra ID service principal or a connection string.",
-    ),
-    Cloud(
-        Provider.GCP,
-        "Google Cloud Storage",
-        "GC",
-        "A bucket, reached through workload identity federation, a direct IAM binding or a service-account key.",
-    ),
-    Cloud(
-        Provider.IBM,
-        "IBM Cloud Object Storage",
-        "IBM",
-        "A COS bucket, reached with a service ID's API key or HMAC keys.",
-    ),
-    Cloud(
-        Provider.S3COMPAT,
-        "S3-compatible store",
-        "S3",
-        "VAST, MinIO, Ceph or any store that speaks the S3 API, reached with a static key pair.",
-    ),
-)
-BY_PROVIDER = {cloud.provider: cloud for cloud in CLOUDS}
+
+def clouds() -> list[Cloud]:
+    """Every registered cloud's tile, in the registry's order."""
+    return [
+        Cloud(key, descriptor.tile.name, descriptor.tile.mark, descriptor.tile.description)
+        for key, descriptor in PROVIDERS.items()
+    ]
 
 
 def cloud_of(provider: str) -> Cloud | None:
-    return BY_PROVIDER.get(provider)
+    return next((cloud for cloud in clouds() if cloud.provider == provider), None)

@@ -10,17 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from connections.lifecycle import create_connection
-from connections.methods import ConnectionInputError, Provider, spec_for
 from connections.models import CloudConnection, Status
+from connections.providers.registry import descriptor_of, spec_for
+from connections.providers.spec import ConnectionInputError
 from portal.tenancy.models import Organization
 
-DRAFT_NAMES = {
-    Provider.AWS: "aws-s3",
-    Provider.AZURE: "azure-blob",
-    Provider.GCP: "gcs",
-    Provider.IBM: "ibm-cos",
-    Provider.S3COMPAT: "s3-store",
-}
 NAME_ATTEMPTS = 50
 
 
@@ -36,7 +30,7 @@ def start_draft(organization: Organization, method: str, *, created_by: Any) -> 
     )
     if untouched is not None:
         return untouched
-    base = DRAFT_NAMES[Provider(spec.provider)]
+    base = descriptor_of(spec.provider).draft_name
     taken = set(organization.connections.filter(name__startswith=base).values_list("name", flat=True))
     candidates = (base if n == 1 else f"{base}-{n}" for n in range(1, NAME_ATTEMPTS + 1))
     for name in candidates:

@@ -15,8 +15,8 @@ from django.core.files.uploadedfile import InMemoryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.utils.html import escape
 
-from connections.methods import ConnectionInputError, FieldSpec
 from connections.models import CloudConnection
+from connections.providers.spec import ConnectionInputError, FieldSpec
 from connections.validators import MAX_UPLOAD_BYTES, pem_certificate_with_key
 from portal.web.formkit import refuse_instead_of_truncating
 

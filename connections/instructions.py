@@ -16,7 +16,7 @@ from django.conf import settings
 from connections.methods import Method
 from connections.models import CloudConnection
 from connections.providers.base import StorageError
-from connections.providers.gcp_accounts import organization_service_account
+from connections.providers.gcp.accounts import organization_service_account
 from connections.providers.identity import uses_shared_identity, workload_subject
 from portal.auth import issuer
 
@@ -341,4 +341,6 @@ def for_connection(connection: CloudConnection) -> list[Instruction]:
                 "shell",
             )
         ]
-    return _gcp_workload_identity(connection, bucket)
+    if method == Method.GCP_WORKLOAD_IDENTITY:
+        return _gcp_workload_identity(connection, bucket)
+    return []

@@ -33,8 +33,9 @@ from django.db import IntegrityError, transaction
 
 from connections import binding, queue, territory
 from connections.active import serve_if_unserved
-from connections.methods import ConnectionInputError, clean_input, spec_for
+from connections.methods import clean_input, spec_for
 from connections.models import CloudConnection, Status, new_external_id
+from connections.providers.spec import ConnectionInputError
 from portal.audit.trail import record
 from portal.core.errors import DomainError
 from portal.tenancy.models import Organization

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 
-from connections.binding import bound_to, seal
+from connections.binding import bound_to, seal, spec_for
 from connections.fields import EncryptedJSONField
-from connections.methods import Method, MethodSpec, Provider, spec_for
+from connections.providers.spec import ConnectionInputError
 from portal.audit.querysets import ChangeSignallingQuerySet
+
+if TYPE_CHECKING:
+    from connections.providers.spec import MethodSpec
 
 EXTERNAL_ID_PREFIX = "spaceport-"
 
@@ -38,8 +41,9 @@ class CloudConnection(models.Model):
         max_length=63,
         validators=[RegexValidator(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z", "Use 3 to 63 lowercase letters, digits, -.")],
     )
-    provider = models.CharField(max_length=16, choices=Provider.choices)
-    method = models.CharField(max_length=32, choices=Method.choices)
+    # Checked against the provider registry, not ``choices``, so adding a cloud needs no migration.
+    provider = models.CharField(max_length=16)
+    method = models.CharField(max_length=32)
     config = models.JSONField(default=dict, blank=True, help_text="The non-secret settings of the method.")
     secret = EncryptedJSONField(null=True, blank=True)
     external_id = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -86,6 +90,14 @@ class CloudConnection(models.Model):
     @property
     def spec(self) -> MethodSpec:
         return spec_for(self.method)
+
+    @property
+    def method_label(self) -> str:
+        """The method's name for people; the stored value when no registered provider offers it."""
+        try:
+            return self.spec.label
+        except ConnectionInputError:
+            return self.method
 
     @property
     def has_secret(self) -> bool:

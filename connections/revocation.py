@@ -176,5 +176,5 @@ BY_METHOD = {
 
 def revocability(connection: CloudConnection) -> Revocability:
     """What disabling ``connection`` withdraws, said plainly for the disable page and the credentials card."""
-    explain = BY_METHOD.get(Method(connection.method)) if connection.method else None
+    explain = BY_METHOD.get(connection.method) if connection.method else None
     return explain(connection) if explain is not None else _none(connection)

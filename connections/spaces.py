@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from connections.active import active_connection, active_connection_id
 from connections.models import CloudConnection, SpaceStorage, Status
-from connections.providers import client_for
-from connections.providers.base import StorageClient, StorageError, location_for
+from connections.providers.base import StorageClient, StorageError
+from connections.providers.registry import client_for, location_for
 from portal.audit.trail import record
 from portal.tenancy.models import Organization, Space, State
 

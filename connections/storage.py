@@ -1,9 +1,10 @@
 """The connections app's front door: what other apps may ask of it (besides its models).
 
-An organization's storage: which connection serves it, a client for it, and where a space lives
-in it. And the one address policy: every call Spaceport makes to an address a customer chose
-(a storage endpoint, a webhook) passes it, so other apps take it from here rather than building
-their own. Everything else in ``connections`` is its own business and may change without notice.
+An organization's storage: which connection serves it, a client for it, where a space lives
+in it, and the provider that vends credentials for it (the vendor contract and the descriptor).
+And the one address policy: every call Spaceport makes to an address a customer chose (a storage
+endpoint, a webhook) passes it, so other apps take it from here rather than building their own.
+Everything else in ``connections`` is its own business and may change without notice.
 """
 
 from __future__ import annotations
@@ -17,24 +18,36 @@ from connections.providers.base import (
     StorageClient,
     StorageError,
     StoredObject,
-    location_for,
 )
-from connections.providers.registry import client_for
+from connections.providers.descriptor import ProviderDescriptor
+from connections.providers.registry import client_for, descriptor_of, known_provider, location_for, per_user, vendor_for
+from connections.providers.vending import Access, Credential, NotVendable, Scope, Target, Vendor
 
 __all__ = [
     "VALIDATION_PREFIX",
+    "Access",
     "AddressRefused",
+    "Credential",
     "Destination",
     "Location",
+    "NotVendable",
+    "ProviderDescriptor",
+    "Scope",
     "StorageClient",
     "StorageError",
     "StoredObject",
+    "Target",
+    "Vendor",
     "active_connection",
     "active_connection_id",
     "allowed",
     "client_for",
+    "descriptor_of",
     "guarded_session",
+    "known_provider",
     "location_for",
+    "per_user",
+    "vendor_for",
     "vet",
     "with_active_connection",
 ]

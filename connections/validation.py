@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from connections import spaces
 from connections.models import CloudConnection, Status
-from connections.providers import client_for
-from connections.providers.base import Check, StorageClient, StorageError, location_for, validation_location
+from connections.providers.base import Check, StorageClient, StorageError
+from connections.providers.registry import client_for, location_for, validation_location
 from connections.retrying import plan as retrying_plan
 from portal.audit.models import AuditEvent
 from portal.audit.trail import record

@@ -24,12 +24,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from connections import instructions, lifecycle
 from connections.active import active_connection_id
-from connections.clouds import CLOUDS, cloud_of
+from connections.clouds import cloud_of, clouds
 from connections.drafts import discard_draft, start_draft
 from connections.forms import BoundedUploadHandler, ConnectionDetailsForm
 from connections.lifecycle import LifecycleRefused
-from connections.methods import SPECS, ConnectionInputError
 from connections.models import CloudConnection, Status
+from connections.providers.registry import all_specs
+from connections.providers.spec import ConnectionInputError
 from connections.report import report_of
 from connections.revocation import revocability
 from portal.tenancy.models import Organization
@@ -119,7 +120,7 @@ def connection_list(request: HttpRequest, organization: Organization) -> HttpRes
 @login_required
 @managed
 def choose_cloud(request: HttpRequest, organization: Organization) -> HttpResponse:
-    page = {"organization": organization, "clouds": CLOUDS, "steps": _steps(organization, "cloud")}
+    page = {"organization": organization, "clouds": clouds(), "steps": _steps(organization, "cloud")}
     return render(request, "connections/cloud.html", page)
 
 
@@ -132,7 +133,8 @@ def choose_method(request: HttpRequest, organization: Organization, provider: st
         raise Http404("No such cloud.")
     if request.method == "POST":
         method = request.POST.get("method", "")
-        if method not in SPECS or SPECS[method].provider != cloud.provider:
+        specs = all_specs()
+        if method not in specs or specs[method].provider != cloud.provider:
             messages.error(request, "Choose one of the methods below.")
         else:
             try:

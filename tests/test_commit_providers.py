@@ -20,8 +20,7 @@ from commits.models import CommitItem, CommitState
 from commits.starting import start_commit
 from connections.methods import Method
 from connections.models import CloudConnection
-from connections.providers.base import location_for
-from connections.providers.registry import client_for, forget_clients
+from connections.providers.registry import client_for, forget_clients, location_for
 from portal.tenancy.changes import create_space
 from portal.tenancy.models import LOADINGZONE, Organization, Space
 from tests.emulators import LOOPBACK, Azurite, GcsEmulator, MotoServer, RcloneS3

@@ -30,8 +30,7 @@ from commits.starting import CommitRunning, InvalidRootDir, start_commit
 from commits.tasks import deliver_webhook, resume_stalled_commits
 from connections.active import make_active
 from connections.models import CloudConnection, Status
-from connections.providers.base import location_for
-from connections.providers.registry import client_for, forget_clients
+from connections.providers.registry import client_for, forget_clients, location_for
 from portal.audit.models import AuditEvent
 from portal.auth.models import ApiToken
 from portal.tenancy.access import access_for

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from connections.methods import SPECS, ConnectionInputError, Method, clean_input
+from connections.methods import Method, all_specs, clean_input
+from connections.providers.spec import ConnectionInputError
 from tests.connection_inputs import VALID_INPUTS, external_account, service_account_key
 
 
 def test_every_method_has_a_valid_example_and_an_explanation() -> None:
-    assert set(VALID_INPUTS) == set(SPECS) == set(Method.values)
-    for spec in SPECS.values():
+    assert set(VALID_INPUTS) == set(all_specs()) == set(Method.values)
+    for spec in all_specs().values():
         assert spec.summary
         assert len(spec.risk) > 40
 
@@ -21,7 +22,7 @@ def test_every_method_has_a_valid_example_and_an_explanation() -> None:
 @pytest.mark.parametrize("method", sorted(VALID_INPUTS))
 def test_valid_input_splits_into_config_and_secret(method: str) -> None:
     config, secret = clean_input(method, VALID_INPUTS[method])
-    spec = SPECS[method]
+    spec = all_specs()[method]
     assert set(secret) == {f.name for f in spec.secret_fields if f.name in VALID_INPUTS[method]}
     for field in spec.secret_fields:
         assert field.name not in config

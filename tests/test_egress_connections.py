@@ -35,9 +35,9 @@ from connections import egress
 from connections.egress_http import GuardedHTTPSConnection, guarded_session
 from connections.methods import Method, clean_input, spec_for
 from connections.models import CloudConnection
-from connections.providers import client_for
-from connections.providers.base import StorageError, validation_location
-from connections.providers.ibm import IamTokens
+from connections.providers.base import StorageError
+from connections.providers.ibm.client import IamTokens
+from connections.providers.registry import client_for, validation_location
 from connections.providers.s3direct import DirectCopy
 from portal.tenancy.models import Organization
 from tests.connection_inputs import VALID_INPUTS, service_account_key

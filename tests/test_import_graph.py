@@ -56,21 +56,14 @@ FRONT_DOORS = {
 # Imports past a front door that stay for now, each with its reason; an entry goes when the work it
 # names lands. Patterns as in FRONT_DOORS.
 ALLOWED_PAST_THE_DOOR = {
-    ("accessgrants.vending.*", "connections.*"): "the vendors move into connections/providers/<cloud>/ "
-    "(#12 item 1, in flight); removed by that move",
-    ("accessgrants.views", "connections.methods"): "PRESIGNED_PROVIDERS branches on the provider; removed by "
-    "the provider descriptors (#12 item 1)",
-    ("accessgrants.compat.views", "connections.methods"): "the AccessManager SAS endpoints branch on Azure; "
-    "removed by the provider descriptors (#12 item 1)",
+    ("accessgrants.vending.issuing", "connections.crypto"): "the credential cache encrypts with the same "
+    "rotatable keys as stored secrets; the crypto module is a shared kit awaiting its move to portal.core",
     ("commits.models", "connections.fields"): "the webhook secret uses the encrypted field, and commits' "
     "migrations name it by this path; the field is a shared kit awaiting its move to portal.core",
 }
 
 # Circles that stay for now, each with its reason.
-ALLOWED_CIRCLES = {
-    frozenset({"connections.providers.azure", "connections.providers.azure_policies"}): "a TYPE_CHECKING "
-    "import of the client; removed by the Azure provider package (#12 item 1)",
-}
+ALLOWED_CIRCLES: dict[frozenset[str], str] = {}
 
 
 @cache

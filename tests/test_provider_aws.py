@@ -26,10 +26,10 @@ from connections.drafts import start_draft
 from connections.lifecycle import update_connection
 from connections.methods import Method, Provider, clean_input, spec_for
 from connections.models import CloudConnection, new_external_id
-from connections.providers import aws
-from connections.providers.base import Location, StorageError, location_for
+from connections.providers.aws import client as aws
+from connections.providers.base import Location, StorageError
 from connections.providers.identity import workload_subject
-from connections.providers.registry import forget_clients
+from connections.providers.registry import forget_clients, location_for
 from portal.tenancy.changes import create_organization
 from tests.emulators import LOOPBACK, AwsKey, MotoServer, _post
 from tests.fixtures.emulators import use_spaceport_principal

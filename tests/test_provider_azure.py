@@ -37,9 +37,9 @@ from cryptography.x509.oid import NameOID
 
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
-from connections.providers.azure import AzureBlobClient, build_client
-from connections.providers.base import Location, StorageError, location_for
-from connections.providers.registry import client_for, forget_clients
+from connections.providers.azure.client import AzureBlobClient, build_client
+from connections.providers.base import Location, StorageError
+from connections.providers.registry import client_for, forget_clients, location_for
 from portal.tenancy.models import Organization
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, LOOPBACK, REPO, Azurite, Process, free_port
 from tests.loopback import recording_listener
@@ -106,7 +106,7 @@ def test_connection_string_round_trip(key_connection: CloudConnection, azurite: 
 
 def test_listing_follows_pages(key_connection: CloudConnection, azurite: Azurite, monkeypatch: Any) -> None:
     """Three pages of two blobs each, so a listing that stopped after the first page would fail."""
-    monkeypatch.setattr("connections.providers.azure.PAGE_SIZE", 2)
+    monkeypatch.setattr("connections.providers.azure.client.PAGE_SIZE", 2)
     space = new_space_name()
     BlobServiceClient.from_connection_string(azurite.connection_string).create_container(space)
     client = build_client(key_connection)

@@ -29,9 +29,11 @@ from azure.storage.blob import BlobServiceClient
 
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
-from connections.providers import azure, gcp, s3common
-from connections.providers.base import Location, StorageClient, StorageError, location_for
-from connections.providers.registry import client_for, forget_clients
+from connections.providers import s3common
+from connections.providers.azure import client as azure
+from connections.providers.base import Location, StorageClient, StorageError
+from connections.providers.gcp import client as gcp
+from connections.providers.registry import client_for, forget_clients, location_for
 from portal.tenancy.models import LOADINGZONE, Organization
 from tests.connection_inputs import service_account_key
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, LOOPBACK, Azurite, GcsEmulator, MotoServer, RcloneS3

@@ -25,8 +25,9 @@ import pytest
 
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
-from connections.providers import ibm
-from connections.providers.base import Location, StorageError, location_for
+from connections.providers.base import Location, StorageError
+from connections.providers.ibm import client as ibm
+from connections.providers.registry import location_for
 from tests.emulators import LOOPBACK, RcloneS3, free_port
 
 API_KEY = "ibm-api-key-" + "q" * 32

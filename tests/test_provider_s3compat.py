@@ -15,8 +15,10 @@ from cryptography.x509.oid import NameOID
 
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
-from connections.providers import s3common, s3compat
-from connections.providers.base import Location, StorageError, location_for
+from connections.providers import s3common
+from connections.providers.base import Location, StorageError
+from connections.providers.registry import location_for
+from connections.providers.s3compat import client as s3compat
 from tests.emulators import LOOPBACK, RcloneS3, free_port, start, venv_program
 
 

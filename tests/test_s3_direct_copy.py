@@ -19,9 +19,10 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from connections.providers import s3common, s3compat
-from connections.providers.base import Location, StorageError, StoredObject, location_for
-from connections.providers.registry import client_for
+from connections.providers import s3common
+from connections.providers.base import Location, StorageError, StoredObject
+from connections.providers.registry import client_for, location_for
+from connections.providers.s3compat import client as s3compat
 from connections.providers.s3direct import BucketRoute, clean_answer, proxied, route_of, signed_headers
 from portal.tenancy.models import LOADINGZONE
 from tests.emulators import MotoServer, RcloneS3

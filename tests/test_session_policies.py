@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from accessgrants.vending import policies
-from accessgrants.vending.base import Access
+from connections.providers.aws import session_policy as policies
 from connections.providers.base import Location
+from connections.providers.vending import Access
 from tests import policy_eval
 from tests.policy_eval import allowed, may_list, object_arn
 

@@ -18,7 +18,6 @@ import pytest
 from azure.storage.blob import AccountSasPermissions, BlobServiceClient, ContainerClient, generate_account_sas
 from django.test import Client
 
-from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import issue
 from commits import engine
 from commits.models import ACTIVE_STATES, Commit, CommitState
@@ -26,9 +25,9 @@ from commits.starting import start_commit
 from connections import lifecycle, spaces, tasks, validation
 from connections.active import active_connection, make_active, with_active_connection
 from connections.models import CloudConnection, SpaceStorage, Status
-from connections.providers.azure_policies import POLICY_PREFIX
-from connections.providers.base import location_for
-from connections.providers.registry import client_for, forget_clients
+from connections.providers.azure.policies import POLICY_PREFIX
+from connections.providers.registry import client_for, forget_clients, location_for
+from connections.providers.vending import Access, Target
 from portal.audit.models import AuditEvent
 from portal.tenancy.changes import (
     create_organization,

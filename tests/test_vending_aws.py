@@ -20,16 +20,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from accessgrants.vending import aws as vending
 from accessgrants.vending import issuing
-from accessgrants.vending.base import Access, Credential, Scope
-from accessgrants.vending.policies import packed, session_policy
 from connections.active import make_active
 from connections.methods import Method
 from connections.models import CloudConnection, Status
-from connections.providers.base import location_for
+from connections.providers.aws import vendor as vending
+from connections.providers.aws.session_policy import packed, session_policy
 from connections.providers.identity import workload_subject
-from connections.providers.registry import client_for, forget_clients
+from connections.providers.registry import client_for, forget_clients, location_for, vendor_for
+from connections.providers.vending import Access, Credential, Scope
 from portal.audit import journal
 from portal.audit.models import AuditEvent
 from portal.tenancy.grants import Grant, Role
@@ -125,7 +124,7 @@ def test_cross_account_credentials(
     access: str, cross_account: CloudConnection, moto_server: MotoServer, bucket: str, principal: Any
 ) -> None:
     moto_server.client("s3").put_object(Bucket=bucket, Key="spaceport/raw/seed.csv", Body=b"seed")
-    vendor = vending.build_vendor(cross_account)
+    vendor = vendor_for(cross_account)
     assert isinstance(vendor, vending.CrossAccountVendor)
     assert vendor.per_user
     assume = sent(vendor.role.sts, "sts.AssumeRole")
@@ -161,7 +160,7 @@ def test_cross_account_credentials(
 
 
 def test_lifetime_is_clamped_to_sts_limits_and_the_expiry_is_sts_own(cross_account: CloudConnection) -> None:
-    vendor = vending.build_vendor(cross_account)
+    vendor = vendor_for(cross_account)
     assert isinstance(vendor, vending.CrossAccountVendor)
     assume = sent(vendor.role.sts, "sts.AssumeRole")
     for lifetime, seconds in ((timedelta(minutes=5), 900), (timedelta(hours=20), 43200), (timedelta(minutes=45), 2700)):
@@ -225,7 +224,7 @@ ROLE_MAXIMUM_ERROR = (
 def test_a_role_with_shorter_sessions_gets_its_longest_and_says_so(
     short_sessions_sts: str, cross_account: CloudConnection, moto_server: MotoServer, bucket: str
 ) -> None:
-    vendor = vending.build_vendor(cross_account)
+    vendor = vendor_for(cross_account)
     assert isinstance(vendor, vending.CrossAccountVendor)
     assume = sent(vendor.role.sts, "sts.AssumeRole")
 
@@ -239,7 +238,7 @@ def test_a_role_with_shorter_sessions_gets_its_longest_and_says_so(
 
 
 def test_names_are_cut_to_what_sts_accepts(cross_account: CloudConnection) -> None:
-    vendor = vending.build_vendor(cross_account)
+    vendor = vendor_for(cross_account)
     assert isinstance(vendor, vending.CrossAccountVendor)
     assume = sent(vendor.role.sts, "sts.AssumeRole")
     label = "Zoë O'Brien <" + "x" * 80 + "@example.com>"
@@ -268,7 +267,7 @@ def test_a_role_that_refuses_is_a_clear_error(
     connection = connect(organization, Method.AWS_CROSS_ACCOUNT_ROLE, values)
 
     with pytest.raises(issuing.NotVendable) as raised:
-        vending.build_vendor(connection).vend(scope_for(connection, Access.READ))
+        vendor_for(connection).vend(scope_for(connection, Access.READ))
 
     assert raised.value.code == "trust_policy"
     assert raised.value.field == "connection"
@@ -297,7 +296,7 @@ def test_web_identity_credentials(
     values = {"role_arn": role, "bucket": bucket, "region": "us-east-1", "endpoint_url": moto_server.endpoint_url}
     connection = connect(organization, Method.AWS_WEB_IDENTITY, values)
     moto_server.client("s3").put_object(Bucket=bucket, Key="raw/seed.csv", Body=b"seed")
-    vendor = vending.build_vendor(connection)
+    vendor = vendor_for(connection)
     assert isinstance(vendor, vending.WebIdentityVendor)
     exchanges = sent(vendor.role.sts, "sts.AssumeRoleWithWebIdentity")
 
@@ -339,7 +338,7 @@ def test_long_term_keys_get_a_federation_token(
         "endpoint_url": moto_server.endpoint_url,
     }
     connection = connect(organization, Method.AWS_ACCESS_KEYS, values)
-    vendor = vending.build_vendor(connection)
+    vendor = vendor_for(connection)
     assert isinstance(vendor, vending.FederationVendor)
     requests = sent(vendor.client.sts, "sts.GetFederationToken")
 
@@ -367,7 +366,7 @@ def test_long_term_keys_get_a_federation_token(
 
 
 def test_snippets_carry_the_credential_and_the_prefix(cross_account: CloudConnection, moto_server: MotoServer) -> None:
-    credential = vending.build_vendor(cross_account).vend(scope_for(cross_account, Access.DELETE))
+    credential = vendor_for(cross_account).vend(scope_for(cross_account, Access.DELETE))
     secret = credential.secret
     snippets = credential.snippets
 
@@ -439,7 +438,7 @@ def test_web_identity_credentials_carry_this_connections_subject(
     role = create_role(moto_server, bucket, trust)
     values = {"role_arn": role, "bucket": bucket, "region": "us-east-1", "endpoint_url": moto_server.endpoint_url}
     connection = connect(organization, Method.AWS_WEB_IDENTITY, values)
-    vendor = vending.build_vendor(connection)
+    vendor = vendor_for(connection)
     assert isinstance(vendor, vending.WebIdentityVendor)
     exchanges = sent(vendor.role.sts, "sts.AssumeRoleWithWebIdentity")
 

@@ -28,15 +28,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from accessgrants.vending.azure import PERMISSIONS, AzureVendor, ContainerMissing, build_vendor, service_sas
-from accessgrants.vending.base import Access, Scope, Target
 from accessgrants.vending.issuing import NotVendable, issue
 from connections import lifecycle
 from connections.active import active_connection, with_active_connection
 from connections.models import CloudConnection, Status
-from connections.providers.azure import AzureBlobClient
+from connections.providers.azure.client import AzureBlobClient
+from connections.providers.azure.vendor import PERMISSIONS, AzureVendor, ContainerMissing, service_sas
 from connections.providers.base import Location
-from connections.providers.registry import forget_clients
+from connections.providers.registry import forget_clients, vendor_for
+from connections.providers.vending import Access, Scope, Target
 from portal.audit import journal
 from portal.audit.models import AuditEvent
 from portal.tenancy.grants import Grant, Role
@@ -131,7 +131,7 @@ def scope_for(space: Space, access: str, lifetime: timedelta = timedelta(minutes
 def vend(space: Space, access: str, **kwargs: Any) -> Any:
     connection = active_connection(space.organization)
     assert connection is not None
-    return build_vendor(connection).vend(scope_for(space, access, **kwargs))
+    return vendor_for(connection).vend(scope_for(space, access, **kwargs))
 
 
 def test_a_read_token_lists_and_reads_but_cannot_write_or_delete(azure_space: Space, azurite: Azurite) -> None:
@@ -248,7 +248,7 @@ def test_a_connection_string_without_an_account_key_cannot_sign(azure_space: Spa
         validate=False,
     )
     with pytest.raises(NotVendable) as caught:
-        build_vendor(connection).vend(
+        vendor_for(connection).vend(
             Scope(connection, Location("raw"), Access.READ, timedelta(minutes=5), user_id=1, user_label="t")
         )
     assert caught.value.code == "connection_cannot_sign"

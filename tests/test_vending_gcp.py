@@ -24,13 +24,12 @@ import pytest
 from google.cloud import storage
 from google.oauth2.credentials import Credentials as BearerToken
 
-from accessgrants.vending import gcp as vending
-from accessgrants.vending.base import Access, Scope
-from accessgrants.vending.issuing import NotVendable
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
-from connections.providers.base import Location, location_for
-from connections.providers.registry import forget_clients
+from connections.providers.base import Location
+from connections.providers.gcp import vendor as vending
+from connections.providers.registry import forget_clients, location_for, vendor_for
+from connections.providers.vending import Access, NotVendable, Scope
 from portal.tenancy.models import Organization
 from tests.conftest import assert_expires_in
 from tests.connection_inputs import service_account_key
@@ -159,7 +158,7 @@ def test_the_exchange_carries_exactly_the_boundary_of_the_level(
     access: str, organization: Organization, google: StsStandIn, bucket: str, gcs_emulator: GcsEmulator
 ) -> None:
     connection = connection_for(organization, google, bucket, gcs_emulator.endpoint_url)
-    vendor = vending.build_vendor(connection)
+    vendor = vendor_for(connection)
     assert not vendor.per_user
 
     before = datetime.now(UTC)
@@ -189,7 +188,7 @@ def test_quotes_and_backslashes_in_names_cannot_end_the_expression(
     organization: Organization, google: StsStandIn, bucket: str, gcs_emulator: GcsEmulator
 ) -> None:
     connection = connection_for(organization, google, bucket, gcs_emulator.endpoint_url, prefix="it's*")
-    vending.build_vendor(connection).vend(scope_for(connection, Access.READ))
+    vendor_for(connection).vend(scope_for(connection, Access.READ))
 
     options = json.loads(unquote(google.exchanges[0]["options"]))
     expression = options["accessBoundary"]["accessBoundaryRules"][0]["availabilityCondition"]["expression"]
@@ -205,7 +204,7 @@ def test_the_token_reaches_storage(
 ) -> None:
     """The emulator accepts any token, so this proves only that the token is used as a bearer token."""
     connection = connection_for(organization, google, bucket, gcs_emulator.endpoint_url)
-    credential = vending.build_vendor(connection).vend(scope_for(connection, Access.WRITE))
+    credential = vendor_for(connection).vend(scope_for(connection, Access.WRITE))
     client = storage.Client(
         project="customer-project",
         credentials=BearerToken(credential.secret["access_token"]),
@@ -229,7 +228,7 @@ def test_a_refused_exchange_is_a_clear_error_without_tokens(
     connection = connection_for(organization, google, bucket, gcs_emulator.endpoint_url)
 
     with pytest.raises(NotVendable) as raised:
-        vending.build_vendor(connection).vend(scope_for(connection, Access.READ))
+        vendor_for(connection).vend(scope_for(connection, Access.READ))
 
     assert raised.value.field == "connection"
     assert raised.value.code == "invalid_credentials"

@@ -14,13 +14,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import pytest
 import requests
 
-from accessgrants.vending import presigned
-from accessgrants.vending.base import Access, Scope
-from accessgrants.vending.issuing import NotVendable
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
-from connections.providers.base import location_for
-from connections.providers.registry import forget_clients
+from connections.providers.registry import forget_clients, location_for, vendor_for
+from connections.providers.vending import Access, NotVendable, Scope
 from portal.core.errors import DomainError
 from portal.tenancy.models import Organization
 from tests.conftest import assert_expires_in
@@ -66,7 +63,7 @@ def vend(
         user_label="member@example.com",
         object_keys=keys,
     )
-    return presigned.build_vendor(connection).vend(scope)
+    return vendor_for(connection).vend(scope)
 
 
 def listed(url: str) -> list[str]:
@@ -200,7 +197,7 @@ def test_reading_without_names_gives_only_the_listing(connection: CloudConnectio
     credential = vend(connection, Access.READ)
     assert credential.secret["urls"] == {}
     assert credential.secret["list_url"]
-    assert not presigned.build_vendor(connection).per_user
+    assert not vendor_for(connection).per_user
 
 
 def test_duplicate_keys_are_signed_once(connection: CloudConnection) -> None:
@@ -222,7 +219,7 @@ def test_ibm_api_key_connections_cannot_presign(organization: Organization) -> N
         secret=secret,
     )
     with pytest.raises(NotVendable) as raised:
-        presigned.build_vendor(connection)
+        vendor_for(connection)
     assert raised.value.code == "presign_needs_hmac"
     assert "HMAC" in raised.value.message
     assert "k" * 44 not in raised.value.message

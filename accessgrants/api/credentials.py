@@ -11,9 +11,8 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import issue, longest_lifetime_minutes
-from connections.storage import with_active_connection
+from connections.storage import Access, Target, with_active_connection
 from portal.tenancy.models import Space
 from portal.tenancy.scoped import SpaceScopedView
 

@@ -41,10 +41,8 @@ from accessgrants.compat.errors import (
     token_response,
     unauthorized_response,
 )
-from accessgrants.vending.base import Access, Target
 from accessgrants.vending.issuing import NotVendable, RateLimited, check_access, issue
-from connections.methods import Provider
-from connections.storage import StorageError, active_connection, with_active_connection
+from connections.storage import Access, StorageError, Target, active_connection, descriptor_of, with_active_connection
 from portal.audit.models import AuditEvent
 from portal.audit.trail import record
 from portal.auth.authentication import ApiTokenAuthentication
@@ -177,7 +175,7 @@ def _refuse(space: Space, operation: Operation, reason: str) -> None:
 def _require_azure(context: AccessContext, space: Space, operation: Operation) -> None:
     """AccessManager's SAS endpoints exist only for Azure; other storage answers "no storage account"."""
     connection = active_connection(space.organization)
-    if connection is None or connection.provider == Provider.AZURE:
+    if connection is None or descriptor_of(connection.provider).sas_tokens:
         return
     try:
         check_access(context, space, operation.access, operation.target)

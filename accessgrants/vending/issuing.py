@@ -18,11 +18,19 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from accessgrants.vending.base import Access, Credential, Scope, Target
-from accessgrants.vending.registry import per_user, vendor_for
 from connections import crypto
 from connections.models import CloudConnection, Status
-from connections.storage import active_connection, location_for
+from connections.storage import (
+    Access,
+    Credential,
+    NotVendable,
+    Scope,
+    Target,
+    active_connection,
+    location_for,
+    per_user,
+    vendor_for,
+)
 from portal.audit.journal import journal, journal_within_limit
 from portal.audit.models import AuditEvent
 from portal.audit.trail import event
@@ -45,12 +53,6 @@ class RateLimited(DomainError):
             "non_field_errors", f"Too many credentials requested; try again in {retry_after} s.", "throttled"
         )
         self.retry_after = retry_after
-
-
-class NotVendable(DomainError):
-    """The organization's storage cannot give this kind of credential (no connection, disabled, ...)."""
-
-    status = 409
 
 
 @dataclass

@@ -7,8 +7,8 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from connections.methods import SPECS, Method
 from connections.models import CloudConnection
+from connections.providers.registry import all_specs, method_choices
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -60,7 +60,8 @@ class ConnectionWriteSerializer(serializers.Serializer):
     """What a client sends: the method and its fields (secret ones included) under ``values``."""
 
     name = serializers.RegexField(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z", max_length=63, required=False)
-    method = serializers.ChoiceField(choices=Method.choices, required=False)
+    # The registered methods, read when the serializer is built: a new provider needs no change here.
+    method = serializers.ChoiceField(choices=[], required=False)
     values = serializers.DictField(
         child=serializers.JSONField(),
         write_only=True,
@@ -68,6 +69,12 @@ class ConnectionWriteSerializer(serializers.Serializer):
         help_text="The method's fields (see /api/v1/connection-methods/). Secret fields left out keep their value.",
     )
     validate_now = serializers.BooleanField(default=True, write_only=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        method = self.fields["method"]
+        assert isinstance(method, serializers.ChoiceField)
+        method.choices = method_choices()
 
     def validate_values(self, value: dict[str, Any]) -> dict[str, Any]:
         if len(value) > 20:
@@ -146,5 +153,5 @@ def method_catalogue() -> list[dict[str, Any]]:
                 for f in spec.fields
             ],
         }
-        for spec in SPECS.values()
+        for spec in all_specs().values()
     ]

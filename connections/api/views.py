@@ -26,8 +26,8 @@ from connections.api.serializers import (
     ReportSerializer,
     method_catalogue,
 )
-from connections.methods import ConnectionInputError
 from connections.models import CloudConnection
+from connections.providers.spec import ConnectionInputError
 from portal.tenancy.access import PortalApiView
 from portal.tenancy.scoped import OrganizationScopedViewSet
 

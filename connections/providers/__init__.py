@@ -1,7 +1,1 @@
-"""One module per provider, each implementing :class:`connections.providers.base.StorageClient`."""
-
-from __future__ import annotations
-
-from connections.providers.registry import client_for
-
-__all__ = ["client_for"]
+"""One package per cloud, each exporting a descriptor; :mod:`connections.providers.registry` lists them."""

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 
 from connections.binding import SecretUnbound, require_bound
 from connections.errors import StorageError as StorageError
-from connections.methods import Provider
-from portal.tenancy.models import LOADINGZONE
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -74,20 +72,6 @@ def refuse_unbound(connection: CloudConnection) -> None:
             f"Enter the {' and '.join(exc.labels) or 'secret'} again on the connection's page to use it with "
             "these settings.",
         ) from None
-
-
-def location_for(connection: CloudConnection, space_name: str) -> Location:
-    """Azure: one container per space, named like the space. Buckets: one prefix per space."""
-    if connection.provider == Provider.AZURE:
-        return Location(bucket=space_name)
-    config = connection.config
-    return Location(bucket=config["bucket"], prefix=f"{config.get('prefix', '')}{space_name}/")
-
-
-def validation_location(connection: CloudConnection) -> Location:
-    """Validation writes into the loadingzone, under a reserved prefix no upload uses."""
-    location = location_for(connection, LOADINGZONE)
-    return Location(bucket=location.bucket, prefix=location.prefix + VALIDATION_PREFIX)
 
 
 class StorageClient(ABC):

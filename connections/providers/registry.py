@@ -1,24 +1,74 @@
-"""Finding the provider module for a connection, and reusing clients so cached credentials live on."""
+"""The clouds Spaceport speaks, as one dict of descriptors, and the lookups everyone else uses.
+
+Adding a cloud is adding its package and one line to :data:`PROVIDERS`. Clients are reused
+within the process, so temporary credentials (assumed roles, tokens) live until they near expiry.
+"""
 
 from __future__ import annotations
 
-import importlib
 import threading
 from typing import TYPE_CHECKING
 
-from connections.methods import Provider
-from connections.providers.base import StorageClient
+from connections.providers.aws.descriptor import AWS
+from connections.providers.azure.descriptor import AZURE
+from connections.providers.base import VALIDATION_PREFIX, Location, StorageClient
+from connections.providers.descriptor import ProviderDescriptor
+from connections.providers.gcp.descriptor import GCP
+from connections.providers.ibm.descriptor import IBM
+from connections.providers.s3compat.descriptor import S3COMPAT
+from connections.providers.spec import ConnectionInputError, MethodSpec
+from connections.providers.vending import Vendor
+from portal.tenancy.models import LOADINGZONE
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
 
-MODULES = {
-    Provider.AWS: "connections.providers.aws",
-    Provider.AZURE: "connections.providers.azure",
-    Provider.GCP: "connections.providers.gcp",
-    Provider.IBM: "connections.providers.ibm",
-    Provider.S3COMPAT: "connections.providers.s3compat",
+PROVIDERS: dict[str, ProviderDescriptor] = {
+    descriptor.key: descriptor for descriptor in (AWS, AZURE, GCP, IBM, S3COMPAT)
 }
+
+
+class UnknownProvider(LookupError):
+    """A connection names a provider this Spaceport does not have."""
+
+
+def descriptor_of(provider: str) -> ProviderDescriptor:
+    try:
+        return PROVIDERS[provider]
+    except KeyError:
+        raise UnknownProvider(provider) from None
+
+
+def known_provider(provider: str) -> ProviderDescriptor | None:
+    """The descriptor, or None for a name no registered provider has (a credential cached before a removal)."""
+    return PROVIDERS.get(provider)
+
+
+def all_specs() -> dict[str, MethodSpec]:
+    """Every method of every provider, by method name, in the registry's order."""
+    return {spec.method: spec for descriptor in PROVIDERS.values() for spec in descriptor.methods}
+
+
+def spec_for(method: str) -> MethodSpec:
+    specs = all_specs()
+    try:
+        return specs[method]
+    except KeyError:
+        raise ConnectionInputError({"method": f"Choose one of: {', '.join(specs)}."}) from None
+
+
+def methods_of(provider: str) -> list[MethodSpec]:
+    descriptor = PROVIDERS.get(provider)
+    return list(descriptor.methods) if descriptor is not None else []
+
+
+def provider_choices() -> list[tuple[str, str]]:
+    return [(descriptor.key, descriptor.label) for descriptor in PROVIDERS.values()]
+
+
+def method_choices() -> list[tuple[str, str]]:
+    return [(spec.method, spec.label) for spec in all_specs().values()]
+
 
 _clients: dict[tuple[int, str], StorageClient] = {}
 _lock = threading.Lock()
@@ -34,8 +84,7 @@ def client_for(connection: CloudConnection) -> StorageClient:
     with _lock:
         client = _clients.get(key)
         if client is None:
-            module = importlib.import_module(MODULES[Provider(connection.provider)])
-            client = module.build_client(connection)
+            client = descriptor_of(connection.provider).build_client(connection)
             for stale in [k for k in _clients if k[0] == key[0]]:
                 del _clients[stale]
             if connection.pk:
@@ -46,3 +95,25 @@ def client_for(connection: CloudConnection) -> StorageClient:
 def forget_clients() -> None:
     with _lock:
         _clients.clear()
+
+
+def per_user(connection: CloudConnection) -> bool:
+    """Whether the provider's credentials carry the person's identity; known without building a vendor,
+    so a cached credential is found without touching the connection's secret."""
+    return descriptor_of(connection.provider).per_user
+
+
+def vendor_for(connection: CloudConnection) -> Vendor:
+    """The vendor for ``connection``, built around the connection's shared client."""
+    return descriptor_of(connection.provider).build_vendor(connection, client_for)
+
+
+def location_for(connection: CloudConnection, space_name: str) -> Location:
+    """Where a space's objects live, as the connection's provider lays spaces out."""
+    return descriptor_of(connection.provider).location(connection, space_name)
+
+
+def validation_location(connection: CloudConnection) -> Location:
+    """Validation writes into the loadingzone, under a reserved prefix no upload uses."""
+    location = location_for(connection, LOADINGZONE)
+    return Location(bucket=location.bucket, prefix=location.prefix + VALIDATION_PREFIX)

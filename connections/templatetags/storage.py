@@ -8,6 +8,7 @@ from django import template
 
 from connections.active import active_connection_id
 from connections.clouds import cloud_of
+from connections.providers.registry import known_provider
 from connections.spaces import missing_storage
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Organization, Space
@@ -20,6 +21,13 @@ def cloud_mark(provider: str) -> str:
     """The short mark that stands in for a cloud's logo, so no third-party artwork ships with Spaceport."""
     cloud = cloud_of(provider)
     return cloud.mark if cloud is not None else provider[:3].upper()
+
+
+@register.filter
+def provider_label(provider: str) -> str:
+    """The provider's name for people; the stored value when no registered provider has it."""
+    descriptor = known_provider(provider)
+    return descriptor.label if descriptor is not None else provider
 
 
 @register.inclusion_tag("connections/_storage_card.html", takes_context=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import AccessPolicy, ContainerClient
@@ -22,7 +22,19 @@ from django.db import transaction
 from connections.providers.base import StorageError
 
 if TYPE_CHECKING:
-    from connections.providers.azure import AzureBlobClient
+    from azure.storage.blob import BlobServiceClient
+
+    from connections.models import CloudConnection
+
+
+class AzureBlobClient(Protocol):
+    """What the policies need of the Azure client; named here so the client can import this module."""
+
+    connection: CloudConnection
+    service: BlobServiceClient
+
+    def explain(self, exc: Exception, container: str = "") -> StorageError: ...
+
 
 POLICY_PREFIX = "spaceport-"
 MAX_POLICIES = 5
@@ -89,11 +101,11 @@ class ContainerPolicies:
         Writing is a read-modify-write of the whole list, so writers are serialized on the
         connection's row: two processes adding policies at once must not drop each other's.
         """
-        from connections.models import CloudConnection
+        from connections.models import CloudConnection as Connections
 
         with _process_lock, transaction.atomic():
             if self.client.connection.pk:
-                CloudConnection.objects.select_for_update().filter(pk=self.client.connection.pk).exists()
+                Connections.objects.select_for_update().filter(pk=self.client.connection.pk).exists()
             policies, public_access = self._read()
             names = {level: _matching(policies, level, permission) for level, permission in wanted.items()}
             missing = [level for level, name in names.items() if name is None]

@@ -19,10 +19,10 @@ from django.conf import settings
 
 from connections import validators as check
 from connections.egress_http import guard_botocore, guarded_session
-from connections.methods import Method
 from connections.providers.base import StorageError
+from connections.providers.ibm.methods import API_KEY
 from connections.providers.s3common import S3Client, s3_config, s3_session
-from connections.providers.s3compat import StaticKeyClient
+from connections.providers.s3compat.client import StaticKeyClient
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -158,7 +158,7 @@ def build_client(connection: CloudConnection, *, clock: Callable[[], float] = ti
     """``clock`` lets a test move time to where the IAM token must be exchanged again."""
     config = connection.config
     secret = connection.secret or {}
-    if connection.method == Method.IBM_API_KEY:
+    if connection.method == API_KEY:
         tokens = IamTokens(allowed_iam_url(config.get("iam_url") or ""), secret.get("api_key", ""), clock=clock)
         s3 = guard_botocore(
             s3_session().create_client(

@@ -20,7 +20,7 @@ from google.auth.transport.requests import AuthorizedSession
 
 from connections.models import GoogleServiceAccount
 from connections.providers.base import StorageError
-from connections.providers.gcp_identity import CLOUD_PLATFORM, check_google_host, own_credentials
+from connections.providers.gcp.identity import CLOUD_PLATFORM, check_google_host, own_credentials
 from portal.tenancy.models import Organization
 
 ACCOUNT_ID_PREFIX = "sp-"

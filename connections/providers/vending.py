@@ -2,6 +2,8 @@
 
 A vendor turns a :class:`Scope` (one connection, one location, one access level, one
 lifetime, one person) into a :class:`Credential` that can do exactly that and nothing more.
+The contract lives with the providers, so their packages need nothing from ``accessgrants``,
+which decides who may ask and caches what they get.
 """
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from django.db import models
 
 from connections.providers.base import Location
+from portal.core.errors import DomainError
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
+
+
+class NotVendable(DomainError):
+    """The organization's storage cannot give this kind of credential (no connection, disabled, ...)."""
+
+    status = 409
 
 
 class Access(models.TextChoices):
@@ -79,3 +88,13 @@ class Vendor(Protocol):
     per_user: bool
 
     def vend(self, scope: Scope) -> Credential: ...
+
+
+def space_prefix(location: Location) -> str:
+    """The prefix with its closing slash, so the space ``raw`` never covers ``raw-archive/``.
+
+    A location without a prefix is a whole bucket, which a per-space credential never opens.
+    """
+    if not location.prefix:
+        raise ValueError("A session policy needs the space's prefix; a whole bucket is never vended.")
+    return location.prefix if location.prefix.endswith("/") else f"{location.prefix}/"

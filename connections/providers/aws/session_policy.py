@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from accessgrants.vending.base import Access
 from connections.providers.base import Location
+from connections.providers.vending import Access, space_prefix
 
 # AWS counts the plaintext of a session policy against this limit, whitespace included.
 MAX_POLICY_CHARACTERS = 2048
@@ -39,16 +39,6 @@ class PolicyTooLong(ValueError):
 def iam_literal(text: str) -> str:
     """``text`` as an IAM pattern that matches exactly ``text``, even when it contains ``*``, ``?`` or ``$``."""
     return text.translate(IAM_LITERALS)
-
-
-def space_prefix(location: Location) -> str:
-    """The prefix with its closing slash, so the space ``raw`` never covers ``raw-archive/``.
-
-    A location without a prefix is a whole bucket, which a per-space credential never opens.
-    """
-    if not location.prefix:
-        raise ValueError("A session policy needs the space's prefix; a whole bucket is never vended.")
-    return location.prefix if location.prefix.endswith("/") else f"{location.prefix}/"
 
 
 def session_policy(location: Location, access: str) -> dict[str, Any]:

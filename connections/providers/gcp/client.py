@@ -24,10 +24,10 @@ from google.oauth2 import service_account
 
 from connections.egress import found_in
 from connections.egress_http import NoRedirects, guard_session
-from connections.methods import Method
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
-from connections.providers.gcp_accounts import organization_service_account
-from connections.providers.gcp_identity import check_google_host, impersonated
+from connections.providers.gcp.accounts import organization_service_account
+from connections.providers.gcp.identity import check_google_host, impersonated
+from connections.providers.gcp.methods import DIRECT_IAM, METHODS, SERVICE_ACCOUNT_KEY, WORKLOAD_IDENTITY
 from connections.providers.identity import TokenSource, connection_token_source
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ TIMEOUT = (10, 60)
 RETRY: Retry = DEFAULT_RETRY.with_timeout(20.0)
 PERMISSION = re.compile(r"storage\.[a-zA-Z]+\.[a-zA-Z]+")
 # Methods whose tokens derive from Spaceport's own identity: they go to Google's hosts only.
-SPACEPORT_IDENTITY_METHODS = {Method.GCP_DIRECT_IAM, Method.GCP_WORKLOAD_IDENTITY}
+LABELS = {spec.method: spec.label for spec in METHODS}
+SPACEPORT_IDENTITY_METHODS = {DIRECT_IAM, WORKLOAD_IDENTITY}
 CLOCK_SKEW_MARKERS = ("iat and exp", "reasonable timeframe", "clock skew", "token used too early")
 
 
@@ -243,12 +244,12 @@ class GcsClient(StorageClient):
         return False
 
     def _refresh_hint(self) -> str:
-        if self.connection.method == Method.GCP_SERVICE_ACCOUNT_KEY:
+        if self.connection.method == SERVICE_ACCOUNT_KEY:
             return (
                 "Was the key deleted or disabled, or the service account disabled or deleted? "
                 "Create a new key in IAM & Admin > Service Accounts > Keys and upload it here."
             )
-        if self.connection.method == Method.GCP_WORKLOAD_IDENTITY:
+        if self.connection.method == WORKLOAD_IDENTITY:
             return (
                 "Check that the workload identity pool and provider exist and are enabled, that the provider "
                 "trusts Spaceport's issuer and its attribute condition admits this connection's subject (both on "
@@ -279,26 +280,26 @@ def _credentials(connection: CloudConnection) -> tuple[Credentials, str]:
     except (ValueError, auth_errors.DefaultCredentialsError) as exc:
         raise StorageError(
             "invalid_config",
-            f"Google's library cannot use this {Method(method).label.lower()}: {type(exc).__name__}.",
+            f"Google's library cannot use this {LABELS[method].lower()}: {type(exc).__name__}.",
             "Upload the file Google Cloud generated, unchanged.",
         ) from exc
 
 
 def _credentials_for(connection: CloudConnection) -> tuple[Credentials, str]:
     method, config, secret = connection.method, dict(connection.config or {}), dict(connection.secret or {})
-    if method == Method.GCP_SERVICE_ACCOUNT_KEY:
+    if method == SERVICE_ACCOUNT_KEY:
         key = dict(secret["key_json"])
         check_google_host(key.get("token_uri", ""), "token_uri")
         sa = service_account.Credentials.from_service_account_info(key, scopes=SCOPES)
         return sa, f"service account {key['client_email']}"
-    if method == Method.GCP_WORKLOAD_IDENTITY:
+    if method == WORKLOAD_IDENTITY:
         document = dict(config["credential_config"])
         check_google_host(document.get("token_url", ""), "token_url")
         if document.get("service_account_impersonation_url"):
             check_google_host(document["service_account_impersonation_url"], "service_account_impersonation_url")
         subject_token = connection_token_source(connection, pool_audience(document.get("audience", "")))
         return _customer_pool(document, subject_token)
-    if method == Method.GCP_DIRECT_IAM:
+    if method == DIRECT_IAM:
         email = organization_service_account(connection.organization)
         return impersonated(email, SCOPES), f"service account {email} (Spaceport's account for your organization)"
     raise StorageError("unsupported_method", f"Google Cloud does not support the method '{method}'.")

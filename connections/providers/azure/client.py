@@ -32,8 +32,8 @@ from azure.storage.blob import (
 from connections import validators as check
 from connections.egress import found_in
 from connections.egress_http import guarded_session
-from connections.methods import Method
-from connections.providers.azure_policies import ContainerPolicies, create_container
+from connections.providers.azure.methods import CONNECTION_STRING, SERVICE_PRINCIPAL
+from connections.providers.azure.policies import ContainerPolicies, create_container
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
 
 if TYPE_CHECKING:
@@ -69,9 +69,9 @@ class AzureBlobClient(StorageClient):
         secret = dict(connection.secret or {})
         self.credential: TokenCredential | None = None
         self.uses_sas = "sharedaccesssignature=" in str(secret.get("connection_string", "")).lower()
-        if connection.method == Method.AZURE_CONNECTION_STRING:
+        if connection.method == CONNECTION_STRING:
             self.service = BlobServiceClient.from_connection_string(secret["connection_string"], **_options())
-        elif connection.method == Method.AZURE_SERVICE_PRINCIPAL:
+        elif connection.method == SERVICE_PRINCIPAL:
             self.credential = _service_principal_credential(self.config, secret)
             self.service = BlobServiceClient(self.config["account_url"], credential=self.credential, **_options())
         else:

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import shlex
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
-from accessgrants.vending.base import Access, Credential, Scope
-from accessgrants.vending.issuing import NotVendable
-from connections.methods import Method, Provider
 from connections.providers.base import StorageError, refuse_unbound
-from connections.providers.ibm import SIGNING_REGION
 from connections.providers.s3common import s3_config, static_key_s3
+from connections.providers.vending import Access, Credential, NotVendable, Scope
 from portal.core.errors import DomainError
 
 # Whether credentials carry the person's identity, and so are cached per person (see issuing).
@@ -129,7 +127,16 @@ def snippets(method: str, urls: dict[str, str], list_url: str) -> dict[str, str]
     return result
 
 
-def presigner(connection: CloudConnection) -> Any:
+@dataclass(frozen=True)
+class Signing:
+    """How a store expects URLs signed: its region, addressing style, and whether TLS is verified."""
+
+    region: str
+    addressing_style: str = "path"
+    verify: bool = True
+
+
+def presigner(connection: CloudConnection, signing: Signing) -> Any:
     """An S3 client that signs with SigV4, reused until the connection changes.
 
     The provider's own client would presign with botocore's default, which for us-east-1 is
@@ -142,19 +149,13 @@ def presigner(connection: CloudConnection) -> Any:
             return cached[1]
     config = connection.config
     secret = connection.secret or {}
-    if connection.provider == Provider.IBM:
-        region, style, verify = SIGNING_REGION, "path", True
-    else:
-        region = config.get("region") or "us-east-1"
-        style = config.get("addressing_style") or "path"
-        verify = bool(config.get("verify_tls", True))
     s3 = static_key_s3(
         endpoint_url=config["endpoint"],
-        region=region,
+        region=signing.region,
         access_key_id=config["access_key_id"],
         secret_access_key=secret.get("secret_access_key", ""),
-        config=s3_config(addressing_style=style).merge(Config(signature_version="s3v4")),
-        verify=verify,
+        config=s3_config(addressing_style=signing.addressing_style).merge(Config(signature_version="s3v4")),
+        verify=signing.verify,
     )
     if connection.pk:
         with _lock:
@@ -162,18 +163,10 @@ def presigner(connection: CloudConnection) -> Any:
     return s3
 
 
-def build_vendor(connection: CloudConnection) -> PresignVendor:
-    if connection.method == Method.IBM_API_KEY:
-        raise NotVendable(
-            "connection",
-            "This IBM Cloud Object Storage connection uses an API key, which cannot sign URLs. "
-            "Connect the bucket with HMAC keys (service credentials with HMAC enabled) to hand out access.",
-            "presign_needs_hmac",
-        )
-    if connection.method not in (Method.IBM_HMAC, Method.S3_STATIC_KEYS):
-        raise NotVendable("connection", "This connection cannot sign S3 URLs.", "presign_unsupported")
+def presign_vendor(connection: CloudConnection, signing: Signing) -> PresignVendor:
+    """A vendor signing with the connection's own key pair, once the pair is sure to belong here."""
     try:
         refuse_unbound(connection)
     except StorageError as exc:
         raise NotVendable("connection", f"{exc.message} {exc.hint}".strip(), exc.code) from None
-    return PresignVendor(connection, presigner(connection))
+    return PresignVendor(connection, presigner(connection, signing))

@@ -18,19 +18,24 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from accessgrants.vending.base import Access, Credential, Scope
-from accessgrants.vending.issuing import NotVendable
-from accessgrants.vending.policies import PolicyTooLong, packed, session_policy
-from connections.methods import Method
-from connections.providers.aws import AwsClient, CrossAccountClient, CrossAccountRole, RoleClient, WebIdentityRole
+from connections.providers.aws.client import (
+    AwsClient,
+    CrossAccountClient,
+    CrossAccountRole,
+    RoleClient,
+    WebIdentityRole,
+)
+from connections.providers.aws.methods import ACCESS_KEYS, CROSS_ACCOUNT_ROLE, WEB_IDENTITY
+from connections.providers.aws.session_policy import PolicyTooLong, packed, session_policy
 from connections.providers.base import StorageError
-from connections.providers.registry import client_for
+from connections.providers.vending import Access, Credential, NotVendable, Scope
 
 # Whether credentials carry the person's identity, and so are cached per person (see issuing).
 PER_USER = True
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
+    from connections.providers.descriptor import ClientSource
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +258,7 @@ def snippets(location: dict[str, str], secret: dict[str, str], access: str) -> d
     }
 
 
-def build_vendor(connection: CloudConnection) -> StsVendor:
+def build_vendor(connection: CloudConnection, client_for: ClientSource) -> StsVendor:
     """The vendor for the connection's method, sharing the provider client's STS client and identity token."""
     try:
         client = client_for(connection)
@@ -261,15 +266,15 @@ def build_vendor(connection: CloudConnection) -> StsVendor:
         raise refused(exc) from None
     if not isinstance(client, AwsClient):
         raise NotVendable("connection", "This connection is not an Amazon S3 connection.", "wrong_provider")
-    if connection.method == Method.AWS_CROSS_ACCOUNT_ROLE and isinstance(client, CrossAccountClient):
+    if connection.method == CROSS_ACCOUNT_ROLE and isinstance(client, CrossAccountClient):
         return CrossAccountVendor(connection, client, client.role)
     if (
-        connection.method == Method.AWS_WEB_IDENTITY
+        connection.method == WEB_IDENTITY
         and isinstance(client, RoleClient)
         and isinstance(client.role, WebIdentityRole)
     ):
         return WebIdentityVendor(connection, client, client.role)
-    if connection.method == Method.AWS_ACCESS_KEYS:
+    if connection.method == ACCESS_KEYS:
         return FederationVendor(connection, client)
     raise NotVendable(
         "connection", f"Cannot vend credentials for the method {connection.method}.", "unsupported_method"

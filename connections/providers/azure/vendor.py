@@ -17,18 +17,20 @@ import hmac
 import shlex
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient, UserDelegationKey, generate_container_sas
 
-from accessgrants.vending.base import Access, Credential, Scope
-from accessgrants.vending.issuing import NotVendable
-from connections.models import CloudConnection
-from connections.providers.azure import AzureBlobClient
-from connections.providers.azure_policies import SAS_PERMISSIONS, ContainerPolicies
+from connections.providers.azure.client import AzureBlobClient
+from connections.providers.azure.policies import SAS_PERMISSIONS, ContainerPolicies
 from connections.providers.base import StorageError
-from connections.providers.registry import client_for
+from connections.providers.vending import Access, Credential, NotVendable, Scope
+
+if TYPE_CHECKING:
+    from connections.models import CloudConnection
+    from connections.providers.descriptor import ClientSource
 
 # Whether credentials carry the person's identity, and so are cached per person (see issuing).
 PER_USER = False
@@ -270,7 +272,7 @@ def snippets(account_url: str, container: str, sas: str, access: str) -> dict[st
     }
 
 
-def build_vendor(connection: CloudConnection) -> AzureVendor:
+def build_vendor(connection: CloudConnection, client_for: ClientSource) -> AzureVendor:
     """The vendor shares the connection's cached client, so its credential and token cache live on."""
     client = client_for(connection)
     if not isinstance(client, AzureBlobClient):

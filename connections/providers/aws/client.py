@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError, NoCredentialsError, PartialCredenti
 from django.conf import settings
 
 from connections.egress_http import guard_botocore
-from connections.methods import Method
+from connections.providers.aws.methods import CROSS_ACCOUNT_ROLE, WEB_IDENTITY
 from connections.providers.base import Check, StorageError
 from connections.providers.identity import TokenSource, connection_token_source, uses_shared_identity
 from connections.providers.s3common import S3Client, fixed_keys, s3_config, s3_session, static_key_s3
@@ -329,9 +329,9 @@ class CrossAccountClient(RoleClient):
 def build_client(connection: CloudConnection, *, clock: Clock | None = None) -> AwsClient:
     """``clock`` lets a test move time forward to the point where credentials must be refreshed."""
     config = connection.config
-    if connection.method == Method.AWS_CROSS_ACCOUNT_ROLE:
+    if connection.method == CROSS_ACCOUNT_ROLE:
         return CrossAccountClient(connection, CrossAccountRole(connection, clock=clock))
-    if connection.method == Method.AWS_WEB_IDENTITY:
+    if connection.method == WEB_IDENTITY:
         token = connection_token_source(connection, settings.SPACEPORT_OIDC_AWS_AUDIENCE)
         return RoleClient(connection, WebIdentityRole(connection, token, clock=clock))
     secret = connection.secret or {}

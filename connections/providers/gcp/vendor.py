@@ -18,12 +18,9 @@ from google.auth import downscoped
 from google.auth.transport.requests import Request
 from google.oauth2 import sts
 
-from accessgrants.vending.base import Access, Credential, Scope
-from accessgrants.vending.issuing import NotVendable
-from accessgrants.vending.policies import space_prefix
 from connections.providers.base import Location, StorageError
-from connections.providers.gcp import GcsClient
-from connections.providers.registry import client_for
+from connections.providers.gcp.client import GcsClient
+from connections.providers.vending import Access, Credential, NotVendable, Scope, space_prefix
 
 # Whether credentials carry the person's identity, and so are cached per person (see issuing).
 PER_USER = False
@@ -32,6 +29,7 @@ if TYPE_CHECKING:
     from google.auth.credentials import Credentials
 
     from connections.models import CloudConnection
+    from connections.providers.descriptor import ClientSource
 
 KIND = "gcp_downscoped_token"
 STORAGE_API = "https://storage.googleapis.com"
@@ -139,7 +137,7 @@ def snippets(location: dict[str, str], token: str) -> dict[str, str]:
     }
 
 
-def build_vendor(connection: CloudConnection) -> DownscopeVendor:
+def build_vendor(connection: CloudConnection, client_for: ClientSource) -> DownscopeVendor:
     try:
         client = client_for(connection)
     except StorageError as exc:

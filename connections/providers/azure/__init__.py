@@ -1,0 +1,1 @@
+"""Azure Blob Storage: connection strings and service principals; SAS tokens for people."""

@@ -1,0 +1,66 @@
+"""Everything the rest of Spaceport asks about a cloud, in one typed record per provider.
+
+Each provider package (``connections/providers/<cloud>/``) exports one :class:`ProviderDescriptor`;
+:mod:`connections.providers.registry` lists them. Code that needs "some provider" asks the
+descriptor and never compares provider names, so adding a cloud is adding a package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from connections.providers.base import Location, StorageClient
+from connections.providers.spec import MethodSpec
+from connections.providers.territories import TerritoryRule
+from connections.providers.vending import Vendor
+
+if TYPE_CHECKING:
+    from connections.models import CloudConnection
+
+ClientSource = Callable[["CloudConnection"], StorageClient]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """The wizard's card for a cloud: the words and mark that let IT recognise theirs."""
+
+    name: str
+    mark: str
+    description: str
+
+
+def prefix_per_space(connection: CloudConnection, space_name: str) -> Location:
+    """Buckets: one prefix per space under the connection's path."""
+    config = connection.config
+    return Location(bucket=config["bucket"], prefix=f"{config.get('prefix', '')}{space_name}/")
+
+
+@dataclass(frozen=True)
+class ProviderDescriptor:
+    """One cloud as Spaceport sees it.
+
+    ``key`` is the value stored in ``CloudConnection.provider`` and sent over the API; it never
+    changes once connections use it. ``build_vendor`` receives the shared client source, so a
+    vendor reuses the client (and its temporary credentials) that validation and commits use.
+    """
+
+    key: str
+    label: str
+    tile: Tile
+    methods: tuple[MethodSpec, ...]
+    build_client: Callable[[CloudConnection], StorageClient]
+    build_vendor: Callable[[CloudConnection, ClientSource], Vendor]
+    territory: TerritoryRule
+    # The stem of a new draft's name, such as "aws-s3" (then "aws-s3-2", ...).
+    draft_name: str
+    # The credential carries the person's identity, so it is cached per person.
+    per_user: bool = False
+    # Access is handed out as presigned URLs rather than keys or tokens.
+    presigned: bool = False
+    # AccessManager's SAS endpoints answer for this storage.
+    sas_tokens: bool = False
+    # How each credential kind this provider vends is named to people.
+    kind_labels: Mapping[str, str] = field(default_factory=dict)
+    location: Callable[[CloudConnection, str], Location] = prefix_per_space

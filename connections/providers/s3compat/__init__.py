@@ -1,0 +1,1 @@
+"""S3-compatible stores (VAST, MinIO, Ceph, ...): static keys; presigned URLs for people."""
