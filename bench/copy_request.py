@@ -4,7 +4,7 @@ A commit sends one CopyObject per object, from one worker process whose threads 
 so the client's CPU time per request bounds how fast a commit of many small objects can go. This
 measures, on a ``rclone serve s3`` store, the CPU time per CopyObject of the botocore S3 client
 exactly as Spaceport configures it, and of ``S3Client.copy_object`` as a commit calls it (the
-source as listed, so the request goes direct: ``connections.providers.s3direct``).
+source as listed, so the request goes direct: ``connections.providers.s3.direct``).
 Writes docs/benchmarks.md.
 """
 

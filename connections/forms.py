@@ -15,9 +15,9 @@ from django.core.files.uploadedfile import InMemoryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.utils.html import escape
 
+from connections.inputs import MAX_UPLOAD_BYTES, pem_certificate_with_key
 from connections.models import CloudConnection
 from connections.providers.spec import ConnectionInputError, FieldSpec
-from connections.validators import MAX_UPLOAD_BYTES, pem_certificate_with_key
 from portal.web.formkit import refuse_instead_of_truncating
 
 RESERVED_NAMES = frozenset({"new"})

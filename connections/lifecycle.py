@@ -17,7 +17,7 @@ enable              disabled                               anything else (``conn
 ==================  =====================================  ==================================
 
 A draft is not in use, so it is discarded (:func:`connections.drafts.discard_draft`) rather than
-disabled. The outcome of a run is written by :func:`connections.validation.validate`, which the
+disabled. The outcome of a run is written by :func:`connections.probe.validate`, which the
 validation task calls (this module starts tasks, so the tasks cannot call back into it); its update
 excludes disabled rows, so a disable that lands mid-run wins. Tasks are enqueued on transaction
 commit with the connection's primary key only (:mod:`connections.queue`).

@@ -1,6 +1,6 @@
 """A connection's validation report as the pages show it: one row per operation, in words.
 
-The stored report is written by :mod:`connections.validation` once a run ends; while a run is
+The stored report is written by :mod:`connections.probe` once a run ends; while a run is
 under way the page shows the operations it is about to try, so the person sees what is checked.
 """
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from connections import spaces, validation
+from connections import probe, spaces
 from connections.active import with_active_connection
 from connections.crypto import DecryptionError
 from connections.models import CloudConnection, Status
@@ -21,7 +21,7 @@ from portal.tenancy.models import Space
 def validate_connection(self: Task, connection_id: int) -> str:
     """Validate one connection; a storage that may just be unreachable for now is retried with backoff.
 
-    Every way this can fail ends in a status and a message (``validation.validate`` turns unexplained
+    Every way this can fail ends in a status and a message (``probe.validate`` turns unexplained
     errors into one), so a connection is never left in ``validating`` with nothing to show.
     """
     try:
@@ -36,7 +36,7 @@ def validate_connection(self: Task, connection_id: int) -> str:
     if connection is None or connection.status == Status.DISABLED:
         return "skipped"
     retries = self.request.retries
-    status, retrying = validation.validate(connection, final=retries >= MAX_RETRIES, retries_so_far=retries)
+    status, retrying = probe.validate(connection, final=retries >= MAX_RETRIES, retries_so_far=retries)
     if retrying:
         # Not Celery's backoff: this schedule is a domain rule, the report shows the person when the
         # next try comes and when Spaceport gives up (``connections.retrying``).

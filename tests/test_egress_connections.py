@@ -38,7 +38,7 @@ from connections.models import CloudConnection
 from connections.providers.base import StorageError
 from connections.providers.ibm.client import IamTokens
 from connections.providers.registry import client_for, validation_location
-from connections.providers.s3direct import DirectCopy
+from connections.providers.s3.direct import DirectCopy
 from portal.tenancy.models import Organization
 from tests.connection_inputs import VALID_INPUTS, service_account_key
 from tests.emulators import LOOPBACK

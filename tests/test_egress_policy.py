@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from commits.models import OrganizationWebhook
 from commits.webhooks import configure
-from connections import egress, validators
+from connections import egress, inputs
 from connections.methods import ConnectionInputError, clean_input
 from connections.models import CloudConnection
 from portal.core.errors import DomainError
@@ -352,5 +352,5 @@ def test_an_endpoint_refusal_says_what_the_operator_can_allow(settings: Any, url
 
     settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
     with pytest.raises(ValueError, match="Spaceport may not connect to") as caught:
-        validators.url(url)
+        inputs.url(url)
     assert ("SPACEPORT_ALLOWED_PRIVATE_NETWORKS" in str(caught.value)) is names_setting

@@ -108,7 +108,7 @@ def test_control_characters_hidden_in_a_key_file_are_refused(api: Any, owner: An
 
 
 def test_a_pem_certificate_keeps_its_line_breaks(organization: Organization) -> None:
-    from connections.validators import pem_certificate_with_key, printable
+    from connections.inputs import pem_certificate_with_key, printable
 
     printable("-----BEGIN CERTIFICATE-----\r\nMIIB\tAA==\n", multiline=True)
     with pytest.raises(ValueError, match="control characters"):

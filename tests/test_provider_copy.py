@@ -29,11 +29,11 @@ from azure.storage.blob import BlobServiceClient
 
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
-from connections.providers import s3common
 from connections.providers.azure import client as azure
 from connections.providers.base import Location, StorageClient, StorageError
 from connections.providers.gcp import client as gcp
 from connections.providers.registry import client_for, forget_clients, location_for
+from connections.providers.s3 import client as s3client
 from portal.tenancy.models import LOADINGZONE, Organization
 from tests.connection_inputs import service_account_key
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, LOOPBACK, Azurite, GcsEmulator, MotoServer, RcloneS3
@@ -119,7 +119,7 @@ def s3compat_store(request: pytest.FixtureRequest, organization: Organization) -
 
 def s3_family_store(provider: str, connection: CloudConnection, admin: Any) -> Store:
     client = client_for(connection)
-    assert isinstance(client, s3common.S3Client)
+    assert isinstance(client, s3client.S3Client)
     store = Store(
         provider,
         client,
@@ -321,7 +321,7 @@ def s3_store(request: pytest.FixtureRequest, organization: Organization, setting
 
 
 def copy_source_ranges(store: Store) -> list[str]:
-    assert isinstance(store.client, s3common.S3Client)
+    assert isinstance(store.client, s3client.S3Client)
     ranges: list[str] = []
     store.client.s3.meta.events.register(
         "provide-client-params.s3.UploadPartCopy", lambda params, **_: ranges.append(params["CopySourceRange"])
@@ -390,7 +390,7 @@ def test_every_part_names_the_version_of_the_source_it_copies(s3_store: Store) -
     """A source overwritten halfway then fails the copy at the store instead of mixing two versions
     (moto does not check the condition, so the requests show it)."""
     s3_store.put("big.bin", os.urandom(11 * MiB))
-    assert isinstance(s3_store.client, s3common.S3Client)
+    assert isinstance(s3_store.client, s3client.S3Client)
     source = s3_store.client.head_object(s3_store.loadingzone, "big.bin")
     assert source is not None
     conditions: list[str] = []
@@ -404,20 +404,20 @@ def test_every_part_names_the_version_of_the_source_it_copies(s3_store: Store) -
 
 
 def test_part_sizes_follow_the_threshold_and_the_part_limit() -> None:
-    assert s3common.copy_part_size(6 * 1024**3, 5 * 1024**3) == 512 * MiB
-    assert s3common.copy_part_size(6 * MiB, 1 * MiB) == 5 * MiB, "S3's smallest part"
+    assert s3client.copy_part_size(6 * 1024**3, 5 * 1024**3) == 512 * MiB
+    assert s3client.copy_part_size(6 * MiB, 1 * MiB) == 5 * MiB, "S3's smallest part"
     five_tib = 5 * 1024**4
-    assert s3common.copy_part_size(five_tib, 5 * 1024**3) * 10_000 >= five_tib
+    assert s3client.copy_part_size(five_tib, 5 * 1024**3) * 10_000 >= five_tib
 
 
 def test_only_plain_single_part_etags_are_md5_checksums() -> None:
     md5 = "9E107D9D372BB6826BD81D3542A419D6"
-    assert s3common.described("k", {"ETag": f'"{md5}"', "ContentLength": 1}).checksum == f"md5:{md5.lower()}"
-    assert s3common.described("k", {"ETag": f'"{md5}-2"', "ContentLength": 1}).checksum == ""
+    assert s3client.described("k", {"ETag": f'"{md5}"', "ContentLength": 1}).checksum == f"md5:{md5.lower()}"
+    assert s3client.described("k", {"ETag": f'"{md5}-2"', "ContentLength": 1}).checksum == ""
     kms = {"ETag": f'"{md5}"', "ContentLength": 1, "ServerSideEncryption": "aws:kms"}
-    assert s3common.described("k", kms).checksum == ""
+    assert s3client.described("k", kms).checksum == ""
     customer_key = {"ETag": f'"{md5}"', "ContentLength": 1, "SSECustomerAlgorithm": "AES256"}
-    assert s3common.described("k", customer_key).checksum == ""
+    assert s3client.described("k", customer_key).checksum == ""
 
 
 # --- Azure copies that take time -------------------------------------------------------------

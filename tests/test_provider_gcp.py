@@ -28,11 +28,11 @@ import pytest
 
 from connections.methods import ConnectionInputError, Method, Provider, clean_input, spec_for
 from connections.models import CloudConnection, new_external_id
+from connections.probe import validate
 from connections.providers.base import Location, StorageError
 from connections.providers.gcp import client as gcp
 from connections.providers.gcp.accounts import organization_service_account
 from connections.providers.registry import client_for, forget_clients, location_for
-from connections.validation import validate
 from portal.tenancy.changes import create_organization
 from portal.tenancy.models import Organization
 from tests.connection_inputs import service_account_key as shared_service_account_key

@@ -15,9 +15,9 @@ from cryptography.x509.oid import NameOID
 
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
-from connections.providers import s3common
 from connections.providers.base import Location, StorageError
 from connections.providers.registry import location_for
+from connections.providers.s3 import client as s3client
 from connections.providers.s3compat import client as s3compat
 from tests.emulators import LOOPBACK, RcloneS3, free_port, start, venv_program
 
@@ -112,7 +112,7 @@ def test_listing_follows_pages_and_stops_at_the_limit(
     store.s3.meta.events.register(
         "provide-client-params.s3.ListObjectsV2", lambda params, **_: requests.append(params["MaxKeys"])
     )
-    monkeypatch.setattr(s3common, "PAGE_SIZE", 3)
+    monkeypatch.setattr(s3client, "PAGE_SIZE", 3)
 
     assert [o.key for o in store.list_objects(location)] == [f"many/{n:02}.txt" for n in range(7)]
     assert requests == [3, 3, 3]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from connections import tasks, validation
+from connections import probe, tasks
 from connections.active import make_active
 from connections.models import CloudConnection, Status
 from portal.tenancy.changes import create_organization, create_space
@@ -83,7 +83,7 @@ def test_missing_container_disable_pages_and_card(
     # An account-key connection: the container is made, tokens are revocable, the card says so.
     acme = create_organization(name="acmerevoke", display_name="Acme", owner=owner)
     connection = on_azurite(acme, "azurite", azurite.connection_string)
-    validation.validate(connection)
+    probe.validate(connection)
     raw = create_space(acme, name=f"raw-{connection.pk}", display_name="Raw measurements")
     tasks.prepare_space_storage(raw.pk)
     Grant.objects.create(user=owner, scope=Scope.SPACE, role=Role.SUPPLIER, organization=acme, space=raw)

@@ -1,4 +1,4 @@
-"""Direct CopyObject requests (``connections.providers.s3direct``) against stores that check SigV4.
+"""Direct CopyObject requests (``connections.providers.s3.direct``) against stores that check SigV4.
 
 ``rclone serve s3`` and moto's server (started with authentication on) verify every signature,
 so a copy that lands proves the direct request was signed right, session token included for an
@@ -19,11 +19,11 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from connections.providers import s3common
 from connections.providers.base import Location, StorageError, StoredObject
 from connections.providers.registry import client_for, location_for
+from connections.providers.s3 import client as s3client
+from connections.providers.s3.direct import BucketRoute, clean_answer, proxied, route_of, signed_headers
 from connections.providers.s3compat import client as s3compat
-from connections.providers.s3direct import BucketRoute, clean_answer, proxied, route_of, signed_headers
 from portal.tenancy.models import LOADINGZONE
 from tests.emulators import MotoServer, RcloneS3
 from tests.test_provider_aws import bucket, clock, cross_account, keys_connection, principal, sts_at_moto  # noqa: F401
@@ -41,20 +41,20 @@ VIRTUAL_HOST = "bucket.s3.eu-west-1.amazonaws.com"
 SIGNED_FOR = "AWS4-HMAC-SHA256 Credential=AKID/20261123/eu-west-1/s3/aws4_request"
 
 
-def botocore_operations(client: s3common.S3Client) -> list[str]:
+def botocore_operations(client: s3client.S3Client) -> list[str]:
     names: list[str] = []
     client.s3.meta.events.register("before-call.s3", lambda model, **_: names.append(model.name))
     return names
 
 
-def listed(client: s3common.S3Client, location: Location, key: str) -> StoredObject:
+def listed(client: s3client.S3Client, location: Location, key: str) -> StoredObject:
     """The source as a commit's plan sees it: from the listing, not from a HEAD."""
     found = [item for item in client.list_objects(location, key) if item.key == location.key(key)]
     assert len(found) == 1
     return found[0]
 
 
-def commit_copies(client: s3common.S3Client) -> list[str]:
+def commit_copies(client: s3client.S3Client) -> list[str]:
     """Copy every object the way a commit does (``expected`` from the listing); botocore's operations."""
     source, target = location_for(client.connection, LOADINGZONE), location_for(client.connection, "raw")
     for key, body in OBJECTS.items():
@@ -71,12 +71,12 @@ def commit_copies(client: s3common.S3Client) -> list[str]:
 
 
 @pytest.fixture
-def rclone_store(organization: Any, rclone_s3: RcloneS3) -> s3common.S3Client:
+def rclone_store(organization: Any, rclone_s3: RcloneS3) -> s3client.S3Client:
     return s3compat.build_client(connect_new_bucket(organization, rclone_s3))
 
 
 @pytest.fixture(params=["rclone", "moto keys", "moto role"])
-def signing_client(request: pytest.FixtureRequest, organization: Any) -> s3common.S3Client:
+def signing_client(request: pytest.FixtureRequest, organization: Any) -> s3client.S3Client:
     if request.param == "rclone":
         client = request.getfixturevalue("rclone_store")
     elif request.param == "moto keys":
@@ -84,18 +84,18 @@ def signing_client(request: pytest.FixtureRequest, organization: Any) -> s3commo
         client = client_for(keys_connection(organization, moto, request.getfixturevalue("bucket"), moto.admin))
     else:
         client = request.getfixturevalue("cross_account")
-    assert isinstance(client, s3common.S3Client)
+    assert isinstance(client, s3client.S3Client)
     return client
 
 
-def test_after_one_botocore_copy_the_rest_go_direct(signing_client: s3common.S3Client) -> None:
+def test_after_one_botocore_copy_the_rest_go_direct(signing_client: s3client.S3Client) -> None:
     operations = commit_copies(signing_client)
 
     assert operations == ["CopyObject"], "botocore shows the way once; every later copy is direct"
     assert signing_client.direct is not None and signing_client.direct.knows(signing_client.config["bucket"])
 
 
-def test_a_direct_copy_keeps_content_type_and_metadata(rclone_s3: RcloneS3, rclone_store: s3common.S3Client) -> None:
+def test_a_direct_copy_keeps_content_type_and_metadata(rclone_s3: RcloneS3, rclone_store: s3client.S3Client) -> None:
     client = rclone_store
     source, target = location_for(client.connection, LOADINGZONE), location_for(client.connection, "raw")
     admin = rclone_s3.client()
@@ -111,7 +111,7 @@ def test_a_direct_copy_keeps_content_type_and_metadata(rclone_s3: RcloneS3, rclo
     assert {name.lower(): value for name, value in head["Metadata"].items()}.get("run") == "7"
 
 
-def test_a_direct_copy_of_a_missing_source_is_explained_by_botocore(rclone_store: s3common.S3Client) -> None:
+def test_a_direct_copy_of_a_missing_source_is_explained_by_botocore(rclone_store: s3client.S3Client) -> None:
     client = rclone_store
     commit_copies(client)
     source, target = location_for(client.connection, LOADINGZONE), location_for(client.connection, "raw")
@@ -126,7 +126,7 @@ def test_a_direct_copy_of_a_missing_source_is_explained_by_botocore(rclone_store
 
 
 def test_direct_copies_the_store_refuses_stop_after_a_few_strikes(
-    rclone_s3: RcloneS3, rclone_store: s3common.S3Client, monkeypatch: pytest.MonkeyPatch
+    rclone_s3: RcloneS3, rclone_store: s3client.S3Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Direct requests signed with a wrong secret get SignatureDoesNotMatch; botocore's succeed."""
     client = rclone_store
@@ -144,7 +144,7 @@ def test_direct_copies_the_store_refuses_stop_after_a_few_strikes(
 
     operations = commit_copies(client)
 
-    assert direct_answers == [None] * s3common.DIRECT_STRIKES
+    assert direct_answers == [None] * s3client.DIRECT_STRIKES
     assert operations == ["CopyObject"] * len(OBJECTS), "every copy still landed, through botocore"
 
 

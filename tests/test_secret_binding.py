@@ -23,9 +23,9 @@ from django.core.exceptions import ImproperlyConfigured
 from connections import binding, lifecycle
 from connections.methods import ConnectionInputError, Method
 from connections.models import CloudConnection, Status
+from connections.probe import validate
 from connections.providers.base import StorageError
 from connections.providers.registry import client_for, forget_clients
-from connections.validation import validate
 from portal.audit.models import AuditEvent
 from portal.env import env_url_list
 from portal.tenancy.models import Organization

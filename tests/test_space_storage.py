@@ -22,7 +22,7 @@ from accessgrants.vending.issuing import issue
 from commits import engine
 from commits.models import ACTIVE_STATES, Commit, CommitState
 from commits.starting import start_commit
-from connections import lifecycle, spaces, tasks, validation
+from connections import lifecycle, probe, spaces, tasks
 from connections.active import active_connection, make_active, with_active_connection
 from connections.models import CloudConnection, SpaceStorage, Status
 from connections.providers.azure.policies import POLICY_PREFIX
@@ -112,7 +112,7 @@ def test_a_new_azure_spaces_first_commit_succeeds_without_manual_steps(
     organization = azure_organization(azurite, owner)
     connection = active_connection(organization)
     assert connection is not None
-    validation.validate(connection)  # what saving the connection runs: it creates the loadingzone's container
+    probe.validate(connection)  # what saving the connection runs: it creates the loadingzone's container
     space = new_space(organization, django_capture_on_commit_callbacks)
     assert not service(azurite).get_container_client(space.name).exists()
 
@@ -141,7 +141,7 @@ def test_a_commit_creates_a_container_the_worker_has_not_created_yet(
     organization = azure_organization(azurite, owner)
     connection = active_connection(organization)
     assert connection is not None
-    validation.validate(connection)
+    probe.validate(connection)
     space = new_space(organization, django_capture_on_commit_callbacks)
     supplier(member, space)
     root = f"early-{uuid.uuid4().hex[:6]}"
@@ -188,7 +188,7 @@ def test_without_permission_the_space_says_what_to_create_and_validation_lists_i
 
     connection = active_connection(organization)
     assert connection is not None
-    check = validation.space_storage_check(connection, client_for(connection))
+    check = probe.space_storage_check(connection, client_for(connection))
     assert check is not None and check.ok and check.warning, "a missing container warns; the connection still works"
     assert space.name in check.message and command in check.hint
 
@@ -209,7 +209,7 @@ def test_without_permission_the_space_says_what_to_create_and_validation_lists_i
     assert f"az storage container create --account-name {AZURITE_ACCOUNT} --name {space.name}" in commit.error
 
     service(azurite).create_container(space.name)
-    assert validation.space_storage_check(connection, client_for(connection)) == validation.Check(
+    assert probe.space_storage_check(connection, client_for(connection)) == probe.Check(
         "spaces", True, "Every space has its container.", duration_ms=ANY
     )
     assert spaces.missing_storage(space) is None, "checking again finds the container in place"
@@ -246,7 +246,7 @@ def test_disabling_the_connection_revokes_an_issued_sas(
     organization = azure_organization(azurite, owner)
     connection = active_connection(organization)
     assert connection is not None
-    validation.validate(connection)
+    probe.validate(connection)
     space = new_space(organization, django_capture_on_commit_callbacks)
     tasks.prepare_space_storage(space.pk)
     supplier(member, space)
@@ -272,7 +272,7 @@ def test_disabling_the_connection_revokes_an_issued_sas(
     assert revocation.details["reason"] == "connection_disabled" and revocation.details["policies_removed"] >= 4
 
     lifecycle.enable_connection(connection)
-    validation.validate(CloudConnection.objects.get(pk=connection.pk))
+    probe.validate(CloudConnection.objects.get(pk=connection.pk))
     space.refresh_from_db()
     fresh, cached = read_token(with_active_connection(Space.objects.filter(pk=space.pk)).get(), member)
     assert (fresh != url, cached) == (True, False), "nothing revoked is handed out again from the cache"
@@ -359,7 +359,7 @@ def test_with_a_worker_a_new_space_commits_and_disabling_revokes(
     organization = azure_organization(azurite, owner)
     connection = active_connection(organization)
     assert connection is not None
-    validation.validate(connection)
+    probe.validate(connection)
     space = create_space(organization, name=unique_space_name())
     container = service(azurite).get_container_client(space.name)
     worker.wait_for(container.exists, what="the new space's container")

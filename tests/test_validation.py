@@ -15,8 +15,8 @@ import pytest
 
 from connections import lifecycle
 from connections.models import CloudConnection, Status
+from connections.probe import validate
 from connections.providers.registry import forget_clients
-from connections.validation import validate
 from portal.audit.models import AuditEvent
 from portal.tenancy.models import Organization
 from tests.emulators import Azurite, RcloneS3, free_port

@@ -16,7 +16,7 @@ from connections import lifecycle, retrying
 from connections.drafts import start_draft
 from connections.methods import Method
 from connections.models import CloudConnection, Status
-from connections.validation import validate
+from connections.probe import validate
 from portal.tenancy.models import Organization
 from tests.emulators import free_port
 from tests.pages_support import client_for

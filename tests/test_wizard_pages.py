@@ -20,9 +20,9 @@ from django.utils.html import escape
 from connections.active import active_connection
 from connections.drafts import start_draft
 from connections.forms import BoundedUploadHandler
+from connections.inputs import MAX_UPLOAD_BYTES
 from connections.methods import Method, Provider, all_specs
 from connections.models import CloudConnection, Status
-from connections.validators import MAX_UPLOAD_BYTES
 from portal.tenancy.models import Organization, Space
 from tests.conftest import make_user
 from tests.connection_inputs import service_account_key

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connections import validators as check
+from connections import inputs as check
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
-from connections import validators as check
+from connections import inputs as check
 from connections.egress import found_in
 from connections.egress_http import guarded_session
 from connections.providers.azure.methods import CONNECTION_STRING, SERVICE_PRINCIPAL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connections import validators as check
+from connections import inputs as check
 from connections.providers.spec import PREFIX, FieldSpec, MethodSpec
 
 PROVIDER = "gcp"

@@ -17,11 +17,11 @@ import jwt
 import requests
 from django.conf import settings
 
-from connections import validators as check
+from connections import inputs as check
 from connections.egress_http import guard_botocore, guarded_session
 from connections.providers.base import StorageError
 from connections.providers.ibm.methods import API_KEY
-from connections.providers.s3common import S3Client, s3_config, s3_session
+from connections.providers.s3.client import S3Client, s3_config, s3_session
 from connections.providers.s3compat.client import StaticKeyClient
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connections import validators as check
+from connections import inputs as check
 from connections.providers.spec import FieldSpec
 
 BUCKET = FieldSpec("bucket", "Bucket", check.s3_bucket, "The bucket Spaceport keeps the organization's spaces in.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connections import validators as check
+from connections import inputs as check
 from connections.providers.s3.fields import ACCESS_KEY_ID, BUCKET, SECRET_ACCESS_KEY
 from connections.providers.spec import PREFIX, FieldSpec, MethodSpec
 

@@ -37,7 +37,7 @@ from s3transfer.utils import ChunksizeAdjuster
 from connections.egress import found_in
 from connections.egress_http import guard_botocore
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
-from connections.providers.s3direct import DirectCopy
+from connections.providers.s3.direct import DirectCopy
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -190,7 +190,7 @@ class S3Client(StorageClient):
     ``identity`` names who Spaceport acts as (an access key id, a role, a service ID), for
     hints such as which policy is missing a permission. It never holds a secret. With
     ``credentials`` (SigV4 signing only), a commit's single-request copies skip botocore's
-    client once botocore has shown the way to the bucket (``s3direct``).
+    client once botocore has shown the way to the bucket (``s3.direct``).
     """
 
     def __init__(
