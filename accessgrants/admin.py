@@ -1,4 +1,5 @@
-"""Grants in the admin: who holds which role where, and where it came from."""
+"""Grants in the admin: who holds which role where, and where it came from; identity policies are in
+:mod:`accessgrants.policyadmin`, registered by importing it here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from accessgrants.policyadmin import IdentityPolicyAdmin
 from portal.tenancy.grants import Grant
+
+__all__ = ["GrantAdmin", "IdentityPolicyAdmin"]
 
 
 @admin.register(Grant)

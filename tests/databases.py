@@ -35,6 +35,8 @@ BOTH_DATABASES = frozenset(
         "test_access_sweep.py",
         "test_connection_lifecycle.py",
         "test_access_parity.py",
+        "test_api_policies.py",
+        "test_policy_admin.py",
     }
 )
 

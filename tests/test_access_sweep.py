@@ -32,6 +32,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path, resolve
 from django.urls.resolvers import RegexPattern
 
+from accessgrants.models import IdentityPolicy, PolicyAttachment
 from commits.models import Commit, CommitItem, OrganizationWebhook
 from connections import lifecycle
 from portal.audit.models import AuditEvent
@@ -94,6 +95,7 @@ FILLERS = {
     ("tokens", "token_id"): "token",
     ("tokens", "pk"): "token",
     ("audit-events", "pk"): "audit_event",
+    ("policies", "name"): "policy",
     ("accessmanager", "rest"): "unknown",
     ("v1", ".*"): "unknown",
 }
@@ -171,6 +173,15 @@ def acme(organization: Organization, space: Space, owner: Any, member: Any) -> d
     grant = Grant.objects.get(user=member, scope=Scope.SPACE, space=space)
     token, _ = ApiToken.issue(owner, name="acme automation")
     event = record("grant.created", grant, organization=organization)
+    policy = IdentityPolicy.objects.create(
+        organization=organization,
+        name="read-raw",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:Get*", "Resource": "acme-raw/*"}],
+        },
+    )
+    PolicyAttachment.objects.create(policy=policy, user=member)
     return {
         "organization": organization.name,
         "space": space.name,
@@ -180,6 +191,7 @@ def acme(organization: Organization, space: Space, owner: Any, member: Any) -> d
         "grant": str(grant.pk),
         "token": str(token.pk),
         "audit_event": str(event.pk),
+        "policy": policy.name,
         "unknown": "no-such-endpoint",
     }
 
@@ -412,12 +424,20 @@ def test_a_new_endpoint_without_the_base_classes_fails_the_sweep() -> None:
     assert len(unscoped_views(routes)) == 2
 
 
-ADMINS_OWN = ["organization", "space", "grant", "cloudconnection", "organizationwebhook"]
+ADMINS_OWN = [
+    "organization",
+    "space",
+    "grant",
+    "cloudconnection",
+    "organizationwebhook",
+    "identitypolicy",
+    "policyattachment",
+]
 
 
 def admins_own() -> dict[str, list[str]]:
     """What only an organization's owners and admins may change: the organization, its spaces,
-    grants, connections and webhook."""
+    grants, connections, webhook and identity policies."""
     rows = {}
     for model in apps.get_models():
         if model._meta.model_name in ADMINS_OWN:

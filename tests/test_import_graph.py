@@ -49,7 +49,7 @@ FRONT_DOORS = {
     ),
     "portal.auth": ("portal.auth.issuer", "portal.auth.bearer", "portal.auth.authentication"),
     "connections": ("connections.storage", "connections.models"),
-    "accessgrants": ("accessgrants.access", "accessgrants.models"),
+    "accessgrants": ("accessgrants.access", "accessgrants.decisions", "accessgrants.models"),
     "commits": ("commits.starting", "commits.models"),
 }
 

@@ -4,16 +4,41 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from accessgrants.api.credentials import SpaceCredentialsView
+from accessgrants.api.policies import IdentityPolicyViewSet
+from accessgrants.api.simulator import SimulateView, SpaceAbilitiesView
 from accessgrants.api.views import GrantViewSet
 
 router = SimpleRouter()
 router.register("grants", GrantViewSet, basename="grant")
+
+policies = IdentityPolicyViewSet.as_view({"get": "list", "post": "create"})
+policy = IdentityPolicyViewSet.as_view(
+    {"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}
+)
 
 urlpatterns = [
     path(
         "organizations/<str:organization_name>/spaces/<str:space_name>/credentials/",
         SpaceCredentialsView.as_view(),
         name="space-credentials",
+    ),
+    path("organizations/<str:organization_name>/policies/", policies, name="identity-policy-list"),
+    path("organizations/<str:organization_name>/policies/<str:name>/", policy, name="identity-policy-detail"),
+    path(
+        "organizations/<str:organization_name>/policies/<str:name>/attach/",
+        IdentityPolicyViewSet.as_view({"post": "attach"}),
+        name="identity-policy-attach",
+    ),
+    path(
+        "organizations/<str:organization_name>/policies/<str:name>/detach/",
+        IdentityPolicyViewSet.as_view({"post": "detach"}),
+        name="identity-policy-detach",
+    ),
+    path("organizations/<str:organization_name>/simulate/", SimulateView.as_view(), name="policy-simulate"),
+    path(
+        "organizations/<str:organization_name>/simulate/space/",
+        SpaceAbilitiesView.as_view(),
+        name="policy-simulate-space",
     ),
     *router.urls,
 ]

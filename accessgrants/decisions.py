@@ -1,0 +1,198 @@
+"""The accessgrants app's front door for S3 decisions: may this user do this action on this resource?
+
+The S3 gateway asks :func:`decide` on every request. A user's policies (attached to them or their
+groups) and the policies their space roles imply are compiled once per principal version and kept
+in a bounded per-process cache; decisions are cached per (principal version, action, resource,
+facts read) by :class:`~accessgrants.policies.DecisionCache`.
+
+The principal version is the user's id with the access snapshot version of
+:mod:`portal.core.snapshots`, which starts anew (in every process, at once) whenever a policy, an
+attachment, a grant, a group membership, an ownership, an organization or a space changes
+(:func:`accessgrants.apps.watch_access_changes`). That over-invalidates (a change anywhere starts
+over for everyone) but can never answer from a stale version, and it costs one cache read per
+request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from accessgrants.identitypolicies import checked_policy, policies_of
+from accessgrants.policies import (
+    Decision,
+    DecisionCache,
+    Outcome,
+    PolicyDocument,
+    PolicyError,
+    PolicySet,
+    compile_policies,
+)
+from accessgrants.policies import request_facts as facts_of
+from accessgrants.policies.actions import ACTIONS, Access
+from accessgrants.policies.buckets import bucket_name
+from accessgrants.policies.roles import implied_policy
+from portal.core import snapshots
+from portal.tenancy.grants import Role
+from portal.tenancy.models import Space
+from portal.tenancy.rules import AccessContext
+
+logger = logging.getLogger(__name__)
+
+MAX_COMPILED = 1024
+
+PrincipalVersion = tuple[int, str]
+
+
+class _CompiledSets:
+    """The compiled policy set of each recent principal version, the oldest dropped first."""
+
+    def __init__(self, max_entries: int = MAX_COMPILED) -> None:
+        self.max_entries = max_entries
+        self._sets: OrderedDict[PrincipalVersion, PolicySet] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: PrincipalVersion) -> PolicySet | None:
+        with self._lock:
+            found = self._sets.get(key)
+            if found is not None:
+                self._sets.move_to_end(key)
+            return found
+
+    def put(self, key: PrincipalVersion, policy_set: PolicySet) -> None:
+        with self._lock:
+            self._sets[key] = policy_set
+            while len(self._sets) > self.max_entries:
+                self._sets.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sets.clear()
+
+
+compiled_sets = _CompiledSets()
+decision_cache = DecisionCache()
+
+
+def principal_version(user: Any) -> PrincipalVersion:
+    """Changes whenever anything that decides this user's access may have changed."""
+    return (int(user.pk), snapshots.version())
+
+
+def space_roles(user: Any) -> dict[str, list[tuple[str, str]]]:
+    """The space roles that count for a user, by organization: what the rules let them delete
+    (trustee), write (supplier) or read (user) in each space, so organization trustees, the
+    loadingzone and public spaces are implied as the rules have them."""
+    access = AccessContext.for_user(user)
+    spaces = Space.objects.select_related("organization")
+    deletable = set(access.deletable_spaces(spaces).values_list("organization__name", "name"))
+    writable = set(access.writable_spaces(spaces).values_list("organization__name", "name"))
+    readable = set(access.readable_spaces(spaces).values_list("organization__name", "name"))
+    roles: dict[str, list[tuple[str, str]]] = {}
+    for organization, space in readable | writable | deletable:
+        key = (organization, space)
+        role = Role.TRUSTEE if key in deletable else Role.SUPPLIER if key in writable else Role.USER
+        roles.setdefault(organization, []).append((space, str(role)))
+    return roles
+
+
+def documents_of(user: Any) -> list[PolicyDocument]:
+    """Every policy that applies to the user, stored and implied."""
+    documents: list[PolicyDocument] = []
+    for policy in policies_of(user):
+        try:
+            documents.append(checked_policy(policy))
+        except PolicyError as error:
+            logger.warning("identity policy %s no longer parses and is left out: %s", policy, error)
+    for organization, roles in sorted(space_roles(user).items()):
+        documents.append(implied_policy(organization, roles))
+    return documents
+
+
+def policy_set_of(user: Any, version: PrincipalVersion | None = None) -> PolicySet:
+    key = version or principal_version(user)
+    found = compiled_sets.get(key)
+    if found is None:
+        found = compile_policies(documents_of(user))
+        compiled_sets.put(key, found)
+    return found
+
+
+def request_facts(
+    user: Any,
+    *,
+    source_ip: str | None = None,
+    when: datetime | None = None,
+    secure: bool = True,
+    context: dict[str, object] | None = None,
+) -> dict[str, object]:
+    """The request context policies may read: who asks, from where, when, and over what."""
+    return facts_of(
+        context,
+        **{
+            "aws:username": user.get_username(),
+            "aws:userid": str(user.pk),
+            "aws:sourceip": source_ip,
+            "aws:currenttime": when or timezone.now(),
+            "aws:securetransport": secure,
+        },
+    )
+
+
+def decide(
+    user: Any,
+    action: str,
+    resource: str,
+    *,
+    source_ip: str | None = None,
+    when: datetime | None = None,
+    secure: bool = True,
+    context: dict[str, object] | None = None,
+) -> Decision:
+    """May ``user`` do ``action`` (``s3:GetObject``) on ``resource`` (``acme-raw/in/a.csv`` or its ARN)?
+
+    ``context`` adds request facts such as ``s3:prefix``; an inactive user is never allowed anything.
+    """
+    version = principal_version(user)
+    policy_set = policy_set_of(user, version)
+    facts = request_facts(user, source_ip=source_ip, when=when, secure=secure, context=context)
+    decision = decision_cache.decide(version, policy_set, action, resource, facts)
+    if not user.is_active and decision.allowed:
+        return Decision(False, Outcome.IMPLICIT_DENY, ())
+    return decision
+
+
+def object_level(action: str) -> bool:
+    """Whether an action is about an object (asked on ``bucket/key``) rather than the bucket."""
+    return (
+        ACTIONS[action] in (Access.READ, Access.WRITE, Access.DELETE)
+        or "Object" in action
+        or action in ("s3:ListMultipartUploadParts",)
+    )
+
+
+def abilities(
+    user: Any,
+    space: Space,
+    *,
+    key: str = "*",
+    source_ip: str | None = None,
+    when: datetime | None = None,
+    secure: bool = True,
+    actions: Iterable[str] | None = None,
+) -> list[tuple[str, str, Decision]]:
+    """What a user may do in a space: each action, the resource it was asked on, and the decision.
+    Object actions are asked on ``<bucket>/<key>``; with the default key any statement that covers
+    every object of the space applies."""
+    bucket = bucket_name(space.organization.name, space.name)
+    rows = []
+    for action in actions or sorted(ACTIONS):
+        resource = f"{bucket}/{key}" if object_level(action) else bucket
+        rows.append((action, resource, decide(user, action, resource, source_ip=source_ip, when=when, secure=secure)))
+    return rows
