@@ -351,3 +351,36 @@ def test_the_policy_endpoints_are_in_the_schema(api: Any, owner: Any) -> None:
     schema = api(owner).get("/api/schema/").content.decode()
     for path in ("/policies/{name}/attach/", "/simulate/", "/simulate/space/"):
         assert path in schema
+
+
+OWN_WRITES = [
+    ("post", POLICIES, {"name": "second", "document": READ_RAW}, 201),
+    ("patch", f"{POLICIES}read-raw/", {"description": "changed"}, 200),
+    ("put", f"{POLICIES}read-raw/", {"name": "read-raw", "description": "", "document": READ_RAW}, 200),
+    ("post", f"{POLICIES}read-raw/attach/", {"user": "member@example.com"}, 200),
+    ("post", f"{POLICIES}read-raw/detach/", {"user": "member@example.com"}, 200),
+    ("delete", f"{POLICIES}read-raw/", None, 204),
+    ("post", SIMULATE, {"user": "member@example.com", "action": "s3:GetObject", "resource": "acme-raw/a"}, 200),
+    ("post", SIMULATE_SPACE, {"user": "member@example.com", "space": "raw"}, 200),
+]
+
+
+@pytest.mark.parametrize("actor", ["owner", "admin_user", "platform_admin"])
+@pytest.mark.parametrize(
+    ("method", "url", "payload", "expected"), OWN_WRITES, ids=[f"{m}-{u.split('/')[-2]}" for m, u, _, _ in OWN_WRITES]
+)
+def test_those_who_run_the_organization_may_do_every_write(
+    api: Any,
+    policy: IdentityPolicy,
+    member: Any,
+    request: pytest.FixtureRequest,
+    actor: str,
+    method: str,
+    url: str,
+    payload: Any,
+    expected: int,
+) -> None:
+    if url.endswith("detach/"):
+        PolicyAttachment.objects.create(policy=policy, user=member)
+    response = getattr(api(request.getfixturevalue(actor)), method)(url, payload, format="json")
+    assert response.status_code == expected, response.content
