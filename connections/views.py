@@ -165,7 +165,7 @@ def cloud_setup(request: HttpRequest, organization: Organization, connection: st
         has_placeholder=placeholder,
         identity=instructions.spaceport_identity(target),
         identity_missing=any(instructions.identity_placeholder(step.body) for step in steps),
-        unset_operator_settings=instructions.unset_operator_settings(steps),
+        unset_operator_settings=instructions.unset_operator_settings(target, steps),
     )
     return render(request, "connections/setup.html", page)
 

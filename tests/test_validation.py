@@ -170,7 +170,8 @@ def test_a_cross_account_role_set_up_from_our_instructions_validates(
     import json
     import secrets
 
-    from connections.instructions import cross_account_trust_policy, s3_permission_policy
+    from connections.providers.aws.instructions import cross_account_trust_policy
+    from connections.providers.s3.instructions import s3_permission_policy
     from tests.fixtures.emulators import use_spaceport_principal
 
     settings.SPACEPORT_AWS_STS_ENDPOINT = moto_server.endpoint_url

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from connections.providers.base import Location, StorageClient
+from connections.providers.revoking import Revocation, nothing_issued
 from connections.providers.spec import MethodSpec
 from connections.providers.territories import TerritoryRule
 from connections.providers.vending import Vendor
+from connections.providers.wizard import Identity, Steps, no_identity, no_steps
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -64,3 +66,11 @@ class ProviderDescriptor:
     # How each credential kind this provider vends is named to people.
     kind_labels: Mapping[str, str] = field(default_factory=dict)
     location: Callable[[CloudConnection, str], Location] = prefix_per_space
+    # The wizard's steps on the customer's side, filled in for one connection.
+    instructions: Steps = no_steps
+    # Whom the customer's cloud trusts for a connection, where a method trusts Spaceport itself.
+    identity: Identity = no_identity
+    # Placeholders in the steps that only the operator can fill, with the setting that does.
+    operator_settings: Mapping[str, str] = field(default_factory=dict)
+    # What disabling a connection withdraws at once, and how long the rest stays valid.
+    revocability: Revocation = nothing_issued

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from connections.providers.aws import instructions, revocation
 from connections.providers.aws.client import build_client
 from connections.providers.aws.methods import METHODS, PROVIDER
 from connections.providers.aws.vendor import KIND, PER_USER, build_vendor
@@ -23,4 +24,8 @@ AWS = ProviderDescriptor(
     draft_name="aws-s3",
     per_user=PER_USER,
     kind_labels={KIND: "Temporary AWS keys"},
+    instructions=instructions.steps,
+    identity=instructions.identity,
+    operator_settings=instructions.OPERATOR_SETTINGS,
+    revocability=revocation.revocability,
 )

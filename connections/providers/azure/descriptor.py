@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from connections.providers.azure import instructions, revocation
 from connections.providers.azure.client import build_client
 from connections.providers.azure.methods import METHODS, PROVIDER
 from connections.providers.azure.territory import STORAGE_ACCOUNT
@@ -37,4 +38,6 @@ AZURE = ProviderDescriptor(
     sas_tokens=True,
     kind_labels={KIND: "Azure SAS token"},
     location=container_per_space,
+    instructions=instructions.steps,
+    revocability=revocation.revocability,
 )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connections.providers.descriptor import ProviderDescriptor, Tile
+from connections.providers.gcp import instructions, revocation
 from connections.providers.gcp.client import build_client
 from connections.providers.gcp.methods import METHODS, PROVIDER
 from connections.providers.gcp.vendor import KIND, PER_USER, build_vendor
@@ -33,4 +34,7 @@ GCP = ProviderDescriptor(
     draft_name="gcs",
     per_user=PER_USER,
     kind_labels={KIND: "Downscoped Google access token"},
+    instructions=instructions.steps,
+    identity=instructions.identity,
+    revocability=revocation.revocability,
 )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from connections.providers.descriptor import ProviderDescriptor, Tile
 from connections.providers.ibm.client import build_client
 from connections.providers.ibm.methods import METHODS, PROVIDER
+from connections.providers.ibm.revocation import revocability
 from connections.providers.ibm.vendor import build_vendor
+from connections.providers.s3.instructions import store_user_steps
 from connections.providers.s3.presigned import KIND, PER_USER
 from connections.providers.territories import s3_store
 
@@ -21,4 +23,6 @@ IBM = ProviderDescriptor(
     per_user=PER_USER,
     presigned=True,
     kind_labels={KIND: "Presigned URLs"},
+    instructions=store_user_steps,
+    revocability=revocability,
 )

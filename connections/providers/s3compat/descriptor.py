@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from connections.providers.descriptor import ProviderDescriptor, Tile
+from connections.providers.s3.instructions import store_user_steps
 from connections.providers.s3.presigned import KIND, PER_USER
+from connections.providers.s3.revocation import presigned_urls
 from connections.providers.s3compat.client import build_client
 from connections.providers.s3compat.methods import METHODS, PROVIDER
 from connections.providers.s3compat.vendor import build_vendor
@@ -25,4 +27,6 @@ S3COMPAT = ProviderDescriptor(
     per_user=PER_USER,
     presigned=True,
     kind_labels={KIND: "Presigned URLs"},
+    instructions=store_user_steps,
+    revocability=presigned_urls,
 )
