@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connections import inputs as check
+from connections.providers.aws.inputs import aws_region, role_arn
 from connections.providers.s3.fields import ACCESS_KEY_ID, BUCKET, SECRET_ACCESS_KEY
 from connections.providers.spec import PREFIX, FieldSpec, MethodSpec
 
@@ -11,7 +12,7 @@ ACCESS_KEYS = "aws_access_keys"
 WEB_IDENTITY = "aws_web_identity"
 CROSS_ACCOUNT_ROLE = "aws_cross_account_role"
 
-REGION = FieldSpec("region", "Region", check.aws_region, "The bucket's region, such as eu-central-1.")
+REGION = FieldSpec("region", "Region", aws_region, "The bucket's region, such as eu-central-1.")
 AWS_ENDPOINT = FieldSpec(
     "endpoint_url",
     "Endpoint URL",
@@ -21,7 +22,7 @@ AWS_ENDPOINT = FieldSpec(
     default="",
     destination=True,
 )
-ROLE_ARN = FieldSpec("role_arn", "Role ARN", check.role_arn, "The ARN of the role you created for Spaceport.")
+ROLE_ARN = FieldSpec("role_arn", "Role ARN", role_arn, "The ARN of the role you created for Spaceport.")
 
 METHODS = (
     MethodSpec(

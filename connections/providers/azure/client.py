@@ -29,9 +29,9 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
-from connections import inputs as check
 from connections.egress import found_in
 from connections.egress_http import guarded_session
+from connections.providers.azure.inputs import azure_authority_host
 from connections.providers.azure.methods import CONNECTION_STRING, SERVICE_PRINCIPAL
 from connections.providers.azure.policies import ContainerPolicies, create_container
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
@@ -442,7 +442,7 @@ def _allowed_authority(authority: str) -> str:
     Empty means the public cloud, as azure-identity assumes, and is held to the same list.
     """
     try:
-        return check.azure_authority_host(authority or f"https://{AzureAuthorityHosts.AZURE_PUBLIC_CLOUD}")
+        return azure_authority_host(authority or f"https://{AzureAuthorityHosts.AZURE_PUBLIC_CLOUD}")
     except ValueError:
         raise StorageError(
             "authority_not_allowed",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connections import inputs as check
+from connections.providers.azure.inputs import azure_authority_choices, azure_authority_host, azure_connection_string
 from connections.providers.spec import FieldSpec, MethodSpec, optional
 
 PROVIDER = "azure"
@@ -32,7 +33,7 @@ METHODS = (
             FieldSpec(
                 "connection_string",
                 "Connection string",
-                check.azure_connection_string,
+                azure_connection_string,
                 "Storage account > Security + networking > Access keys > Connection string.",
                 secret=True,
                 kind="password",
@@ -78,13 +79,13 @@ METHODS = (
             FieldSpec(
                 "authority_host",
                 "Authority host",
-                check.azure_authority_host,
+                azure_authority_host,
                 "The Entra ID cloud that signs in the service principal: the public cloud unless your "
                 "tenant is in a national cloud. Only the hosts the operator allows are offered.",
                 required=False,
                 kind="choice",
                 destination=True,
-                choices_from=check.azure_authority_choices,
+                choices_from=azure_authority_choices,
                 empty_means="https://login.microsoftonline.com",
             ),
         ),

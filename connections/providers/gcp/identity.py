@@ -19,8 +19,8 @@ from google.auth import impersonated_credentials
 from google.auth.credentials import Credentials
 from google.oauth2 import service_account
 
-from connections.inputs import is_google_host
 from connections.providers.base import StorageError
+from connections.providers.gcp.inputs import is_google_host
 
 AWS_SUBJECT_TOKEN_TYPE = "urn:ietf:params:aws:token-type:aws4_request"  # noqa: S105 - a token type, not a token
 CLOUD_PLATFORM = ["https://www.googleapis.com/auth/cloud-platform"]

@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from connections import inputs as check
+from connections.providers.gcp.inputs import (
+    external_account_config,
+    gcs_bucket,
+    google_api_endpoint,
+    service_account_key,
+)
 from connections.providers.spec import PREFIX, FieldSpec, MethodSpec
 
 PROVIDER = "gcp"
@@ -12,7 +18,7 @@ SERVICE_ACCOUNT_KEY = "gcp_service_account_key"
 WORKLOAD_IDENTITY = "gcp_workload_identity"
 DIRECT_IAM = "gcp_direct_iam"
 
-GCS_BUCKET = FieldSpec("bucket", "Bucket", check.gcs_bucket, "The bucket Spaceport keeps the organization's spaces in.")
+GCS_BUCKET = FieldSpec("bucket", "Bucket", gcs_bucket, "The bucket Spaceport keeps the organization's spaces in.")
 GCS_ENDPOINT = FieldSpec(
     "api_endpoint",
     "API endpoint",
@@ -25,7 +31,7 @@ GCS_ENDPOINT = FieldSpec(
 GCS_IDENTITY_ENDPOINT = FieldSpec(
     "api_endpoint",
     "API endpoint",
-    check.google_api_endpoint,
+    google_api_endpoint,
     "Optional: a Private Service Connect endpoint under googleapis.com. Leave empty for Google Cloud itself.",
     required=False,
     default="",
@@ -53,7 +59,7 @@ METHODS = (
             FieldSpec(
                 "key_json",
                 "Service-account key file",
-                check.service_account_key,
+                service_account_key,
                 "The JSON file downloaded from IAM & Admin > Service Accounts > Keys.",
                 secret=True,
                 kind="file",
@@ -78,7 +84,7 @@ METHODS = (
             FieldSpec(
                 "credential_config",
                 "Credential configuration file",
-                check.external_account_config,
+                external_account_config,
                 "The JSON file from gcloud iam workload-identity-pools create-cred-config.",
                 kind="file",
             ),

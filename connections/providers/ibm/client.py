@@ -17,9 +17,9 @@ import jwt
 import requests
 from django.conf import settings
 
-from connections import inputs as check
 from connections.egress_http import guard_botocore, guarded_session
 from connections.providers.base import StorageError
+from connections.providers.ibm.inputs import ibm_iam_token_url
 from connections.providers.ibm.methods import API_KEY
 from connections.providers.s3.client import S3Client, s3_config, s3_session
 from connections.providers.s3compat.client import StaticKeyClient
@@ -145,7 +145,7 @@ def writer_hint(bucket: str, permission: str) -> str:
 def allowed_iam_url(iam_url: str) -> str:
     """The API key only ever goes to a token URL the operator allows, whatever the row says."""
     try:
-        return check.ibm_iam_token_url(iam_url or settings.SPACEPORT_IBM_IAM_TOKEN_URLS[0])
+        return ibm_iam_token_url(iam_url or settings.SPACEPORT_IBM_IAM_TOKEN_URLS[0])
     except ValueError:
         raise StorageError(
             "token_url_not_allowed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connections import inputs as check
+from connections.providers.ibm.inputs import ibm_iam_token_choices, ibm_iam_token_url
 from connections.providers.s3.fields import ACCESS_KEY_ID, BUCKET, SECRET_ACCESS_KEY
 from connections.providers.spec import PREFIX, FieldSpec, MethodSpec, optional
 
@@ -42,12 +43,12 @@ METHODS = (
             FieldSpec(
                 "iam_url",
                 "IAM token URL",
-                check.ibm_iam_token_url,
+                ibm_iam_token_url,
                 "Where the API key is exchanged for tokens. Only the URLs the operator allows are offered.",
                 required=False,
                 kind="choice",
                 destination=True,
-                choices_from=check.ibm_iam_token_choices,
+                choices_from=ibm_iam_token_choices,
             ),
         ),
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connections import inputs as check
 from connections.providers.s3.fields import ACCESS_KEY_ID, BUCKET, SECRET_ACCESS_KEY
+from connections.providers.s3.inputs import addressing_style
 from connections.providers.spec import PREFIX, FieldSpec, MethodSpec
 
 PROVIDER = "s3compat"
@@ -27,7 +28,7 @@ METHODS = (
             FieldSpec(
                 "addressing_style",
                 "Addressing style",
-                check.addressing_style,
+                addressing_style,
                 "Path style (endpoint/bucket/key) works with almost every store.",
                 required=False,
                 default="path",
