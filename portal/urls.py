@@ -30,5 +30,6 @@ urlpatterns = [
     path("accessmanager/api/v2.0/accessmanager/", include(accessmanager)),
     path("", include("connections.urls")),
     path("", include("commits.urls")),
+    path("", include("accessgrants.urls")),
     path("", include("portal.page_urls")),
 ]

@@ -37,6 +37,7 @@ BOTH_DATABASES = frozenset(
         "test_access_parity.py",
         "test_api_policies.py",
         "test_policy_admin.py",
+        "test_policy_pages.py",
     }
 )
 

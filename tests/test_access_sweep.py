@@ -96,6 +96,7 @@ FILLERS = {
     ("tokens", "pk"): "token",
     ("audit-events", "pk"): "audit_event",
     ("policies", "name"): "policy",
+    ("policies", "policy"): "policy",
     ("accessmanager", "rest"): "unknown",
     ("v1", ".*"): "unknown",
 }
