@@ -117,17 +117,15 @@ def space_storage_check(connection: CloudConnection, client: StorageClient) -> C
         return check
     duration = int((time.monotonic() - started) * 1000)
     if not missing:
-        return Check("spaces", True, "Every space has its container.", duration_ms=duration)
+        return Check("spaces", True, f"Every space has its {client.space_storage_name}.", duration_ms=duration)
     names = ", ".join(f"'{storage.space.name}'" for storage in missing[:10])
     more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+    commands = "; ".join(storage.command for storage in missing[:10])
     return Check(
         "spaces",
         True,
-        f"{len(missing)} space(s) have no container and Spaceport may not create one: {names}{more}.",
-        hint="Create them in the storage account: "
-        + "; ".join(storage.command for storage in missing[:10])
-        + ". Or let the connection create containers (Storage Blob Data Contributor on the account) "
-        "and validate again.",
+        f"{len(missing)} space(s) have no {client.space_storage_name} and Spaceport may not create one: {names}{more}.",
+        hint=f"Create them in {client.space_storage_place}: {commands}. {client.space_storage_grant}".strip(),
         warning=True,
         duration_ms=duration,
         details={"missing": ",".join(storage.space.name for storage in missing)[:1000]},

@@ -77,6 +77,12 @@ def refuse_unbound(connection: CloudConnection) -> None:
 class StorageClient(ABC):
     """Object operations on one connection's storage."""
 
+    # Where a space has storage of its own (an Azure container): what the validation report calls it,
+    # where it is created by hand, and what lets Spaceport create it itself.
+    space_storage_name = "storage"
+    space_storage_place = "the storage"
+    space_storage_grant = ""
+
     def __init__(self, connection: CloudConnection) -> None:
         refuse_unbound(connection)
         self.connection = connection

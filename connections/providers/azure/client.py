@@ -64,6 +64,12 @@ class AzureBlobClient(StorageClient):
     token cache is reused and tokens are renewed shortly before they expire.
     """
 
+    space_storage_name = "container"
+    space_storage_place = "the storage account"
+    space_storage_grant = (
+        "Or let the connection create containers (Storage Blob Data Contributor on the account) and validate again."
+    )
+
     def __init__(self, connection: CloudConnection) -> None:
         super().__init__(connection)
         secret = dict(connection.secret or {})
