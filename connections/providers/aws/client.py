@@ -31,7 +31,8 @@ from connections.egress_http import guard_botocore
 from connections.providers.aws.methods import CROSS_ACCOUNT_ROLE, WEB_IDENTITY
 from connections.providers.base import Check, StorageError
 from connections.providers.identity import TokenSource, connection_token_source, uses_shared_identity
-from connections.providers.s3.client import S3Client, fixed_keys, s3_config, s3_session, static_key_s3
+from connections.providers.s3.client import S3Client
+from connections.providers.s3.session import fixed_keys, s3_config, s3_session, static_key_s3
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection

@@ -21,7 +21,8 @@ from connections.egress_http import guard_botocore, guarded_session
 from connections.providers.base import StorageError
 from connections.providers.ibm.inputs import ibm_iam_token_url
 from connections.providers.ibm.methods import API_KEY
-from connections.providers.s3.client import S3Client, s3_config, s3_session
+from connections.providers.s3.client import S3Client
+from connections.providers.s3.session import s3_config, s3_session
 from connections.providers.s3compat.client import StaticKeyClient
 
 if TYPE_CHECKING:

@@ -10,10 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
-from botocore import UNSIGNED
-from botocore.config import Config
-from botocore.credentials import Credentials, ReadOnlyCredentials
+from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -35,7 +32,6 @@ from s3transfer.subscribers import BaseSubscriber
 from s3transfer.utils import ChunksizeAdjuster
 
 from connections.egress import found_in
-from connections.egress_http import guard_botocore
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
 from connections.providers.s3.direct import DirectCopy
 
@@ -88,31 +84,6 @@ OPAQUE_ENCRYPTION = {"aws:kms", "aws:kms:dsse"}
 DIRECT_STRIKES = 3
 
 
-def s3_config(
-    *, addressing_style: str = "auto", unsigned: bool = False, only_required_checksums: bool = False
-) -> Config:
-    """Timeouts and retries from settings, so a dead endpoint fails in seconds rather than minutes.
-
-    ``only_required_checksums`` keeps botocore from sending the CRC checksums newer AWS regions
-    expect but many S3-compatible stores (IBM COS, older MinIO, VAST) refuse.
-    """
-    options: dict[str, Any] = {
-        "connect_timeout": settings.SPACEPORT_S3_CONNECT_TIMEOUT,
-        "read_timeout": settings.SPACEPORT_S3_READ_TIMEOUT,
-        "retries": {"mode": "standard", "max_attempts": settings.SPACEPORT_S3_MAX_ATTEMPTS},
-        "s3": {"addressing_style": addressing_style},
-        "user_agent_extra": "spaceport",
-        "max_pool_connections": max(10, settings.SPACEPORT_COMMIT_CONCURRENCY * 2),
-        "parameter_validation": False,
-    }
-    if unsigned:
-        options["signature_version"] = UNSIGNED
-    if only_required_checksums:
-        options["request_checksum_calculation"] = "when_required"
-        options["response_checksum_validation"] = "when_required"
-    return Config(**options)
-
-
 def copy_part_size(size: int, threshold: int) -> int:
     """The part size a multipart copy uses: 512 MiB, smaller when the threshold is lowered (never
     under S3's 5 MiB minimum), and larger when 10,000 parts would not hold the object (doubled
@@ -144,44 +115,6 @@ def described(name: str, head: dict[str, Any]) -> StoredObject:
     return StoredObject(
         key=name, size=int(head.get("ContentLength", 0)), etag=etag, checksum=f"md5:{etag.lower()}" if digest else ""
     )
-
-
-def fixed_keys(access_key_id: str, secret_access_key: str) -> Callable[[], ReadOnlyCredentials]:
-    """Credentials for direct requests signed with one fixed key pair."""
-    return Credentials(access_key_id, secret_access_key).get_frozen_credentials
-
-
-def s3_session() -> botocore.session.Session:
-    """A botocore session whose S3 answers keep their timestamps as sent.
-
-    Nothing here reads them, and parsing every listed object's LastModified with dateutil cost
-    a commit's plan more CPU than the rest of the listing.
-    """
-    session = botocore.session.Session()
-    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
-    return session
-
-
-def static_key_s3(
-    *,
-    endpoint_url: str | None,
-    region: str,
-    access_key_id: str,
-    secret_access_key: str,
-    config: Config,
-    verify: bool = True,
-) -> Any:
-    """An S3 client signing with one fixed key pair, isolated from any AWS profile on the host."""
-    client = s3_session().create_client(
-        "s3",
-        region_name=region,
-        endpoint_url=endpoint_url or None,
-        verify=verify,
-        aws_access_key_id=access_key_id,
-        aws_secret_access_key=secret_access_key,
-        config=config,
-    )
-    return guard_botocore(client)
 
 
 class S3Client(StorageClient):

@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError
 
 from connections.providers.base import StorageError, refuse_unbound
-from connections.providers.s3.client import s3_config, static_key_s3
+from connections.providers.s3.session import s3_config, static_key_s3
 from connections.providers.vending import Access, Credential, NotVendable, Scope
 from portal.core.errors import DomainError
 

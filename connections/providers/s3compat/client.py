@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Self
 
-from connections.providers.s3.client import S3Client, fixed_keys, s3_config, static_key_s3
+from connections.providers.s3.client import S3Client
+from connections.providers.s3.session import fixed_keys, s3_config, static_key_s3
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
