@@ -18,8 +18,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.core.pipeline.transport import RequestsTransport
-from azure.identity import AzureAuthorityHosts, CertificateCredential, ClientSecretCredential
+from azure.identity import AzureAuthorityHosts
 from azure.storage.blob import (
     BlobClient,
     BlobProperties,
@@ -30,10 +29,9 @@ from azure.storage.blob import (
 )
 
 from connections.egress import found_in
-from connections.egress_http import guarded_session
-from connections.providers.azure.inputs import azure_authority_host
 from connections.providers.azure.methods import CONNECTION_STRING, SERVICE_PRINCIPAL
 from connections.providers.azure.policies import ContainerPolicies, create_container
+from connections.providers.azure.signin import TIMEOUTS, endpoint_host, service_principal_credential, transport
 from connections.providers.base import Location, StorageClient, StorageError, StoredObject
 
 if TYPE_CHECKING:
@@ -41,12 +39,7 @@ if TYPE_CHECKING:
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
 PAGE_SIZE = 1000
-TIMEOUTS: dict[str, Any] = {"connection_timeout": 10, "read_timeout": 60}
-KNOWN_AUTHORITY_HOSTS = {
-    AzureAuthorityHosts.AZURE_PUBLIC_CLOUD,
-    AzureAuthorityHosts.AZURE_GOVERNMENT,
-    AzureAuthorityHosts.AZURE_CHINA,
-}
+
 NETWORK_MARKERS = ("failed to establish a new connection", "name or service not known", "connection refused")
 CLOCK_SKEW_MARKERS = ("request date header too old", "time skew", "clock skew", "aadsts700024")
 # How long a copy may stay pending before Spaceport aborts it, and how often it asks meanwhile.
@@ -78,7 +71,7 @@ class AzureBlobClient(StorageClient):
         if connection.method == CONNECTION_STRING:
             self.service = BlobServiceClient.from_connection_string(secret["connection_string"], **_options())
         elif connection.method == SERVICE_PRINCIPAL:
-            self.credential = _service_principal_credential(self.config, secret)
+            self.credential = service_principal_credential(self.config, secret)
             self.service = BlobServiceClient(self.config["account_url"], credential=self.credential, **_options())
         else:
             raise StorageError("unsupported_method", f"Azure does not support the method '{connection.method}'.")
@@ -311,7 +304,7 @@ class AzureBlobClient(StorageClient):
             authority = self.config.get("authority_host") or f"https://{AzureAuthorityHosts.AZURE_PUBLIC_CLOUD}"
             raise StorageError(
                 "unreachable",
-                f"Spaceport could not reach Entra ID at {_host(authority)}.",
+                f"Spaceport could not reach Entra ID at {endpoint_host(authority)}.",
                 "Check the authority host, DNS and that the firewall lets Spaceport out; "
                 "this may also be a passing network failure.",
                 transient=True,
@@ -355,7 +348,7 @@ class AzureBlobClient(StorageClient):
         if isinstance(exc, ServiceRequestError | ServiceResponseError):
             return StorageError(
                 "unreachable",
-                f"Spaceport could not reach Azure Storage at {_host(self.service.url)}.",
+                f"Spaceport could not reach Azure Storage at {endpoint_host(self.service.url)}.",
                 "Check the account URL or BlobEndpoint, DNS, and that the firewall lets Spaceport out; "
                 "this may also be a passing network failure.",
                 transient=True,
@@ -419,46 +412,6 @@ class AzureBlobClient(StorageClient):
         )
 
 
-def _service_principal_credential(config: dict[str, Any], secret: dict[str, Any]) -> TokenCredential:
-    """One credential per client: azure-identity caches its token and renews it before expiry."""
-    options: dict[str, Any] = {"transport": _transport()}
-    authority = _allowed_authority(config.get("authority_host") or "")
-    options["authority"] = authority
-    if _host(authority) not in KNOWN_AUTHORITY_HOSTS:
-        options["disable_instance_discovery"] = True
-    try:
-        if secret.get("client_secret"):
-            return ClientSecretCredential(config["tenant_id"], config["client_id"], secret["client_secret"], **options)
-        return CertificateCredential(
-            config["tenant_id"], config["client_id"], certificate_data=secret["certificate"].encode(), **options
-        )
-    except ValueError:
-        raise StorageError(
-            "invalid_authority",
-            f"Entra ID cannot be reached at the authority host {authority}: azure-identity only accepts an https "
-            "authority (or the certificate cannot be read).",
-            "Ask the operator to list the authority as an https URL in SPACEPORT_AZURE_AUTHORITY_HOSTS, choose it on "
-            "the connection's page, and enter the client secret or certificate again.",
-        ) from None
-
-
-def _allowed_authority(authority: str) -> str:
-    """The secret only ever goes to an authority the operator allows, whatever the row says.
-
-    Empty means the public cloud, as azure-identity assumes, and is held to the same list.
-    """
-    try:
-        return azure_authority_host(authority or f"https://{AzureAuthorityHosts.AZURE_PUBLIC_CLOUD}")
-    except ValueError:
-        raise StorageError(
-            "authority_not_allowed",
-            f"The authority host {authority} is not one this Spaceport allows; the client secret or certificate "
-            "is not sent there.",
-            "Choose an authority host from the list on the connection's page and enter the client secret or "
-            "certificate again.",
-        ) from None
-
-
 def _options() -> dict[str, Any]:
     """Short SDK retries (about 5 s), so a failing check answers quickly; callers retry transient errors.
 
@@ -467,14 +420,10 @@ def _options() -> dict[str, Any]:
     """
     return {
         "retry_policy": ExponentialRetry(initial_backoff=1, increment_base=1, retry_total=2, random_jitter_range=1),
-        "transport": _transport(),
+        "transport": transport(),
         "permit_redirects": False,
         **TIMEOUTS,
     }
-
-
-def _transport() -> RequestsTransport:
-    return RequestsTransport(session=guarded_session(), session_owner=True, **TIMEOUTS)
 
 
 def _network_failure(exc: BaseException) -> bool:
@@ -510,10 +459,6 @@ def _described(name: str, properties: BlobProperties) -> StoredObject:
 
 def _etag(value: Any) -> str:
     return str(value or "").strip('"')
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).hostname or url
 
 
 def build_client(connection: CloudConnection) -> StorageClient:
