@@ -42,7 +42,13 @@ from portal.tenancy.rules import AccessContext
 CACHE_PREFIX = "vend:"
 RATE_WINDOW_SECONDS = 70
 
-_recent: ProcessMemory[str] = ProcessMemory(entries=1024)
+_recent: ProcessMemory[str, str] = ProcessMemory(
+    "issued credentials",
+    entries=1024,
+    secrets="a cached vend answers from here with no Redis read and no decryption, the hot path of "
+    "credential requests; each entry is a credential its caller receives anyway, found only under the "
+    "hash of everything that went into it, and dropped once it nears its expiry",
+)
 
 
 class RateLimited(DomainError):

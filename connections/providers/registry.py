@@ -18,6 +18,7 @@ from connections.providers.ibm.descriptor import IBM
 from connections.providers.s3compat.descriptor import S3COMPAT
 from connections.providers.spec import ConnectionInputError, MethodSpec
 from connections.providers.vending import Vendor
+from portal.core.cache import ProcessMemory
 from portal.tenancy.models import LOADINGZONE
 
 if TYPE_CHECKING:
@@ -70,7 +71,14 @@ def method_choices() -> list[tuple[str, str]]:
     return [(spec.method, spec.label) for spec in all_specs().values()]
 
 
-_clients: dict[tuple[int, str], StorageClient] = {}
+# By connection: the modification time it was built at, and the client.
+_clients: ProcessMemory[int, tuple[str, StorageClient]] = ProcessMemory(
+    "storage clients",
+    entries=256,
+    secrets="a client holds its connection's secret, or the temporary credentials it was given "
+    "(an assumed role, a token), and reuses them until they near expiry: asking for new ones on every "
+    "operation would add a round trip to each and count against the provider's limits",
+)
 _lock = threading.Lock()
 
 
@@ -80,21 +88,19 @@ def client_for(connection: CloudConnection) -> StorageClient:
     Keyed by the connection's modification time, so new settings or secrets take effect at once,
     while temporary credentials (assumed roles, tokens) are reused until they near expiry.
     """
-    key = (connection.pk or 0, connection.modified.isoformat() if connection.modified else "")
+    version = connection.modified.isoformat() if connection.modified else ""
     with _lock:
-        client = _clients.get(key)
-        if client is None:
-            client = descriptor_of(connection.provider).build_client(connection)
-            for stale in [k for k in _clients if k[0] == key[0]]:
-                del _clients[stale]
-            if connection.pk:
-                _clients[key] = client
+        held = _clients.get(connection.pk) if connection.pk else None
+        if held is not None and held[0] == version:
+            return held[1]
+        client = descriptor_of(connection.provider).build_client(connection)
+        if connection.pk:
+            _clients.put(connection.pk, (version, client))
     return client
 
 
 def forget_clients() -> None:
-    with _lock:
-        _clients.clear()
+    _clients.clear()
 
 
 def per_user(connection: CloudConnection) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from django.db import IntegrityError, transaction
 from rest_framework import exceptions, status
 
 from portal.core import snapshots
+from portal.core.cache import ProcessMemory
 from portal.tenancy.roleclaims import facts_from_role_names, role_names_from_claims
 from portal.tenancy.rules import RoleFact
 
@@ -83,7 +83,8 @@ def _get_json(url: str) -> dict[str, Any]:
     return body
 
 
-_parsed_keys: dict[str, tuple[float, jwt.PyJWKSet]] = {}
+# Public keys, each with the monotonic time it is kept until.
+_parsed_keys: ProcessMemory[str, tuple[float, jwt.PyJWKSet]] = ProcessMemory("issuer key sets", entries=16)
 
 
 def forget_parsed_keys() -> None:
@@ -115,7 +116,7 @@ def issuer_keys(issuer: str, *, refresh: bool = False) -> jwt.PyJWKSet:
         keys = jwt.PyJWKSet.from_dict(jwks)
     except jwt.PyJWKSetError as exc:
         raise IssuerUnavailableError(issuer) from exc
-    _parsed_keys[issuer] = (time.monotonic() + min(PARSED_KEYS_SECONDS, settings.OIDC_JWKS_CACHE_SECONDS), keys)
+    _parsed_keys.put(issuer, (time.monotonic() + min(PARSED_KEYS_SECONDS, settings.OIDC_JWKS_CACHE_SECONDS), keys))
     return keys
 
 
@@ -143,8 +144,12 @@ def _audience_matches(claims: Mapping[str, Any], audience: str) -> bool:
     return audience in audiences or claims.get("azp") == audience
 
 
-_verified: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
 VERIFIED_TOKENS_KEPT = 2048
+# Claims by the token's digest (never the token) and the issuer that verified them; each read
+# checks the times again.
+_verified: ProcessMemory[str, tuple[str, dict[str, Any]]] = ProcessMemory(
+    "verified bearer tokens", entries=VERIFIED_TOKENS_KEPT
+)
 
 
 def verify_bearer_token(token: str) -> dict[str, Any]:
@@ -159,15 +164,13 @@ def verify_bearer_token(token: str) -> dict[str, Any]:
         claims = remembered[1]
         now = time.time()
         if claims["exp"] + LEEWAY_SECONDS <= now:
-            _verified.pop(digest, None)
+            _verified.forget(digest)
             raise BearerTokenError("The bearer token has expired.")
         if claims.get("nbf", 0) - LEEWAY_SECONDS > now:
             raise BearerTokenError("The bearer token is not valid yet.")
         return claims
     claims = _verify_bearer_token(token)
-    _verified[digest] = (settings.OIDC_ISSUER, claims)
-    if len(_verified) > VERIFIED_TOKENS_KEPT:
-        _verified.popitem(last=False)
+    _verified.put(digest, (settings.OIDC_ISSUER, claims))
     return claims
 
 

@@ -1,17 +1,28 @@
-"""Django's Redis cache, keeping one redis-py client per connection pool; what its API lacks.
+"""Django's Redis cache, keeping one redis-py client per connection pool; what its API lacks;
+and the one owner of what a process keeps in its own memory.
 
 Besides the cache backend: the raw redis-py client for pipelines, streams and scripts
-(:func:`raw_redis`), counting in a window in one round trip (:func:`count_hit`), and a bounded
-per-process memory for values that never change under their key (:class:`ProcessMemory`).
+(:func:`raw_redis`), counting in a window in one round trip (:func:`count_hit`), and the bounded
+per-process memory (:class:`ProcessMemory`).
 
 Django builds a new ``redis.Redis`` object for every cache operation. The object is only a
 thin handle on the pool, but building one sets up a few hundred response callbacks, which
 dominated the time of a cached credential request; the handle is safe to share (redis-py
 clients are thread-safe over their pool), so it is built once per pool.
+
+What a process may keep in memory, and how: every such map is a :class:`ProcessMemory`, with a
+name and a bound (the least recently used entry goes first), listed by :func:`process_memories`
+and emptied by :func:`forget_process_memories`. A value may be kept only where it cannot go
+stale unnoticed: its key carries a version (a snapshot version, a connection's modification
+time) or the value carries an expiry its reader checks. A decrypted secret, or an object holding
+one, is kept only where the map states why (``secrets=``). Functions memoized with
+``functools.lru_cache`` over settings (keys derived from them, compiled patterns) are not caches
+of data: they hold nothing the settings do not.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,31 +91,64 @@ def count_hit(key: str, window_seconds: int) -> int:
         return 1
 
 
+K = TypeVar("K")
 V = TypeVar("V")
 
 
-class ProcessMemory(Generic[V]):
-    """A bounded map in this process, oldest out first, for values that never change under their key.
+class ProcessMemory(Generic[K, V]):
+    """A bounded map in this process, least recently used out first, safe across threads.
 
-    Keys are the cache's full keys (:meth:`key`), so a value is found only under the cache
-    namespace it was read in.
+    For Django cache entries, key it by the cache's full key (:meth:`key`), so a value is found
+    only under the cache namespace it was read in.
     """
 
-    def __init__(self, entries: int) -> None:
-        self._entries = entries
-        self._items: OrderedDict[str, V] = OrderedDict()
+    def __init__(self, name: str, entries: int, *, secrets: str = "") -> None:
+        self.name = name
+        self.entries = entries
+        self.secrets = secrets
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+        _MEMORIES.append(self)
 
     @staticmethod
     def key(cache_key: str) -> str:
         return str(cache.make_key(cache_key))
 
-    def get(self, key: str) -> V | None:
-        return self._items.get(key)
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
 
-    def put(self, key: str, value: V) -> None:
-        self._items[key] = value
-        if len(self._items) > self._entries:
-            self._items.popitem(last=False)
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self.entries:
+                self._items.popitem(last=False)
 
-    def forget(self, key: str) -> None:
-        self._items.pop(key, None)
+    def forget(self, key: K) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+_MEMORIES: list[ProcessMemory[Any, Any]] = []
+
+
+def process_memories() -> list[ProcessMemory[Any, Any]]:
+    """Every map this process keeps, with its bound and, where it holds secrets, why."""
+    return list(_MEMORIES)
+
+
+def forget_process_memories() -> None:
+    """Empty every map, as after a configuration change (and between tests)."""
+    for memory in _MEMORIES:
+        memory.clear()

@@ -30,7 +30,8 @@ VERSION_KEY = "access-snapshot:version"
 REQUEST_ATTRIBUTE = "_access_snapshot_version"
 TTL_SECONDS = 600
 
-_local: ProcessMemory[bytes] = ProcessMemory(entries=4096)
+# Pickled, so every reader unpickles its own copy; built with ``secrets=False`` (no connection secret).
+_local: ProcessMemory[str, bytes] = ProcessMemory("access snapshots", entries=4096)
 
 T = TypeVar("T")
 

@@ -15,7 +15,6 @@ import base64
 import hashlib
 import hmac
 import shlex
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
@@ -27,6 +26,7 @@ from connections.providers.azure.client import AzureBlobClient
 from connections.providers.azure.policies import SAS_PERMISSIONS, ContainerPolicies
 from connections.providers.base import StorageError
 from connections.providers.vending import Access, Credential, NotVendable, Scope
+from portal.core.cache import ProcessMemory
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -63,8 +63,14 @@ QUERY_ORDER = (
 DELEGATION_KEY_LIFETIME = timedelta(days=1)
 MAX_DELEGATION_KEY_LIFETIME = timedelta(days=7)
 
-_delegation_keys: dict[tuple[int, str], tuple[UserDelegationKey, datetime]] = {}
-_delegation_lock = threading.Lock()
+# By connection: the modification time it was asked under, the key, and when the key expires.
+_delegation_keys: ProcessMemory[int, tuple[str, UserDelegationKey, datetime]] = ProcessMemory(
+    "Azure user delegation keys",
+    entries=256,
+    secrets="a delegation key signs SAS tokens for up to seven days; asking Entra ID-backed storage "
+    "for one on every vend would add a round trip and count against the account's request limits, "
+    "and it is used only while it outlives the token being signed",
+)
 
 
 class ContainerMissing(NotVendable):
@@ -218,20 +224,16 @@ class AzureVendor:
         Asking Entra ID-backed storage for a key on every vend would add a round trip and
         count against the account's request limits.
         """
-        cache_key = (self.connection.pk or 0, self.connection.modified.isoformat() if self.connection.modified else "")
-        with _delegation_lock:
-            held = _delegation_keys.get(cache_key)
-            if held is not None and held[1] >= expiry:
-                return held[0]
+        version = self.connection.modified.isoformat() if self.connection.modified else ""
+        held = _delegation_keys.get(self.connection.pk or 0)
+        if held is not None and held[0] == version and held[2] >= expiry:
+            return held[1]
         key_expiry = min(max(expiry, start + DELEGATION_KEY_LIFETIME), start + MAX_DELEGATION_KEY_LIFETIME)
         try:
             key = self.service.get_user_delegation_key(key_start_time=start, key_expiry_time=key_expiry)
         except AzureError as exc:
             raise self.client.explain(exc) from exc
-        with _delegation_lock:
-            for stale in [k for k in _delegation_keys if k[0] == cache_key[0]]:
-                del _delegation_keys[stale]
-            _delegation_keys[cache_key] = (key, key_expiry)
+        _delegation_keys.put(self.connection.pk or 0, (version, key, key_expiry))
         return key
 
     def _credential(self, scope: Scope, container: str, sas: str, expiry: datetime) -> Credential:

@@ -9,7 +9,6 @@ ListObjectsV2 URL whose prefix is part of the signature.
 from __future__ import annotations
 
 import shlex
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from botocore.exceptions import BotoCoreError
 from connections.providers.base import StorageError, refuse_unbound
 from connections.providers.s3.session import s3_config, static_key_s3
 from connections.providers.vending import Access, Credential, NotVendable, Scope
+from portal.core.cache import ProcessMemory
 from portal.core.errors import DomainError
 
 # Whether credentials carry the person's identity, and so are cached per person (see issuing).
@@ -34,8 +34,13 @@ MAX_SECONDS = 7 * 24 * 3600
 MAX_KEYS = 100
 MAX_KEY_BYTES = 1024
 
-_presigners: dict[int, tuple[str, Any]] = {}
-_lock = threading.Lock()
+# By connection: the modification time it was built at, and the signing client.
+_presigners: ProcessMemory[int, tuple[str, Any]] = ProcessMemory(
+    "presigning clients",
+    entries=256,
+    secrets="a presigning client holds the connection's HMAC keys; building one per vend costs more "
+    "than the signing itself, and a changed connection builds a new one",
+)
 
 OPERATIONS: dict[str, tuple[str, str]] = {
     Access.READ: ("get_object", "GET"),
@@ -143,10 +148,9 @@ def presigner(connection: CloudConnection, signing: Signing) -> Any:
     the old SigV2 query form that many stores (rclone, recent MinIO, VAST) refuse.
     """
     version = connection.modified.isoformat() if connection.modified else ""
-    with _lock:
-        cached = _presigners.get(connection.pk or 0)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+    cached = _presigners.get(connection.pk or 0)
+    if cached is not None and cached[0] == version:
+        return cached[1]
     config = connection.config
     secret = connection.secret or {}
     s3 = static_key_s3(
@@ -158,8 +162,7 @@ def presigner(connection: CloudConnection, signing: Signing) -> Any:
         verify=signing.verify,
     )
     if connection.pk:
-        with _lock:
-            _presigners[connection.pk] = (version, s3)
+        _presigners.put(connection.pk, (version, s3))
     return s3
 
 
