@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from connections.fields import EncryptedJSONField
+from portal.core.fields import EncryptedJSONField
 
 
 class CommitState(models.TextChoices):

@@ -17,8 +17,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from connections.fields import SecretMaterial
 from connections.providers.spec import ConnectionInputError, MethodSpec
+from portal.core.fields import SecretMaterial
 
 
 class HoldsSecret(Protocol):

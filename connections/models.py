@@ -10,9 +10,9 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from connections.binding import bound_to, seal, spec_for
-from connections.fields import EncryptedJSONField
 from connections.providers.spec import ConnectionInputError
 from portal.audit.querysets import ChangeSignallingQuerySet
+from portal.core.fields import EncryptedJSONField
 
 if TYPE_CHECKING:
     from connections.providers.spec import MethodSpec

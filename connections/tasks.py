@@ -9,11 +9,11 @@ from celery import Task, shared_task
 
 from connections import probe, spaces
 from connections.active import with_active_connection
-from connections.crypto import DecryptionError
 from connections.models import CloudConnection, Status
 from connections.providers.base import StorageError
 from connections.retrying import MAX_RETRIES, delay_after
 from portal.audit.trail import record
+from portal.core.crypto import DecryptionError
 from portal.tenancy.models import Space
 
 

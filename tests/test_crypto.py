@@ -22,10 +22,10 @@ from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection, models
 
-from connections import crypto
-from connections.fields import EncryptedJSONField, SecretMaterial
 from portal.audit.models import AuditEvent
 from portal.audit.signals import _field_values
+from portal.core import crypto
+from portal.core.fields import EncryptedJSONField, SecretMaterial
 
 SECRET = {"tenant_id": "contoso", "client_id": "app-1", "client_secret": "hunter2-very-secret"}
 PLAINTEXT_MARKERS = ("hunter2", "client_secret", "contoso")
@@ -187,7 +187,7 @@ def test_field_is_masked_in_audit_and_deconstructs_stably(vault: Any, settings: 
     field = vault._meta.get_field("secret")
     assert field.audit_masked is True
     name, path, args, kwargs = field.deconstruct()
-    assert (name, path, args, kwargs) == ("secret", "connections.fields.EncryptedJSONField", [], {"null": True})
+    assert (name, path, args, kwargs) == ("secret", "portal.core.fields.EncryptedJSONField", [], {"null": True})
     assert field.deconstruct() == (name, path, args, kwargs)
 
 

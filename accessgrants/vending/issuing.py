@@ -18,7 +18,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from connections import crypto
 from connections.models import CloudConnection, Status
 from connections.storage import (
     Access,
@@ -34,6 +33,7 @@ from connections.storage import (
 from portal.audit.journal import journal, journal_within_limit
 from portal.audit.models import AuditEvent
 from portal.audit.trail import event
+from portal.core import crypto
 from portal.core.cache import ProcessMemory, count_hit
 from portal.core.errors import AccessDenied, DomainError
 from portal.tenancy.models import LOADINGZONE, Space

@@ -9,10 +9,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from connections import crypto
-from connections.fields import RotationCount, encrypted_fields, rotate_field
 from portal.audit.models import AuditEvent
 from portal.audit.trail import record
+from portal.core import crypto
+from portal.core.fields import RotationCount, encrypted_fields, rotate_field
 
 ACTION = "encryption_keys.rotate"
 

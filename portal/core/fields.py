@@ -21,7 +21,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.functions import Cast
 from django.db.models.query_utils import DeferredAttribute
 
-from connections import crypto
+from portal.core import crypto
 
 # Where, inside the encrypted JSON, the fingerprint of the secret's destination is kept.
 BINDING_KEY = "_bound_to"
@@ -30,8 +30,9 @@ BINDING_KEY = "_bound_to"
 class SecretMaterial(dict[str, Any]):
     """A decrypted secret: a plain dict in every way except how it prints.
 
-    ``bound_to`` is the fingerprint of the destination the secret was entered for
-    (:mod:`connections.binding`); it is encrypted with the secret but is not one of its entries.
+    ``bound_to`` is the fingerprint of the destination the secret was entered for (the owning app
+    computes it, as :mod:`connections.binding` does); it is encrypted with the secret but is not one
+    of its entries.
     """
 
     bound_to: str = ""
