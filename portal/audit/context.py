@@ -10,7 +10,8 @@ from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
-current_request: ContextVar[HttpRequest | None] = ContextVar("current_request", default=None)
+from portal.core.requests import current_request
+
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="-")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")

@@ -15,8 +15,9 @@ from typing import Any, TypedDict, Unpack, cast
 from django.db import models
 from django.utils import timezone
 
-from portal.audit.context import client_ip, current_request, current_request_id
+from portal.audit.context import client_ip, current_request_id
 from portal.audit.models import AuditEvent
+from portal.core.requests import current_request
 
 MASK = "********"
 _SECRET_KEY = re.compile(

@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
-from portal.audit.context import current_request
 from portal.core.cache import ProcessMemory
+from portal.core.requests import current_request
 
 VERSION_KEY = "access-snapshot:version"
 REQUEST_ATTRIBUTE = "_access_snapshot_version"
