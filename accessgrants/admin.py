@@ -1,4 +1,4 @@
-"""Grants in the admin: who holds which role where, and where it came from; identity policies are in
+"""Grants, access keys and key requests in the admin: who holds which role or key where; identity policies are in
 :mod:`accessgrants.policyadmin`, registered by importing it here."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from accessgrants.models import AccessKey, KeyPolicy, KeyRequest
 from accessgrants.policyadmin import IdentityPolicyAdmin
 from portal.tenancy.grants import Grant
 
@@ -33,3 +34,49 @@ class GrantAdmin(admin.ModelAdmin):
         if not change and request.user.is_authenticated:
             obj.granted_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(KeyPolicy)
+class KeyPolicyAdmin(admin.ModelAdmin):
+    list_display = ("organization", "approval_required", "max_days")
+    autocomplete_fields = ("organization",)
+
+
+@admin.register(AccessKey)
+class AccessKeyAdmin(admin.ModelAdmin):
+    """Keys are made and changed through the API and pages, which audit every change and show the secret
+    once; here they are only looked at, and the secret column is never among the fields."""
+
+    list_display = ("access_key_id", "user", "organization", "status", "created", "expires", "last_used")
+    list_filter = ("status", "organization")
+    search_fields = ("access_key_id", "user__email", "organization__name", "description")
+    list_select_related = ("user", "organization")
+    fields = ("access_key_id", "user", "organization", "description", "status", "created", "expires", "last_used")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(KeyRequest)
+class KeyRequestAdmin(admin.ModelAdmin):
+    list_display = ("organization", "requester", "status", "created", "decided_by", "decided_at")
+    list_filter = ("status", "organization")
+    search_fields = ("requester__email", "organization__name", "reason")
+    list_select_related = ("requester", "organization", "decided_by")
+    fields = (
+        "requester",
+        "organization",
+        "reason",
+        "lifetime_days",
+        "created",
+        "decided_by",
+        "decided_at",
+        "key",
+        "status",
+        "decision_reason",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

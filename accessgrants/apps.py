@@ -13,7 +13,7 @@ def watch_access_changes() -> None:
     from django.contrib.auth import get_user_model
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
-    from accessgrants.models import IdentityPolicy, PolicyAttachment
+    from accessgrants.models import AccessKey, IdentityPolicy, PolicyAttachment
     from connections.models import CloudConnection
     from portal.audit.querysets import rows_updated
     from portal.core.snapshots import changed
@@ -21,7 +21,7 @@ def watch_access_changes() -> None:
     from portal.tenancy.models import Organization, Space
 
     user_model = get_user_model()
-    for model in (Grant, Organization, Space, CloudConnection, IdentityPolicy, PolicyAttachment, user_model):
+    for model in (Grant, Organization, Space, CloudConnection, IdentityPolicy, PolicyAttachment, AccessKey, user_model):
         uid = f"access-snapshot-{model._meta.label_lower}"
         post_save.connect(changed, sender=model, dispatch_uid=f"{uid}-save", weak=False)
         post_delete.connect(changed, sender=model, dispatch_uid=f"{uid}-delete", weak=False)

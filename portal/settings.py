@@ -362,6 +362,15 @@ SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE = env_int("SPACEPORT_CREDENTIAL_RATE_
 SPACEPORT_SITE_NAME = env_str("SPACEPORT_SITE_NAME", "Spaceport")
 SPACEPORT_API_TOKEN_MAX_PER_USER = env_int("SPACEPORT_API_TOKEN_MAX_PER_USER", 20)
 
+# --- S3 access keys ---
+# How many active keys a user holds at once (the reference's two), the longest a key may live in days
+# (0: no platform cap; an organization may set a shorter one), how long a rotated key keeps working
+# beside its successor, and the gateway address the key pages' snippets point at.
+SPACEPORT_MAX_ACCESS_KEYS_PER_USER = env_int("SPACEPORT_MAX_ACCESS_KEYS_PER_USER", 2)
+SPACEPORT_ACCESS_KEY_MAX_DAYS = env_int("SPACEPORT_ACCESS_KEY_MAX_DAYS", 365)
+SPACEPORT_ACCESS_KEY_ROTATION_GRACE_HOURS = env_int("SPACEPORT_ACCESS_KEY_ROTATION_GRACE_HOURS", 24)
+SPACEPORT_S3_GATEWAY_URL = env_str("SPACEPORT_S3_GATEWAY_URL", "http://localhost:9000" if DEBUG else "").rstrip("/")
+
 # --- Commits (loadingzone to space) ---
 # Objects copied at once per commit task; a commit is resumed when it made no progress for this long;
 # how long a webhook delivery keeps retrying. Where webhooks may go is the outbound address policy's

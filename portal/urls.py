@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accessgrants.compat.s3keys import S3KeysView
 from accessgrants.compat.urls import accessmanager_patterns
 from commits.starting import start_accessmanager_commit
 from portal import health
@@ -26,6 +27,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include("portal.api_urls")),
+    path("api/s3keys/", S3KeysView.as_view(), name="vast-s3keys"),
     path("api/v2.0/accessmanager/", include(accessmanager)),
     path("accessmanager/api/v2.0/accessmanager/", include(accessmanager)),
     path("", include("connections.urls")),

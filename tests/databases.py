@@ -38,6 +38,8 @@ BOTH_DATABASES = frozenset(
         "test_api_policies.py",
         "test_policy_admin.py",
         "test_policy_pages.py",
+        "test_api_keys.py",
+        "test_s3keys_compat.py",
     }
 )
 

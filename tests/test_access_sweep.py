@@ -32,7 +32,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path, resolve
 from django.urls.resolvers import RegexPattern
 
-from accessgrants.models import IdentityPolicy, PolicyAttachment
+from accessgrants.accesskeys import issue_key
+from accessgrants.models import AccessKey, IdentityPolicy, KeyRequest, PolicyAttachment
 from commits.models import Commit, CommitItem, OrganizationWebhook
 from connections import lifecycle
 from portal.audit.models import AuditEvent
@@ -71,10 +72,14 @@ THE_CALLERS_OWN = {
     "api/v1/grants/": "grants the caller may see",
     "api/v1/tokens/": "the caller's own personal API tokens",
     "api/v1/connection-methods/": "the catalogue of connection methods, the same for everyone",
+    "api/v1/keys/": "the caller's own S3 access keys",
+    "api/v1/key-requests/": "the caller's own requests for S3 access keys",
 }
 OWN_WRITES = {
     "account/tokens/": "creates a token of the caller's own",
     "api/v1/tokens/": "creates a token of the caller's own",
+    "api/v1/keys/": "makes an S3 key of the caller's own, in an organization they belong to",
+    "api/v1/key-requests/": "requests an S3 key for the caller, in an organization they belong to",
 }
 
 # Where a parameter of each name takes its value, by the literal segment before it.
@@ -97,12 +102,15 @@ FILLERS = {
     ("audit-events", "pk"): "audit_event",
     ("policies", "name"): "policy",
     ("policies", "policy"): "policy",
+    ("keys", "access_key_id"): "access_key",
+    ("key-requests", "pk"): "key_request",
     ("accessmanager", "rest"): "unknown",
     ("v1", ".*"): "unknown",
 }
 
 # Parameters and fields every write endpoint reads, naming acme's objects: a missing authorization
 # check would then let the write through instead of failing on the input.
+ACME_ACCESS_KEY = "SPKACMEMEMBERKEY0001"
 QUERY = {"organization": "acme", "space": "raw", "rootDir": "batch-2", "organization_name": "acme"}
 FIELDS = {
     "organization": "acme",
@@ -124,6 +132,7 @@ FIELDS = {
     "lifetime_minutes": 30,
     "method": "aws_cross_account_role",
     "provider": "aws",
+    "access_key": ACME_ACCESS_KEY,
     **VALID_INPUTS["aws_cross_account_role"],
 }
 # The page forms use these prefixes (``space-name``, ``grant-role``).
@@ -183,6 +192,10 @@ def acme(organization: Organization, space: Space, owner: Any, member: Any) -> d
         },
     )
     PolicyAttachment.objects.create(policy=policy, user=member)
+    access_key = issue_key(member, organization, description="acme laptop").key
+    AccessKey.objects.filter(pk=access_key.pk).update(access_key_id=ACME_ACCESS_KEY)
+    access_key.refresh_from_db()
+    key_request = KeyRequest.objects.create(requester=member, organization=organization, reason="acme backups")
     return {
         "organization": organization.name,
         "space": space.name,
@@ -193,6 +206,8 @@ def acme(organization: Organization, space: Space, owner: Any, member: Any) -> d
         "token": str(token.pk),
         "audit_event": str(event.pk),
         "policy": policy.name,
+        "access_key": access_key.access_key_id,
+        "key_request": str(key_request.pk),
         "unknown": "no-such-endpoint",
     }
 
@@ -433,6 +448,7 @@ ADMINS_OWN = [
     "organizationwebhook",
     "identitypolicy",
     "policyattachment",
+    "keypolicy",
 ]
 
 

@@ -144,3 +144,75 @@ def test_no_secret_leaks_anywhere(
     for secret in secrets:
         assert secret not in dump
     assert aws.secret == {"secret_access_key": AWS_SECRET + "2"}
+
+
+@pytest.mark.postgres_only(reason="reads every stored row back with pg_dump")
+def test_no_access_key_secret_leaks_anywhere(
+    api: Any,
+    owner: Any,
+    member: Any,
+    platform_admin: Any,
+    space: Any,
+    published: list[Any],
+    caplog: pytest.LogCaptureFixture,
+    transactional_db: None,
+) -> None:
+    """An S3 key's secret is in the answer that made it and nowhere else: not in later answers, the
+    audit trail, task messages, logs, e-mails, the admin or the database."""
+    from django.core import mail
+
+    from accessgrants.models import AccessKey, KeyPolicy
+
+    caplog.set_level(logging.DEBUG)
+    client = api(member)
+    request_id = client.post("/api/v1/key-requests/", {"reason": "backups"}, format="json").json()["id"]
+    api(owner).post(f"/api/v1/key-requests/{request_id}/approve/", {"reason": "ok"}, format="json")
+    collected = client.post(f"/api/v1/key-requests/{request_id}/collect/")
+    KeyPolicy.objects.create(organization=space.organization, approval_required=False)
+    made = client.post("/api/v1/keys/", {"description": "laptop"}, format="json")
+    rotated = client.post(f"/api/v1/keys/{made.json()['access_key']}/rotate/")
+    secrets = [r.json()["secret_key"] for r in (collected, made, rotated)]
+    assert len(set(secrets)) == 3
+
+    later = [
+        client.get("/api/v1/keys/"),
+        client.get(f"/api/v1/keys/{made.json()['access_key']}/"),
+        client.get("/api/v1/key-requests/"),
+        client.post(f"/api/v1/key-requests/{request_id}/collect/"),
+        api(owner).get("/api/v1/organizations/acme/key-requests/"),
+    ]
+    admin = Client()
+    admin.force_login(platform_admin)
+    key = AccessKey.objects.get(access_key_id=made.json()["access_key"])
+    later.append(admin.get(f"/admin/accessgrants/accesskey/{key.pk}/change/"))
+    later.append(admin.get("/admin/accessgrants/accesskey/"))
+    later.append(admin.get("/admin/accessgrants/keyrequest/"))
+    later.append(admin.get("/admin/portal/auditevent/"))
+    assert [r.status_code for r in later] == [200, 200, 200, 400, 200, 200, 200, 200, 200]
+
+    said = _everything_said(later)
+    audit = json.dumps(list(AuditEvent.objects.values("details", "target_label")), default=str)
+    tasks = json.dumps(published, default=str)
+    mails = "\n".join(message.body + message.subject for message in mail.outbox)
+    settings_dict = db_connection.settings_dict
+    dump = subprocess.run(
+        [
+            "pg_dump",
+            "--data-only",
+            "-h",
+            settings_dict["HOST"],
+            "-p",
+            str(settings_dict["PORT"]),
+            "-U",
+            settings_dict["USER"],
+            settings_dict["NAME"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert key.access_key_id in dump
+    for secret in secrets:
+        for place in (said, audit, tasks, caplog.text, mails, dump):
+            assert secret not in place

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from accessgrants.api.accesskeys import AccessKeyViewSet, KeyRequestViewSet, OrganizationKeyRequestViewSet
 from accessgrants.api.credentials import SpaceCredentialsView
 from accessgrants.api.policies import IdentityPolicyViewSet
 from accessgrants.api.simulator import SimulateView, SpaceAbilitiesView
@@ -10,6 +11,8 @@ from accessgrants.api.views import GrantViewSet
 
 router = SimpleRouter()
 router.register("grants", GrantViewSet, basename="grant")
+router.register("keys", AccessKeyViewSet, basename="access-key")
+router.register("key-requests", KeyRequestViewSet, basename="key-request")
 
 policies = IdentityPolicyViewSet.as_view({"get": "list", "post": "create"})
 policy = IdentityPolicyViewSet.as_view(
@@ -33,6 +36,11 @@ urlpatterns = [
         "organizations/<str:organization_name>/policies/<str:name>/detach/",
         IdentityPolicyViewSet.as_view({"post": "detach"}),
         name="identity-policy-detach",
+    ),
+    path(
+        "organizations/<str:organization_name>/key-requests/",
+        OrganizationKeyRequestViewSet.as_view({"get": "list"}),
+        name="organization-key-request-list",
     ),
     path("organizations/<str:organization_name>/simulate/", SimulateView.as_view(), name="policy-simulate"),
     path(
