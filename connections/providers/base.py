@@ -47,6 +47,34 @@ class StoredObject:
     checksum: str = ""
 
 
+@dataclass(frozen=True)
+class Copy:
+    """One server-side copy: from where, to where, and the source as a listing described it, if known.
+
+    ``expected`` lets a provider skip asking about the source again, as long as what it returns
+    still describes the copy it made.
+    """
+
+    source: Location
+    source_key: str
+    target: Location
+    target_key: str
+    expected: StoredObject | None = None
+
+    @property
+    def source_name(self) -> str:
+        return self.source.key(self.source_key)
+
+    @property
+    def target_name(self) -> str:
+        return self.target.key(self.target_key)
+
+
+def copy_vanished(name: str) -> StorageError:
+    """The copy was made but cannot be found right after: a store that lags, worth one more try."""
+    return StorageError("not_found", f"The copy '{name}' disappeared right after it was made.", transient=True)
+
+
 @dataclass
 class Check:
     """One operation of a validation run, as the report shows it."""
@@ -129,6 +157,10 @@ class StorageClient(ABC):
         source as a listing described it; a provider may use it instead of asking again, as long
         as what it returns still describes the copy it made.
         """
+        return self.server_copy(Copy(source, source_key, target, target_key, expected))
+
+    def server_copy(self, copy: Copy) -> StoredObject:
+        """The provider's own way of making :meth:`copy_object`'s copy."""
         raise NotImplementedError
 
     def delete_objects(self, location: Location, keys: list[str]) -> dict[str, Exception]:

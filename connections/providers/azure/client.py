@@ -32,7 +32,7 @@ from connections.egress import found_in
 from connections.providers.azure.methods import CONNECTION_STRING, SERVICE_PRINCIPAL
 from connections.providers.azure.policies import ContainerPolicies, create_container
 from connections.providers.azure.signin import TIMEOUTS, endpoint_host, service_principal_credential, transport
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.providers.base import Copy, Location, StorageClient, StorageError, StoredObject
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -144,31 +144,23 @@ class AzureBlobClient(StorageClient):
             raise self.explain(exc, container=location.bucket) from exc
         return _described(name, properties)
 
-    def copy_object(
-        self,
-        source: Location,
-        source_key: str,
-        target: Location,
-        target_key: str,
-        *,
-        expected: StoredObject | None = None,
-    ) -> StoredObject:
+    def server_copy(self, copy: Copy) -> StoredObject:
         """Copy Blob from the source's URL, then wait for Azure to report the copy done.
 
         Azure copies the blob's properties with it, Content-MD5 included; the copy is checked
         against the source's size and MD5 before it counts as done.
         """
-        original = self.head_object(source, source_key)
+        original = self.head_object(copy.source, copy.source_key)
         if original is None:
-            raise StorageError("not_found", f"The object to copy '{source.key(source_key)}' does not exist.")
-        source_blob = self.service.get_blob_client(source.bucket, source.key(source_key))
-        target_blob = self.service.get_blob_client(target.bucket, target.key(target_key))
+            raise StorageError("not_found", f"The object to copy '{copy.source_name}' does not exist.")
+        source_blob = self.service.get_blob_client(copy.source.bucket, copy.source_name)
+        target_blob = self.service.get_blob_client(copy.target.bucket, copy.target_name)
         self._token()
         try:
             started = target_blob.start_copy_from_url(self._readable_url(source_blob))
             properties = self._await_copy(target_blob, str(started.get("copy_id") or ""))
         except AzureError as exc:
-            raise self.explain(exc, container=target.bucket) from exc
+            raise self.explain(exc, container=copy.target.bucket) from exc
         copied = _described(target_blob.blob_name, properties)
         if copied.size != original.size or copied.checksum != original.checksum:
             raise StorageError(

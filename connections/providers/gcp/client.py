@@ -24,7 +24,7 @@ from google.oauth2 import service_account
 
 from connections.egress import found_in
 from connections.egress_http import NoRedirects, guard_session
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.providers.base import Copy, Location, StorageClient, StorageError, StoredObject, copy_vanished
 from connections.providers.gcp.accounts import organization_service_account
 from connections.providers.gcp.identity import check_google_host, impersonated
 from connections.providers.gcp.methods import DIRECT_IAM, METHODS, SERVICE_ACCOUNT_KEY, WORKLOAD_IDENTITY
@@ -130,19 +130,12 @@ class GcsClient(StorageClient):
             raise self._explain(exc, location, "storage.objects.get") from exc
         return _described(blob)
 
-    def copy_object(
-        self,
-        source: Location,
-        source_key: str,
-        target: Location,
-        target_key: str,
-        *,
-        expected: StoredObject | None = None,
-    ) -> StoredObject:
+    def server_copy(self, copy: Copy) -> StoredObject:
         """Rewrite until Google says it is done: a large object, or one that changes location or
         storage class, takes several calls, each continuing from the previous one's token."""
-        source_blob = self.service.bucket(source.bucket).blob(source.key(source_key))
-        target_blob = self.service.bucket(target.bucket).blob(target.key(target_key))
+        source, target = copy.source, copy.target
+        source_blob = self.service.bucket(source.bucket).blob(copy.source_name)
+        target_blob = self.service.bucket(target.bucket).blob(copy.target_name)
         try:
             token, _, _ = target_blob.rewrite(source_blob, timeout=TIMEOUT, retry=RETRY)
             while token is not None:
@@ -154,11 +147,9 @@ class GcsClient(StorageClient):
             raise StorageError("not_found", f"The object to copy '{source_blob.name}' does not exist.") from exc
         except Exception as exc:
             raise self._explain(exc, target, "storage.objects.create") from exc
-        copied = self.head_object(target, target_key)
+        copied = self.head_object(target, copy.target_key)
         if copied is None:
-            raise StorageError(
-                "not_found", f"The copy '{target_blob.name}' disappeared right after it was made.", transient=True
-            )
+            raise copy_vanished(target_blob.name)
         return copied
 
     def explain(self, exc: Exception) -> StorageError:

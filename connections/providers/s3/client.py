@@ -32,7 +32,7 @@ from s3transfer.subscribers import BaseSubscriber
 from s3transfer.utils import ChunksizeAdjuster
 
 from connections.egress import found_in
-from connections.providers.base import Location, StorageClient, StorageError, StoredObject
+from connections.providers.base import Copy, Location, StorageClient, StorageError, StoredObject, copy_vanished
 from connections.providers.s3.direct import DirectCopy
 
 if TYPE_CHECKING:
@@ -193,15 +193,7 @@ class S3Client(StorageClient):
             raise self.explain(exc) from exc
         return None if response is None else described(name, response)
 
-    def copy_object(
-        self,
-        source: Location,
-        source_key: str,
-        target: Location,
-        target_key: str,
-        *,
-        expected: StoredObject | None = None,
-    ) -> StoredObject:
+    def server_copy(self, copy: Copy) -> StoredObject:
         """CopyObject up to the threshold, UploadPartCopy above it; the bytes stay in the store.
 
         When the source cannot be found, CopyObject is sent anyway: the store's answer tells a
@@ -210,8 +202,9 @@ class S3Client(StorageClient):
         copy's ETag, an MD5 the store computed over the copied bytes, describes the copy; only
         when encryption makes the ETag opaque is the copy asked about again, for its size.
         """
-        copy_source = {"Bucket": source.bucket, "Key": source.key(source_key)}
-        name = target.key(target_key)
+        source, target, expected = copy.source, copy.target, copy.expected
+        copy_source = {"Bucket": source.bucket, "Key": copy.source_name}
+        name = copy.target_name
         threshold = min(settings.SPACEPORT_S3_MULTIPART_COPY_THRESHOLD, COPY_OBJECT_LIMIT)
         if expected is not None and expected.size <= threshold:
             try:
@@ -233,7 +226,7 @@ class S3Client(StorageClient):
         except (ClientError, BotoCoreError) as exc:
             raise self.explain(exc) from exc
         if copied is None:
-            raise StorageError("not_found", f"The copy '{name}' disappeared right after it was made.", transient=True)
+            raise copy_vanished(name)
         return described(name, copied)
 
     def _copy_once(self, copy_source: dict[str, str], bucket: str, name: str) -> dict[str, Any]:
@@ -268,7 +261,7 @@ class S3Client(StorageClient):
         except (ClientError, BotoCoreError) as exc:
             raise self.explain(exc) from exc
         if found is None:
-            raise StorageError("not_found", f"The copy '{name}' disappeared right after it was made.", transient=True)
+            raise copy_vanished(name)
         return found
 
     def delete_objects(self, location: Location, keys: list[str]) -> dict[str, Exception]:
