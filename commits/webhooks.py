@@ -85,8 +85,7 @@ def check_url(url: str) -> None:
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise DomainError("url", "Use an http(s) URL.", "invalid_url")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        destinations = storage.vet(parts.hostname, port)
+        destinations = storage.vet(parts.hostname, storage.port_of(parts, default=True, strict=True))
     except ValueError:
         raise DomainError("url", "The URL's port is not a number between 0 and 65535.", "invalid_url") from None
     except storage.AddressRefused as exc:

@@ -26,7 +26,8 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Literal, overload
+from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 
@@ -241,6 +242,27 @@ def vet(host: str, port: int) -> list[Destination]:
     return found
 
 
+@overload
+def port_of(parts: SplitResult, *, default: Literal[True], strict: bool = False) -> int: ...
+@overload
+def port_of(parts: SplitResult, *, default: Literal[False] = False, strict: bool = False) -> int | None: ...
+def port_of(parts: SplitResult, *, default: bool = False, strict: bool = False) -> int | None:
+    """The port a URL names, or with ``default`` the scheme's own (443 for https, 80 otherwise).
+
+    A port that is not a number between 0 and 65535 raises ValueError with ``strict``; otherwise
+    it counts as none named, for callers whose URL is refused elsewhere if it matters.
+    """
+    try:
+        port = parts.port
+    except ValueError:
+        if strict:
+            raise
+        port = None
+    if port is None and default:
+        return 443 if parts.scheme == "https" else 80
+    return port
+
+
 def check_url(url: str) -> None:
     """Input-time check of a URL Spaceport will connect to: raises :class:`AddressRefused`.
 
@@ -250,10 +272,6 @@ def check_url(url: str) -> None:
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        port = 443
-    try:
-        vet(host, port)
+        vet(host, port_of(parts, default=True))
     except OSError:
         return

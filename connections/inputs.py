@@ -142,10 +142,7 @@ def allowed_choice(value: Any, allowed: list[str], what: str, *, origin_only: bo
     value = text(value, max_length=2048).rstrip("/")
     candidate = url(value if "://" in value else f"https://{value}")
     parts = urlsplit(candidate)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
+    port = egress.port_of(parts)
     origin = f"{parts.scheme}://{(parts.hostname or '').lower()}{f':{port}' if port else ''}"
     normalized = origin if origin_only else origin + parts.path
     if normalized not in allowed:

@@ -10,7 +10,7 @@ Everything else in ``connections`` is its own business and may change without no
 from __future__ import annotations
 
 from connections.active import active_connection, active_connection_id, with_active_connection
-from connections.egress import AddressRefused, Destination, allowed, vet
+from connections.egress import AddressRefused, Destination, allowed, port_of, vet
 from connections.egress_http import guarded_session
 from connections.providers.base import (
     VALIDATION_PREFIX,
@@ -47,6 +47,7 @@ __all__ = [
     "known_provider",
     "location_for",
     "per_user",
+    "port_of",
     "vendor_for",
     "vet",
     "with_active_connection",

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from connections.egress import port_of
+
 
 @dataclass(frozen=True)
 class Territory:
@@ -54,10 +56,7 @@ class TerritoryRule:
 def host_of(url: str) -> str:
     parts = urlsplit(url or "")
     host = (parts.hostname or "").lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
+    port = port_of(parts)
     return f"{host}:{port}" if port else host
 
 
