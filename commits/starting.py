@@ -18,6 +18,7 @@ from connections.storage import VALIDATION_PREFIX, StorageError, client_for, loc
 from portal.audit.models import AuditEvent
 from portal.audit.trail import record
 from portal.core.errors import DomainError
+from portal.core.printable import has_control_characters
 from portal.tenancy.models import LOADINGZONE, Organization, Space, State
 from portal.tenancy.rules import AccessContext
 
@@ -56,7 +57,7 @@ def clean_root_dir(value: str | None) -> str:
         raise InvalidRootDir("Name the directory in the loadingzone to commit.", "root_dir_required")
     if len(value) > MAX_ROOT_DIR_LENGTH:
         raise InvalidRootDir(f"The root directory may be at most {MAX_ROOT_DIR_LENGTH} characters long.")
-    if any(ord(char) < 32 or ord(char) == 127 for char in value) or "\\" in value:
+    if has_control_characters(value) or "\\" in value:
         raise InvalidRootDir("The root directory may not contain control characters or backslashes.")
     cleaned = value.strip().strip("/")
     segments = cleaned.split("/")

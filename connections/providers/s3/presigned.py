@@ -21,6 +21,7 @@ from connections.providers.s3.session import s3_config, static_key_s3
 from connections.providers.vending import Access, Credential, NotVendable, Scope
 from portal.core.cache import ProcessMemory
 from portal.core.errors import DomainError
+from portal.core.printable import has_control_characters
 
 # Whether credentials carry the person's identity, and so are cached per person (see issuing).
 PER_USER = False
@@ -63,7 +64,7 @@ def checked_keys(keys: tuple[str, ...], prefix: str) -> list[str]:
             )
         if any(part in (".", "..") for part in key.split("/")):
             raise DomainError("object_keys", "Object keys cannot contain '.' or '..' path segments.", "bad_key")
-        if any(ord(c) < 32 or ord(c) == 127 for c in key):
+        if has_control_characters(key):
             raise DomainError("object_keys", "Object keys cannot contain control characters.", "bad_key")
         if len((prefix + key).encode()) > MAX_KEY_BYTES:
             raise DomainError(
