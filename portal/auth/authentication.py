@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -55,27 +55,35 @@ class OidcBearerAuthentication(BaseAuthentication):
         return 'Bearer realm="spaceport"'
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):
+class _DocumentedScheme(OpenApiAuthenticationExtension):
+    """How the API schema describes one way of authenticating: a fixed OpenAPI security scheme.
+
+    Without a ``target_class`` it matches no authentication class, so only its subclasses count.
+    """
+
+    definition: ClassVar[dict[str, Any]] = {}
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return dict(self.definition)
+
+
+class ApiTokenScheme(_DocumentedScheme):
     target_class = "portal.auth.authentication.ApiTokenAuthentication"
     name = "apiToken"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "A personal API token, sent as 'Authorization: Token spt_...'.",
-        }
+    definition = {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "A personal API token, sent as 'Authorization: Token spt_...'.",
+    }
 
 
-class OidcBearerScheme(OpenApiAuthenticationExtension):
+class OidcBearerScheme(_DocumentedScheme):
     target_class = "portal.auth.authentication.OidcBearerAuthentication"
     name = "oidcBearer"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "An access token from the configured OpenID Connect provider.",
-        }
+    definition = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "An access token from the configured OpenID Connect provider.",
+    }
