@@ -56,6 +56,12 @@ class CloudConnection(models.Model):
     )
     validated_at = models.DateTimeField(null=True, blank=True)
     validation_report = models.JSONField(default=dict, blank=True)
+    key_rotation = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="The last rotation of the connection's long-term key: when, how it ended and why (never the key).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,5 +1,6 @@
 """Connections in the background: validation (on create and change, on demand, every day), each new
-space's storage, and revoking what was issued when a connection is disabled or a space deleted."""
+space's storage, revoking what was issued when a connection is disabled or a space deleted, and
+rotating the long-term keys of connections that opted in."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from connections import probe, spaces
+from connections import probe, rotation, spaces
 from connections.active import with_active_connection
 from connections.models import CloudConnection, Status
 from connections.providers.base import StorageError
@@ -135,3 +136,25 @@ def revoke_space_credentials(self: Task, space_id: int) -> str:
     if outcome is not None and outcome.failures and self.request.retries < MAX_RETRIES:
         raise RevocationIncomplete(f"{len(outcome.failures)} not withdrawn yet")
     return "done" if outcome is not None else "skipped"
+
+
+@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def rotate_connection_keys() -> int:
+    """Daily: rotate the key of every opted-in connection whose key is older than
+    ``SPACEPORT_CONNECTION_KEY_ROTATION_DAYS``; one task per connection, so one slow cloud delays no other."""
+    ids = rotation.due_ids()
+    for connection_id in ids:
+        rotate_connection_key.delay(connection_id)
+    return len(ids)
+
+
+# Not retried by Celery and not acknowledged late: a rotation that stopped half-way (a worker lost
+# after the new key was made) must not run again blindly, and one that failed keeps its old key, is
+# shown on the connection, and is tried again by the next daily run, which finds it still due.
+@shared_task(acks_late=False, max_retries=0, time_limit=300, soft_time_limit=270)
+def rotate_connection_key(connection_id: int) -> str:
+    """Rotate one connection's key (create, validate, store, delete the old one)."""
+    connection = CloudConnection.objects.select_related("organization").filter(pk=connection_id).first()
+    if connection is None:
+        return "skipped"
+    return rotation.rotate(connection).outcome

@@ -279,6 +279,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-expired-api-tokens": {"task": "portal.tasks.purge_expired_api_tokens", "schedule": 6 * 3600.0},
     "revalidate-connections": {"task": "connections.tasks.revalidate_connections", "schedule": 24 * 3600.0},
+    "rotate-connection-keys": {"task": "connections.tasks.rotate_connection_keys", "schedule": 24 * 3600.0},
     "resume-stalled-commits": {"task": "commits.tasks.resume_stalled_commits", "schedule": 60.0},
     "drain-audit-journal": {"task": "portal.tasks.drain_audit_journal", "schedule": 5.0},
 }
@@ -411,6 +412,8 @@ SPACEPORT_AWS_ACCOUNT_ID = env_str("SPACEPORT_AWS_ACCOUNT_ID")
 SPACEPORT_AWS_PRINCIPAL_ARN = env_str("SPACEPORT_AWS_PRINCIPAL_ARN")
 SPACEPORT_AWS_STS_ENDPOINT = env_str("SPACEPORT_AWS_STS_ENDPOINT")
 SPACEPORT_AWS_SESSION_SECONDS = env_int("SPACEPORT_AWS_SESSION_SECONDS", 3600)
+# Connections that opted in get a new long-term key once the one in use is this many days old.
+SPACEPORT_CONNECTION_KEY_ROTATION_DAYS = env_int("SPACEPORT_CONNECTION_KEY_ROTATION_DAYS", 30)
 # Spaceport's own OpenID Connect issuer: the tokens it trades for customers' AWS roles and Google
 # workload identity pools, with a subject per organization and connection. The issuer URL must be
 # reachable by AWS and Google over HTTPS (they fetch /.well-known/openid-configuration and the JWKS).

@@ -31,17 +31,23 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "status",
             "status_message",
             "validated_at",
+            "key_rotation",
             "created",
             "modified",
             "links",
         ]
         read_only_fields = fields
         extra_kwargs = {
+            "key_rotation": {
+                "help_text": "The last rotation of a long-term key the connection opted in to rotating (the "
+                "rotate_key setting): outcome (rotated, failed, old_key_kept), at, message, hint, key_id (the key "
+                "in use, never its secret) and rotated_at (when it was put in place). Empty before the first one."
+            },
             "external_id": {
                 "help_text": "The connection's fixed random id: the ExternalId of a cross-account role, and the "
                 "last part of the subject (organization/<org>/connection/<id>) of the tokens Spaceport signs "
                 "for web identity and workload identity federation. Empty for other methods."
-            }
+            },
         }
 
     def get_secret_fields_set(self, obj: CloudConnection) -> list[str]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from connections.providers.base import Location, StorageClient
 from connections.providers.revoking import Revocation, nothing_issued
+from connections.providers.rotating import KeyRotation
 from connections.providers.spec import MethodSpec
 from connections.providers.territories import TerritoryRule
 from connections.providers.vending import Vendor
@@ -74,3 +75,5 @@ class ProviderDescriptor:
     operator_settings: Mapping[str, str] = field(default_factory=dict)
     # What disabling a connection withdraws at once, and how long the rest stays valid.
     revocability: Revocation = nothing_issued
+    # How the workers replace a long-term key the customer opted in to rotating; None where no method can.
+    key_rotation: KeyRotation | None = None

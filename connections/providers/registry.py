@@ -15,6 +15,7 @@ from connections.providers.base import VALIDATION_PREFIX, Location, StorageClien
 from connections.providers.descriptor import ProviderDescriptor
 from connections.providers.gcp.descriptor import GCP
 from connections.providers.ibm.descriptor import IBM
+from connections.providers.rotating import KeyRotation
 from connections.providers.s3compat.descriptor import S3COMPAT
 from connections.providers.spec import ConnectionInputError, MethodSpec
 from connections.providers.vending import Vendor
@@ -123,3 +124,16 @@ def validation_location(connection: CloudConnection) -> Location:
     """Validation writes into the loadingzone, under a reserved prefix no upload uses."""
     location = location_for(connection, LOADINGZONE)
     return Location(bucket=location.bucket, prefix=location.prefix + VALIDATION_PREFIX)
+
+
+def key_rotation_for(connection: CloudConnection) -> KeyRotation | None:
+    """How the connection's key is rotated, or None where its method holds no key Spaceport can replace."""
+    descriptor = known_provider(connection.provider)
+    rotation = descriptor.key_rotation if descriptor is not None else None
+    return rotation if rotation is not None and connection.method in rotation.methods else None
+
+
+def rotatable_methods() -> set[str]:
+    """Every method whose key the workers can rotate."""
+    rotations = [descriptor.key_rotation for descriptor in PROVIDERS.values() if descriptor.key_rotation]
+    return {method for rotation in rotations for method in rotation.methods}

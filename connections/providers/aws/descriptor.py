@@ -5,6 +5,7 @@ from __future__ import annotations
 from connections.providers.aws import instructions, revocation
 from connections.providers.aws.client import build_client
 from connections.providers.aws.methods import METHODS, PROVIDER
+from connections.providers.aws.rotation import ROTATION
 from connections.providers.aws.vendor import KIND, PER_USER, build_vendor
 from connections.providers.descriptor import ProviderDescriptor, Tile
 from connections.providers.territories import s3_store
@@ -28,4 +29,5 @@ AWS = ProviderDescriptor(
     identity=instructions.identity,
     operator_settings=instructions.OPERATOR_SETTINGS,
     revocability=revocation.revocability,
+    key_rotation=ROTATION,
 )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from connections.providers.aws.methods import ACCESS_KEYS, CROSS_ACCOUNT_ROLE, WEB_IDENTITY
+from connections.providers.aws.rotation import rotation_statement
 from connections.providers.s3.instructions import s3_permission_policy
 from connections.providers.wizard import (
     PLACEHOLDER_BUCKET,
@@ -107,7 +108,13 @@ def steps(connection: CloudConnection) -> list[Instruction]:
     if connection.method == WEB_IDENTITY:
         return web_identity_steps(connection, bucket, prefix)
     if connection.method == ACCESS_KEYS:
-        return [Instruction("Policy for the IAM user", as_json(s3_permission_policy(bucket, prefix)))]
+        return [
+            Instruction("Policy for the IAM user", as_json(s3_permission_policy(bucket, prefix))),
+            Instruction(
+                "If Spaceport rotates the key: add this statement, which lets the user manage its own access keys",
+                as_json({"Version": "2012-10-17", "Statement": [rotation_statement()]}),
+            ),
+        ]
     return []
 
 

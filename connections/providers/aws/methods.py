@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connections import inputs as check
 from connections.providers.aws.inputs import aws_region, role_arn
+from connections.providers.rotating import ROTATE_KEY
 from connections.providers.s3.fields import ACCESS_KEY_ID, BUCKET, SECRET_ACCESS_KEY
 from connections.providers.spec import PREFIX, FieldSpec, MethodSpec
 
@@ -22,6 +23,16 @@ AWS_ENDPOINT = FieldSpec(
     default="",
     destination=True,
 )
+ROTATE = FieldSpec(
+    ROTATE_KEY,
+    "Rotate the key automatically",
+    check.boolean,
+    "Spaceport creates a new access key for this IAM user every few weeks, checks it, stores it and deletes the "
+    "old one. The user's policy must allow it to manage its own keys (see the policy on the setup page).",
+    required=False,
+    default=False,
+    kind="bool",
+)
 ROLE_ARN = FieldSpec("role_arn", "Role ARN", role_arn, "The ARN of the role you created for Spaceport.")
 
 METHODS = (
@@ -33,7 +44,7 @@ METHODS = (
         "Long-term keys never expire on their own: anyone who obtains them has the user's access "
         "until you delete the key. Prefer a cross-account role; if you use keys, scope the user's "
         "policy to this bucket and rotate the key regularly.",
-        (ACCESS_KEY_ID, SECRET_ACCESS_KEY, BUCKET, REGION, PREFIX, AWS_ENDPOINT),
+        (ACCESS_KEY_ID, SECRET_ACCESS_KEY, BUCKET, REGION, PREFIX, AWS_ENDPOINT, ROTATE),
     ),
     MethodSpec(
         WEB_IDENTITY,
