@@ -42,18 +42,6 @@ from portal.tenancy.rules import AccessContext
 CARD_TEMPLATE = "pages/space/_credentials.html"
 _ATTRIBUTE = "_spaceport_credential_card"
 
-SECRET_LABELS = {
-    "access_key_id": "Access key ID",
-    "secret_access_key": "Secret access key",
-    "session_token": "Session token",
-    "sas": "SAS token",
-    "container_url": "Container URL with SAS",
-    "access_token": "Access token",
-    "method": "HTTP method",
-    "list_url": "Listing URL",
-    "urls": "URL",
-}
-
 # Parts of the secret that open nothing on their own; they are shown with the location, not as secrets.
 PLAIN_SECRET_PARTS = ("method",)
 
@@ -65,18 +53,6 @@ LOCATION_LABELS = {
     "endpoint_url": "Endpoint",
     "account_url": "Account URL",
     "api_endpoint": "API endpoint",
-}
-
-SNIPPET_LABELS = {
-    "env": "Environment",
-    "aws_cli": "AWS CLI",
-    "credentials_file": "~/.aws/credentials",
-    "rclone": "rclone",
-    "rclone_usage": "rclone usage",
-    "azcopy": "azcopy",
-    "gcloud": "gcloud",
-    "curl": "Objects with curl",
-    "list": "List with curl",
 }
 
 CONNECTION_ADVICE = {
@@ -224,13 +200,26 @@ def refusal_of(error: DomainError, space: Space, *, administers: bool) -> Refusa
     return Refusal(error.code, error.message, advice, link=link)
 
 
-def _flattened(secret: dict[str, Any]) -> list[Secret]:
+def _secret_label(credential: Credential, name: str) -> str:
+    """The provider's name for a part of its credential's secret, or one made from the part's key."""
+    descriptor = known_provider(credential.provider)
+    labels = descriptor.secret_labels if descriptor is not None else {}
+    return labels.get(name, name.replace("_", " ").capitalize())
+
+
+def _snippet_label(credential: Credential, name: str) -> str:
+    descriptor = known_provider(credential.provider)
+    labels = descriptor.snippet_labels if descriptor is not None else {}
+    return labels.get(name, name.replace("_", " "))
+
+
+def _flattened(credential: Credential) -> list[Secret]:
     """Each value on its own line, nested ones (presigned URLs per object) labelled with their key."""
     shown: list[Secret] = []
-    for name, value in secret.items():
+    for name, value in credential.secret.items():
         if name in PLAIN_SECRET_PARTS:
             continue
-        label = SECRET_LABELS.get(name, name.replace("_", " ").capitalize())
+        label = _secret_label(credential, name)
         if isinstance(value, dict):
             shown.extend(Secret(f"{label} for {key}", str(item)) for key, item in value.items())
         elif value not in (None, ""):
@@ -246,7 +235,9 @@ def _facts(credential: Credential) -> list[tuple[str, str]]:
         if value
     ]
     facts.extend(
-        (SECRET_LABELS[name], str(credential.secret[name])) for name in PLAIN_SECRET_PARTS if name in credential.secret
+        (_secret_label(credential, name), str(credential.secret[name]))
+        for name in PLAIN_SECRET_PARTS
+        if name in credential.secret
     )
     return facts
 
@@ -258,11 +249,8 @@ def shown_of(issued: Issued, target: str) -> Shown:
         target=target,
         cached=issued.cached,
         facts=_facts(credential),
-        secrets=_flattened(credential.secret),
-        snippets=[
-            Snippet(name, SNIPPET_LABELS.get(name, name.replace("_", " ")), body)
-            for name, body in credential.snippets.items()
-        ],
+        secrets=_flattened(credential),
+        snippets=[Snippet(name, _snippet_label(credential, name), body) for name, body in credential.snippets.items()],
     )
 
 

@@ -66,6 +66,9 @@ class ProviderDescriptor:
     sas_tokens: bool = False
     # How each credential kind this provider vends is named to people.
     kind_labels: Mapping[str, str] = field(default_factory=dict)
+    # How each part of a vended credential's secret, and each ready-to-run snippet, is named to people.
+    secret_labels: Mapping[str, str] = field(default_factory=dict)
+    snippet_labels: Mapping[str, str] = field(default_factory=dict)
     location: Callable[[CloudConnection, str], Location] = prefix_per_space
     # The wizard's steps on the customer's side, filled in for one connection.
     instructions: Steps = no_steps

@@ -6,7 +6,7 @@ from connections.providers.aws import instructions, revocation
 from connections.providers.aws.client import build_client
 from connections.providers.aws.methods import METHODS, PROVIDER
 from connections.providers.aws.rotation import ROTATION
-from connections.providers.aws.vendor import KIND, PER_USER, build_vendor
+from connections.providers.aws.vendor import KIND, PER_USER, SECRET_LABELS, SNIPPET_LABELS, build_vendor
 from connections.providers.descriptor import ProviderDescriptor, Tile
 from connections.providers.territories import s3_store
 
@@ -25,6 +25,8 @@ AWS = ProviderDescriptor(
     draft_name="aws-s3",
     per_user=PER_USER,
     kind_labels={KIND: "Temporary AWS keys"},
+    secret_labels=SECRET_LABELS,
+    snippet_labels=SNIPPET_LABELS,
     instructions=instructions.steps,
     identity=instructions.identity,
     operator_settings=instructions.OPERATOR_SETTINGS,

@@ -40,6 +40,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KIND = "aws_sts"
+
+# How the card names each part of the credential's secret.
+SECRET_LABELS = {
+    "access_key_id": "Access key ID",
+    "secret_access_key": "Secret access key",
+    "session_token": "Session token",
+}
+# How the card names each ready-to-run snippet.
+SNIPPET_LABELS = {
+    "env": "Environment",
+    "aws_cli": "AWS CLI",
+    "credentials_file": "~/.aws/credentials",
+    "rclone": "rclone",
+}
 # The bounds STS accepts for DurationSeconds; a role's own maximum may be lower (one hour by default).
 ROLE_SECONDS = (900, 43200)
 FEDERATION_SECONDS = (900, 129600)

@@ -8,7 +8,7 @@ from connections.providers.azure import instructions, revocation
 from connections.providers.azure.client import build_client
 from connections.providers.azure.methods import METHODS, PROVIDER
 from connections.providers.azure.territory import STORAGE_ACCOUNT
-from connections.providers.azure.vendor import KIND, PER_USER, build_vendor
+from connections.providers.azure.vendor import KIND, PER_USER, SECRET_LABELS, SNIPPET_LABELS, build_vendor
 from connections.providers.base import Location
 from connections.providers.descriptor import ProviderDescriptor, Tile
 
@@ -37,6 +37,8 @@ AZURE = ProviderDescriptor(
     per_user=PER_USER,
     sas_tokens=True,
     kind_labels={KIND: "Azure SAS token"},
+    secret_labels=SECRET_LABELS,
+    snippet_labels=SNIPPET_LABELS,
     location=container_per_space,
     instructions=instructions.steps,
     revocability=revocation.revocability,

@@ -36,6 +36,19 @@ if TYPE_CHECKING:
 PER_USER = False
 
 KIND = "azure_sas"
+
+# How the card names each part of the credential's secret.
+SECRET_LABELS = {
+    "sas": "SAS token",
+    "container_url": "Container URL with SAS",
+}
+# How the card names each ready-to-run snippet.
+SNIPPET_LABELS = {
+    "env": "Environment",
+    "azcopy": "azcopy",
+    "rclone": "rclone",
+    "rclone_usage": "rclone usage",
+}
 SAS_VERSION = "2021-04-10"
 PERMISSIONS = {Access(level): permission for level, permission in SAS_PERMISSIONS.items()}
 QUERY_ORDER = (

@@ -9,7 +9,7 @@ from connections.providers.descriptor import ProviderDescriptor, Tile
 from connections.providers.gcp import instructions, revocation
 from connections.providers.gcp.client import build_client
 from connections.providers.gcp.methods import METHODS, PROVIDER
-from connections.providers.gcp.vendor import KIND, PER_USER, build_vendor
+from connections.providers.gcp.vendor import KIND, PER_USER, SECRET_LABELS, SNIPPET_LABELS, build_vendor
 from connections.providers.territories import Territory, TerritoryRule
 
 
@@ -34,6 +34,8 @@ GCP = ProviderDescriptor(
     draft_name="gcs",
     per_user=PER_USER,
     kind_labels={KIND: "Downscoped Google access token"},
+    secret_labels=SECRET_LABELS,
+    snippet_labels=SNIPPET_LABELS,
     instructions=instructions.steps,
     identity=instructions.identity,
     revocability=revocation.revocability,

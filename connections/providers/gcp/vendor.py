@@ -32,6 +32,17 @@ if TYPE_CHECKING:
     from connections.providers.descriptor import ClientSource
 
 KIND = "gcp_downscoped_token"
+
+# How the card names each part of the credential's secret.
+SECRET_LABELS = {
+    "access_token": "Access token",
+}
+# How the card names each ready-to-run snippet.
+SNIPPET_LABELS = {
+    "env": "Environment",
+    "gcloud": "gcloud",
+    "curl": "Objects with curl",
+}
 STORAGE_API = "https://storage.googleapis.com"
 # Google access tokens live an hour; used only if neither STS nor the source says when this one ends.
 TOKEN_HOUR = timedelta(hours=1)

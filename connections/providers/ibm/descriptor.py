@@ -8,7 +8,7 @@ from connections.providers.ibm.methods import METHODS, PROVIDER
 from connections.providers.ibm.revocation import revocability
 from connections.providers.ibm.vendor import build_vendor
 from connections.providers.s3.instructions import store_user_steps
-from connections.providers.s3.presigned import KIND, PER_USER
+from connections.providers.s3.presigned import KIND, PER_USER, SECRET_LABELS, SNIPPET_LABELS
 from connections.providers.territories import s3_store
 
 IBM = ProviderDescriptor(
@@ -23,6 +23,8 @@ IBM = ProviderDescriptor(
     per_user=PER_USER,
     presigned=True,
     kind_labels={KIND: "Presigned URLs"},
+    secret_labels=SECRET_LABELS,
+    snippet_labels=SNIPPET_LABELS,
     instructions=store_user_steps,
     revocability=revocability,
 )

@@ -30,6 +30,18 @@ if TYPE_CHECKING:
     from connections.models import CloudConnection
 
 KIND = "s3_presigned_urls"
+
+# How the card names each part of the credential's secret.
+SECRET_LABELS = {
+    "method": "HTTP method",
+    "list_url": "Listing URL",
+    "urls": "URL",
+}
+# How the card names each ready-to-run snippet.
+SNIPPET_LABELS = {
+    "curl": "Objects with curl",
+    "list": "List with curl",
+}
 # SigV4 presigned URLs are valid for at most seven days.
 MAX_SECONDS = 7 * 24 * 3600
 MAX_KEYS = 100

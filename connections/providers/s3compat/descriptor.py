@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connections.providers.descriptor import ProviderDescriptor, Tile
 from connections.providers.s3.instructions import store_user_steps
-from connections.providers.s3.presigned import KIND, PER_USER
+from connections.providers.s3.presigned import KIND, PER_USER, SECRET_LABELS, SNIPPET_LABELS
 from connections.providers.s3.revocation import presigned_urls
 from connections.providers.s3compat.client import build_client
 from connections.providers.s3compat.methods import METHODS, PROVIDER
@@ -27,6 +27,8 @@ S3COMPAT = ProviderDescriptor(
     per_user=PER_USER,
     presigned=True,
     kind_labels={KIND: "Presigned URLs"},
+    secret_labels=SECRET_LABELS,
+    snippet_labels=SNIPPET_LABELS,
     instructions=store_user_steps,
     revocability=presigned_urls,
 )
