@@ -40,6 +40,7 @@ BOTH_DATABASES = frozenset(
         "test_policy_pages.py",
         "test_api_keys.py",
         "test_s3keys_compat.py",
+        "test_key_pages.py",
     }
 )
 

@@ -73,12 +73,14 @@ THE_CALLERS_OWN = {
     "api/v1/tokens/": "the caller's own personal API tokens",
     "api/v1/connection-methods/": "the catalogue of connection methods, the same for everyone",
     "api/v1/keys/": "the caller's own S3 access keys",
+    "keys/": "the caller's own S3 keys and requests",
     "api/v1/key-requests/": "the caller's own requests for S3 access keys",
 }
 OWN_WRITES = {
     "account/tokens/": "creates a token of the caller's own",
     "api/v1/tokens/": "creates a token of the caller's own",
     "api/v1/keys/": "makes an S3 key of the caller's own, in an organization they belong to",
+    "keys/": "requests an S3 key for the caller, in an organization they belong to",
     "api/v1/key-requests/": "requests an S3 key for the caller, in an organization they belong to",
 }
 
@@ -104,6 +106,8 @@ FILLERS = {
     ("policies", "policy"): "policy",
     ("keys", "access_key_id"): "access_key",
     ("key-requests", "pk"): "key_request",
+    ("key-requests", "request_id"): "key_request",
+    ("requests", "request_id"): "key_request",
     ("accessmanager", "rest"): "unknown",
     ("v1", ".*"): "unknown",
 }
