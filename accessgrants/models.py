@@ -113,6 +113,9 @@ class AccessKey(models.Model):
     expires = models.DateTimeField(null=True, blank=True)
     last_used = models.DateTimeField(null=True, blank=True)
     deactivate_after = models.DateTimeField(null=True, blank=True)
+    expiry_warned_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the owner was told by e-mail that the key expires soon."
+    )
     rotated_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="successors"
     )

@@ -280,6 +280,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-expired-api-tokens": {"task": "portal.tasks.purge_expired_api_tokens", "schedule": 6 * 3600.0},
     "revalidate-connections": {"task": "connections.tasks.revalidate_connections", "schedule": 24 * 3600.0},
     "rotate-connection-keys": {"task": "connections.tasks.rotate_connection_keys", "schedule": 24 * 3600.0},
+    "sweep-access-keys": {
+        "task": "accessgrants.tasks.sweep_access_keys",
+        "schedule": float(env_int("SPACEPORT_ACCESS_KEY_SWEEP_SECONDS", 3600)),
+    },
     "resume-stalled-commits": {"task": "commits.tasks.resume_stalled_commits", "schedule": 60.0},
     "drain-audit-journal": {"task": "portal.tasks.drain_audit_journal", "schedule": 5.0},
 }
@@ -370,6 +374,10 @@ SPACEPORT_API_TOKEN_MAX_PER_USER = env_int("SPACEPORT_API_TOKEN_MAX_PER_USER", 2
 SPACEPORT_MAX_ACCESS_KEYS_PER_USER = env_int("SPACEPORT_MAX_ACCESS_KEYS_PER_USER", 2)
 SPACEPORT_ACCESS_KEY_MAX_DAYS = env_int("SPACEPORT_ACCESS_KEY_MAX_DAYS", 365)
 SPACEPORT_ACCESS_KEY_ROTATION_GRACE_HOURS = env_int("SPACEPORT_ACCESS_KEY_ROTATION_GRACE_HOURS", 24)
+# The workers' sweep of access keys (every SPACEPORT_ACCESS_KEY_SWEEP_SECONDS, see CELERY_BEAT_SCHEDULE):
+# warn this many days before a key expires, and delete a key this many days after it expired.
+SPACEPORT_ACCESS_KEY_EXPIRY_WARNING_DAYS = env_int("SPACEPORT_ACCESS_KEY_EXPIRY_WARNING_DAYS", 7)
+SPACEPORT_ACCESS_KEY_DELETE_AFTER_DAYS = env_int("SPACEPORT_ACCESS_KEY_DELETE_AFTER_DAYS", 30)
 SPACEPORT_S3_GATEWAY_URL = env_str("SPACEPORT_S3_GATEWAY_URL", "http://localhost:9000" if DEBUG else "").rstrip("/")
 
 # --- Commits (loadingzone to space) ---
