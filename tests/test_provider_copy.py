@@ -30,6 +30,7 @@ from azure.storage.blob import BlobServiceClient
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
 from connections.providers.azure import client as azure
+from connections.providers.azure import copying as azure_copying
 from connections.providers.base import Location, StorageClient, StorageError
 from connections.providers.gcp import client as gcp
 from connections.providers.registry import client_for, forget_clients, location_for
@@ -494,8 +495,8 @@ def pending_azure() -> Iterator[tuple[PendingCopies, str]]:
 
 @pytest.fixture
 def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(azure, "COPY_POLL_FIRST", 0.01)
-    monkeypatch.setattr(azure, "COPY_POLL_LONGEST", 0.05)
+    monkeypatch.setattr(azure_copying, "COPY_POLL_FIRST", 0.01)
+    monkeypatch.setattr(azure_copying, "COPY_POLL_LONGEST", 0.05)
 
 
 def replayed_client(organization: Organization, endpoint: str) -> StorageClient:
@@ -546,7 +547,7 @@ def test_a_failed_azure_copy_is_a_transient_error(
 def test_an_azure_copy_that_never_ends_is_aborted(
     organization: Organization, pending_azure: tuple[PendingCopies, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(azure, "COPY_WAIT_SECONDS", 0.3)
+    monkeypatch.setattr(azure_copying, "COPY_WAIT_SECONDS", 0.3)
     canned, endpoint = pending_azure
     canned.states = ["pending"]
 
