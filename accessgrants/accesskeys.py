@@ -216,3 +216,25 @@ def rotate_key(key_id: int, *, now: datetime | None = None) -> IssuedKey:
     _audit("rotate", key, successor=issued.key.access_key_id, deactivate_after=key.deactivate_after.isoformat())
     _audit("issue", issued.key, rotated_from=key.access_key_id, expires=expires.isoformat() if expires else None)
     return issued
+
+
+@transaction.atomic
+def set_key_policy(organization: Organization, *, approval_required: bool, max_days: int | None = None) -> KeyPolicy:
+    """An organization's choice: keys at once or on approval, and a cap no longer than the platform's."""
+    platform = settings.SPACEPORT_ACCESS_KEY_MAX_DAYS
+    if max_days is not None and max_days < 1:
+        raise DomainError("max_days", "A key lives at least one day.")
+    if max_days is not None and platform and max_days > platform:
+        raise DomainError("max_days", f"The platform caps keys at {platform} days; choose that or fewer.")
+    policy, _ = KeyPolicy.objects.select_for_update().get_or_create(organization=organization)
+    before = {"approval_required": policy.approval_required, "max_days": policy.max_days}
+    policy.approval_required = approval_required
+    policy.max_days = max_days
+    policy.save()
+    record(
+        "keypolicy.update",
+        policy,
+        organization=organization,
+        details={"from": before, "to": {"approval_required": approval_required, "max_days": max_days}},
+    )
+    return policy

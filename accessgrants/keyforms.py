@@ -32,3 +32,10 @@ class KeyRequestForm(DomainForm):
 class DecisionForm(DomainForm):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
     reason = forms.CharField(max_length=1000, required=False)
+
+
+class KeyPolicyForm(DomainForm):
+    approval_required = forms.BooleanField(required=False, label="Keys need an admin's approval")
+    max_days = forms.IntegerField(
+        required=False, min_value=1, label="Longest lifetime in days", help_text="Empty: the platform's cap."
+    )

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accessgrants import accesskeys, keyrequests
 from accessgrants.accesskeys import IssuedKey
-from accessgrants.keyforms import DecisionForm, KeyRequestForm
+from accessgrants.keyforms import DecisionForm, KeyPolicyForm, KeyRequestForm
 from accessgrants.models import AccessKey, KeyRequest
 from portal.core.errors import DomainError
 from portal.tenancy.access import access_for
@@ -142,4 +142,22 @@ def key_request_decide(request: HttpRequest, organization: Organization, request
             messages.error(request, error.message)
         else:
             messages.success(request, f"Request of {key_request.requester.email} {form.cleaned_data['decision']}d.")
+    return redirect(f"/o/{organization.name}/#key-requests")
+
+
+@require_POST
+@login_required
+@organization_page(administrators_only=True, audit="keypolicy.update", kwarg="name")
+def key_policy_update(request: HttpRequest, organization: Organization) -> HttpResponse:
+    """The organization's key policy, from the organization page's card."""
+    form = KeyPolicyForm(request.POST, prefix="keypolicy")
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
+    else:
+        try:
+            accesskeys.set_key_policy(organization, **form.cleaned_data)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Saved the key policy.")
     return redirect(f"/o/{organization.name}/#key-requests")

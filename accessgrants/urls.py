@@ -21,6 +21,7 @@ urlpatterns = [
         keypages.key_request_decide,
         name="key_request_decide",
     ),
+    path("o/<str:name>/key-policy/", keypages.key_policy_update, name="key_policy_update"),
     path("keys/", keypages.key_list, name="access_keys"),
     path(
         "keys/requests/<int:request_id>/collect/",

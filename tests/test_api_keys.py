@@ -245,3 +245,30 @@ def test_the_key_endpoints_are_in_the_schema(api: Any, member: Any) -> None:
     schema = api(member).get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     for path in ("/api/v1/keys/", "/api/v1/keys/{access_key_id}/rotate/", "/api/v1/key-requests/{id}/collect/"):
         assert path in schema
+
+
+# --- the organization's key policy ---
+
+KEY_POLICY = "/api/v1/organizations/acme/key-policy/"
+
+
+@pytest.mark.parametrize("admin", ["owner", "admin_user", "platform_admin"])
+def test_each_kind_of_admin_sets_the_key_policy(api: Any, space: Space, admin: str, request: Any) -> None:
+    client = api(request.getfixturevalue(admin))
+    assert client.get(KEY_POLICY).json() == {"approval_required": True, "max_days": None, "effective_max_days": 365}
+    changed = client.put(KEY_POLICY, {"approval_required": False, "max_days": 30}, format="json")
+    assert changed.json() == {"approval_required": False, "max_days": 30, "effective_max_days": 30}, changed.content
+    assert AuditEvent.objects.filter(action="keypolicy.update").exists()
+
+
+def test_the_key_policy_is_the_admins_alone(api: Any, member: Any, outsider: Any, space: Space) -> None:
+    assert_api_error(api(member).put(KEY_POLICY, {"approval_required": False}, format="json"), 403)
+    assert api(member).get(KEY_POLICY).status_code == 404
+    assert api(outsider).put(KEY_POLICY, {"approval_required": False}, format="json").status_code == 404
+    assert not KeyPolicy.objects.exists()
+
+
+def test_an_organization_cap_past_the_platforms_is_refused(api: Any, owner: Any, space: Space) -> None:
+    refused = api(owner).put(KEY_POLICY, {"approval_required": True, "max_days": 366}, format="json")
+    assert_api_error(refused, 400, "max_days")
+    assert not KeyPolicy.objects.exists()

@@ -110,3 +110,14 @@ def test_an_expiry_past_the_cap_is_refused_on_the_page(member: Any, space: Space
     assert refused.status_code == 400
     assert "at most 10 days" in refused.content.decode()
     assert not KeyRequest.objects.exists()
+
+
+def test_the_key_policy_on_the_organization_page(member: Any, owner: Any, space: Space) -> None:
+    admin = signed_in(owner)
+    assert "Save key policy" in admin.get("/o/acme/").content.decode()
+    admin.post("/o/acme/key-policy/", {"keypolicy-max_days": "60"})
+    policy = KeyPolicy.objects.get()
+    assert (policy.approval_required, policy.max_days) == (False, 60)
+    refused = signed_in(member).post("/o/acme/key-policy/", {"keypolicy-approval_required": "on"})
+    assert refused.status_code == 403
+    assert not KeyPolicy.objects.get().approval_required

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import io
+import uuid
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from portal.tenancy.changes import create_organization
 from portal.tenancy.grants import Grant, Role, Scope
 from portal.tenancy.models import Organization, Space
 from tests.conftest import PASSWORD
+from tests.idp.fixtures import IdentityProvider, identity_provider_fixture  # noqa: F401
 
 S3KEYS = "/api/s3keys/"
 LIMIT = {"detail": "A user cannot have more than two access keys"}
@@ -146,3 +149,22 @@ def test_several_organizations_need_a_name(member: Any, at_once: Any) -> None:
     named = client.post(S3KEYS, {"organization": "acme"}, format="json")
     assert named.status_code == 200
     assert AccessKey.objects.get().organization == at_once
+
+
+def test_a_bearer_jwt_with_the_organizations_role_claim(
+    settings: Any, identity_provider: IdentityProvider, at_once: Organization
+) -> None:
+    """The caller belongs to acme only through the role claims of their token: that is enough here."""
+    settings.OIDC_ISSUER = identity_provider.issuer
+    settings.OIDC_AUDIENCE = identity_provider.client_id
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-s3keys-{uuid.uuid4().hex}"
+    settings.CACHES = caches
+    identity_provider.set_roles(identity_provider.username, ["org_acme_access"])
+    token = identity_provider.tokens()["access_token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    made = client.post(S3KEYS)
+    assert made.status_code == 200, made.content
+    key = AccessKey.objects.get(access_key_id=made.json()["access_key"])
+    assert key.organization == at_once and key.user.email == identity_provider.email

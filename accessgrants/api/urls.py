@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from accessgrants.api.accesskeys import AccessKeyViewSet, KeyRequestViewSet, OrganizationKeyRequestViewSet
 from accessgrants.api.credentials import SpaceCredentialsView
+from accessgrants.api.keypolicy import KeyPolicyView
 from accessgrants.api.policies import IdentityPolicyViewSet
 from accessgrants.api.simulator import SimulateView, SpaceAbilitiesView
 from accessgrants.api.views import GrantViewSet
@@ -42,6 +43,7 @@ urlpatterns = [
         OrganizationKeyRequestViewSet.as_view({"get": "list"}),
         name="organization-key-request-list",
     ),
+    path("organizations/<str:organization_name>/key-policy/", KeyPolicyView.as_view(), name="key-policy"),
     path("organizations/<str:organization_name>/simulate/", SimulateView.as_view(), name="policy-simulate"),
     path(
         "organizations/<str:organization_name>/simulate/space/",

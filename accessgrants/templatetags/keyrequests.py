@@ -6,6 +6,8 @@ from typing import Any
 
 from django import template
 
+from accessgrants.accesskeys import key_policy
+from accessgrants.keyforms import KeyPolicyForm
 from accessgrants.models import KeyRequest
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Organization
@@ -25,4 +27,14 @@ def key_requests_card(context: dict[str, Any], organization: Organization) -> di
         if decides
         else KeyRequest.objects.none()
     )
-    return {"request": request, "organization": organization, "decides": decides, "pending": pending}
+    policy = key_policy(organization)
+    policy_form = KeyPolicyForm(
+        prefix="keypolicy", initial={"approval_required": policy.approval_required, "max_days": policy.max_days}
+    )
+    return {
+        "request": request,
+        "organization": organization,
+        "decides": decides,
+        "pending": pending,
+        "policy_form": policy_form if decides else None,
+    }
