@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accessgrants.decisions import abilities, decide
 from accessgrants.identitypolicies import organization_users
+from accessgrants.models import AccessKey
 from accessgrants.policies import Decision
 from accessgrants.policies.actions import canonical_action
 from accessgrants.policies.buckets import bucket_prefix, resource_path
@@ -26,6 +28,23 @@ def check_subject(organization: Organization, user: Any, *, platform_admin: bool
         return
     if not get_user_model()._default_manager.filter(organization_users(organization), pk=user.pk).exists():
         raise DomainError("user", f"No user of the organization has the e-mail address {user.email}.", "does_not_exist")
+
+
+def key_subject(organization: Organization, access_key_id: str) -> Any:
+    """The user an access key of the organization acts as; a key that cannot sign anything is refused
+    with why, since every request signed with it is denied before any policy is read."""
+    key = (
+        AccessKey.objects.select_related("user").filter(organization=organization, access_key_id=access_key_id).first()
+    )
+    if key is None:
+        raise DomainError(
+            "access_key", f"The organization {organization.name} has no access key {access_key_id}.", "does_not_exist"
+        )
+    if key.status != AccessKey.Status.ACTIVE:
+        raise DomainError("access_key", f"The key {access_key_id} is inactive: every request signed with it is denied.")
+    if key.expires is not None and key.expires <= timezone.now():
+        raise DomainError("access_key", f"The key {access_key_id} expired: every request signed with it is denied.")
+    return key.user
 
 
 def simulate(

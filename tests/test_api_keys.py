@@ -272,3 +272,26 @@ def test_an_organization_cap_past_the_platforms_is_refused(api: Any, owner: Any,
     refused = api(owner).put(KEY_POLICY, {"approval_required": True, "max_days": 366}, format="json")
     assert_api_error(refused, 400, "max_days")
     assert not KeyPolicy.objects.exists()
+
+
+# --- the simulator asked about a key ---
+
+
+def test_the_simulator_answers_for_an_access_key(api: Any, owner: Any, member: Any, at_once: Organization) -> None:
+    from accessgrants.accesskeys import issue_key
+
+    key = issue_key(member, at_once).key
+    simulate = "/api/v1/organizations/acme/simulate/"
+    question = {"access_key": key.access_key_id, "action": "s3:GetObject", "resource": "acme-raw/a.csv"}
+    answer = api(owner).post(simulate, question, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["decision"] == "allow"
+    table = api(owner).post(f"{simulate}space/", {"access_key": key.access_key_id, "space": "raw"}, format="json")
+    assert table.json()["user"] == "member@example.com"
+
+    both = api(owner).post(simulate, {**question, "user": "member@example.com"}, format="json")
+    assert_api_error(both, 400, "access_key")
+    deactivate_key(key.pk)
+    inactive = api(owner).post(simulate, question, format="json")
+    assert_api_error(inactive, 400, "access_key")
+    assert "inactive" in inactive.json()["message"]

@@ -70,19 +70,17 @@ class QuestionSerializer(serializers.Serializer):
 
     user = UserEmailField(required=False, allow_null=True, help_text="The user the question is about.")
     access_key = serializers.CharField(
-        required=False, allow_blank=True, help_text="An S3 access key id, instead of the user (not yet available)."
+        required=False, allow_blank=True, help_text="An S3 access key id of the organization, instead of the user."
     )
     source_ip = serializers.IPAddressField(required=False, allow_null=True, help_text="aws:SourceIp.")
     time = serializers.DateTimeField(required=False, allow_null=True, help_text="aws:CurrentTime; now if left out.")
     secure = serializers.BooleanField(required=False, default=True, help_text="aws:SecureTransport.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("access_key"):
-            raise serializers.ValidationError(
-                {"access_key": "Access keys cannot be simulated yet; name the user instead."}, code="unsupported"
-            )
-        if attrs.get("user") is None:
-            raise serializers.ValidationError({"user": "Name the user."}, code="required")
+        if attrs.get("access_key") and attrs.get("user") is not None:
+            raise serializers.ValidationError({"access_key": "Name the user or the access key, not both."})
+        if attrs.get("user") is None and not attrs.get("access_key"):
+            raise serializers.ValidationError({"user": "Name the user or an access key."}, code="required")
         return attrs
 
 

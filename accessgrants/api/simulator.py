@@ -15,7 +15,7 @@ from accessgrants.api.policy_serializers import (
     SpaceSimulationSerializer,
 )
 from accessgrants.policies.buckets import bucket_name
-from accessgrants.simulation import decision_answer, simulate, space_table
+from accessgrants.simulation import decision_answer, key_subject, simulate, space_table
 from portal.tenancy.scoped import OrganizationScopedView
 
 SIMULATORS_ONLY = "Only the organization's owners and admins may simulate its policies."
@@ -29,10 +29,14 @@ class SimulatorView(OrganizationScopedView):
     def write_action(self) -> str:
         return self.audit_name
 
+    def subject(self, fields: dict[str, Any]) -> Any:
+        """The user asked about, named directly or by one of the organization's access keys."""
+        return fields.get("user") or key_subject(self.organization, fields["access_key"])
+
 
 class SimulateView(SimulatorView):
     @extend_schema(
-        summary="Simulate a request against a user's policies",
+        summary="Simulate a request against the policies of a user or an access key",
         description="Allow or deny, with the statements that decided: the Deny that won, the Allows that "
         "matched, or none (no statement allowed it). Space roles take part as implied policies "
         "(the policy named `space roles`).",
@@ -45,7 +49,7 @@ class SimulateView(SimulatorView):
         fields = question.validated_data
         decision = simulate(
             self.organization,
-            fields["user"],
+            self.subject(fields),
             fields["action"],
             fields["resource"],
             platform_admin=self.access.platform_admin,
@@ -68,7 +72,7 @@ class SpaceAbilitiesView(SimulatorView):
         question = SpaceSimulationSerializer(data=request.data)
         question.is_valid(raise_exception=True)
         fields = question.validated_data
-        user = fields["user"]
+        user = self.subject(fields)
         space, rows = space_table(
             self.organization,
             user,
