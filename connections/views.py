@@ -11,7 +11,9 @@ is shown as a message on the connection's page, and nothing changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -53,6 +55,32 @@ def _refused(request: HttpRequest, target: CloudConnection, refusal: LifecycleRe
     if refusal.code == "draft_incomplete":
         return redirect("connection_details", name=target.organization.name, connection=target.name)
     return redirect("connection", name=target.organization.name, connection=target.name)
+
+
+ConnectionView = Callable[[HttpRequest, Organization, CloudConnection], HttpResponse]
+
+
+def connection_page(view: ConnectionView) -> Callable[..., HttpResponse]:
+    """A page about one of the organization's connections, for its managers: the connection named in
+    the URL is looked up (404 otherwise), and a change its state refuses is said on its page."""
+
+    @wraps(view)
+    def page(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
+        target = _connection(organization, connection)
+        try:
+            return view(request, organization, target)
+        except LifecycleRefused as refusal:
+            return _refused(request, target, refusal)
+
+    return login_required(managed(page))
+
+
+def _at(target: CloudConnection) -> HttpResponse:
+    return redirect("connection", name=target.organization.name, connection=target.name)
+
+
+def _input_refused(request: HttpRequest, exc: ConnectionInputError) -> None:
+    messages.error(request, " ".join(exc.errors.values()))
 
 
 STEPS = (
@@ -140,7 +168,7 @@ def choose_method(request: HttpRequest, organization: Organization, provider: st
             try:
                 draft = start_draft(organization, method, created_by=request.user)
             except ConnectionInputError as exc:
-                messages.error(request, " ".join(exc.errors.values()))
+                _input_refused(request, exc)
             else:
                 return redirect("connection_setup", name=organization.name, connection=draft.name)
     page = {
@@ -152,10 +180,8 @@ def choose_method(request: HttpRequest, organization: Organization, provider: st
     return render(request, "connections/method.html", page, status=400 if request.method == "POST" else 200)
 
 
-@login_required
-@managed
-def cloud_setup(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
-    target = _connection(organization, connection)
+@connection_page
+def cloud_setup(request: HttpRequest, organization: Organization, target: CloudConnection) -> HttpResponse:
     steps = instructions.for_connection(target)
     placeholder = any(instructions.PLACEHOLDER_BUCKET in step.body for step in steps)
     page = _page(
@@ -182,14 +208,9 @@ def details(request: HttpRequest, name: str, connection: str) -> HttpResponse:
 
 @csrf_protect
 @require_http_methods(["GET", "POST"])
-@login_required
-@managed
-def _details(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
-    target = _connection(organization, connection)
-    try:
-        lifecycle.check_editable(target)
-    except LifecycleRefused as refusal:
-        return _refused(request, target, refusal)
+@connection_page
+def _details(request: HttpRequest, organization: Organization, target: CloudConnection) -> HttpResponse:
+    lifecycle.check_editable(target)
     if request.method != "POST":
         form = ConnectionDetailsForm(connection=target)
         return render(request, "connections/details.html", _page(target, "details", form=form))
@@ -197,29 +218,23 @@ def _details(request: HttpRequest, organization: Organization, connection: str) 
     if form.is_valid():
         try:
             lifecycle.update_connection(target, values=form.values(), name=form.cleaned_data["name"], validate=True)
-        except LifecycleRefused as refusal:
-            return _refused(request, target, refusal)
         except ConnectionInputError as exc:
             form.add_input_error(exc)
         else:
-            return redirect("connection", name=organization.name, connection=target.name)
+            return _at(target)
     target.refresh_from_db()
     return render(request, "connections/details.html", _page(target, "details", form=form), status=400)
 
 
-@login_required
-@managed
-def status(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
-    target = _connection(organization, connection)
+@connection_page
+def status(request: HttpRequest, organization: Organization, target: CloudConnection) -> HttpResponse:
     page = _page(target, "validate", report=report_of(target), connection_settings=_settings_of(target))
     return render(request, "connections/status.html", page)
 
 
-@login_required
-@managed
-def report(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
+@connection_page
+def report(request: HttpRequest, organization: Organization, target: CloudConnection) -> HttpResponse:
     """The live part of the status page; htmx asks for it every second while a run is under way."""
-    target = _connection(organization, connection)
     page = _page(target, "validate", report=report_of(target), swap_badge=request.headers.get("HX-Request") == "true")
     return render(request, "connections/_report.html", page)
 
@@ -244,68 +259,53 @@ def _settings_of(connection: CloudConnection) -> list[tuple[str, Any]]:
 
 
 @require_POST
-@login_required
-@managed
-def validate_again(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
-    target = _connection(organization, connection)
+@connection_page
+def validate_again(request: HttpRequest, organization: Organization, target: CloudConnection) -> HttpResponse:
     try:
         lifecycle.start_validation(target)
-    except LifecycleRefused as refusal:
-        return _refused(request, target, refusal)
     except ConnectionInputError as exc:
-        messages.error(request, " ".join(exc.errors.values()))
+        _input_refused(request, exc)
         if target.status == Status.DRAFT:
             return redirect("connection_details", name=organization.name, connection=target.name)
-    return redirect("connection", name=organization.name, connection=target.name)
+    return _at(target)
 
 
 @require_http_methods(["GET", "POST"])
-@login_required
-@managed
-def disable(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
+@connection_page
+def disable(request: HttpRequest, organization: Organization, target: CloudConnection) -> HttpResponse:
     """GET asks for confirmation, saying what disabling revokes and what stays valid until it expires."""
-    target = _connection(organization, connection)
     outcome = revocability(target)
     if request.method != "POST":
         return render(request, "connections/disable.html", _page(target, "validate", revocability=outcome))
-    try:
-        lifecycle.disable_connection(target, f"Disabled by {request.user}.")
-    except LifecycleRefused as refusal:
-        return _refused(request, target, refusal)
+    lifecycle.disable_connection(target, f"Disabled by {request.user}.")
     said = "Spaceport no longer uses it" + (
         "; the tokens it issued are being revoked." if outcome.revoked_at_once else "."
     )
     messages.success(request, f"Connection {target.name} is disabled: {said}")
     if not outcome.revoked_at_once:
         messages.warning(request, outcome.summary)
-    return redirect("connection", name=organization.name, connection=target.name)
+    return _at(target)
 
 
 @require_POST
-@login_required
-@managed
-def enable(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
-    target = _connection(organization, connection)
+@connection_page
+def enable(request: HttpRequest, organization: Organization, target: CloudConnection) -> HttpResponse:
     try:
         lifecycle.enable_connection(target)
-    except LifecycleRefused as refusal:
-        return _refused(request, target, refusal)
     except ConnectionInputError as exc:
-        messages.error(request, " ".join(exc.errors.values()))
-        return redirect("connection", name=organization.name, connection=target.name)
+        _input_refused(request, exc)
+        return _at(target)
     messages.success(request, f"Connection {target.name} is enabled and being validated again.")
-    return redirect("connection", name=organization.name, connection=target.name)
+    return _at(target)
 
 
 @require_POST
-@login_required
-@managed
-def discard(request: HttpRequest, organization: Organization, connection: str) -> HttpResponse:
-    target = _connection(organization, connection)
+@connection_page
+def discard(request: HttpRequest, organization: Organization, target: CloudConnection) -> HttpResponse:
     try:
         discard_draft(target)
     except ConnectionInputError as exc:
-        messages.error(request, " ".join(exc.errors.values()))
-        return redirect("connection", name=organization.name, connection=target.name)
+        _input_refused(request, exc)
+        return _at(target)
     messages.success(request, f"Draft {target.name} discarded.")
     return redirect("connection_list", name=organization.name)
