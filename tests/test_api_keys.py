@@ -295,3 +295,15 @@ def test_the_simulator_answers_for_an_access_key(api: Any, owner: Any, member: A
     inactive = api(owner).post(simulate, question, format="json")
     assert_api_error(inactive, 400, "access_key")
     assert "inactive" in inactive.json()["message"]
+
+
+def test_last_used_is_recorded_in_bulk_later_times_only(member: Any, at_once: Organization) -> None:
+    from accessgrants.accesskeys import issue_key, record_use
+
+    first, second = issue_key(member, at_once).key, issue_key(member, at_once).key
+    now = timezone.now()
+    assert record_use({first.access_key_id: now, second.access_key_id: now, "SPKNOSUCHKEY00000000": now}) == 2
+    assert record_use({first.access_key_id: now - timedelta(minutes=5)}) == 0
+    first.refresh_from_db()
+    assert first.last_used == now
+    assert not AuditEvent.objects.filter(action="accesskey.update").exists()

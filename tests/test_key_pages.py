@@ -121,3 +121,19 @@ def test_the_key_policy_on_the_organization_page(member: Any, owner: Any, space:
     refused = signed_in(member).post("/o/acme/key-policy/", {"keypolicy-approval_required": "on"})
     assert refused.status_code == 403
     assert not KeyPolicy.objects.get().approval_required
+
+
+def test_the_admin_approves_and_declines_with_a_reason(member: Any, platform_admin: Any, space: Space) -> None:
+    first = KeyRequest.objects.create(requester=member, organization=space.organization, reason="one")
+    second = KeyRequest.objects.create(requester=member, organization=space.organization, reason="two")
+    admin = signed_in(platform_admin)
+    url = "/admin/accessgrants/keyrequest/"
+    listed = admin.get(url)
+    assert listed.status_code == 200 and "Decline the selected requests" in listed.content.decode()
+    admin.post(url, {"action": "approve_requests", "_selected_action": [first.pk], "reason": "fine"})
+    no_reason = admin.post(url, {"action": "decline_requests", "_selected_action": [second.pk]}, follow=True)
+    assert "Say why" in no_reason.content.decode()
+    admin.post(url, {"action": "decline_requests", "_selected_action": [second.pk], "reason": "use the team key"})
+    assert KeyRequest.objects.get(pk=first.pk).status == "approved"
+    assert KeyRequest.objects.get(pk=second.pk).status == "declined"
+    assert [m.to for m in mail.outbox] == [["member@example.com"], ["member@example.com"]]
