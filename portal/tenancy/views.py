@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -125,14 +125,11 @@ def organization_create(request: HttpRequest) -> HttpResponse:
     if not context.may_create_organization():
         raise PermissionDenied("Ask a platform admin for the right to create organizations.")
     form = OrganizationCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            organization = create_organization(
-                name=form.cleaned_data["name"], owner=request.user, **form.domain_fields()
-            )
-        except (DomainError, ValidationError) as exc:
-            form.add_domain_error(exc)
-        else:
+    if request.method == "POST":
+        organization = form.apply(
+            lambda: create_organization(name=form.cleaned_data["name"], owner=request.user, **form.domain_fields())
+        )
+        if organization is not None:
             messages.success(request, f"Organization {organization.name} created, with its loadingzone.")
             return redirect("organization", name=organization.name)
     status = 400 if form.is_bound else 200
@@ -178,15 +175,10 @@ def organization_detail(request: HttpRequest, organization: Organization) -> Htt
 @organization_page(administrators_only=True, message=CHANGE_REFUSAL, audit="organization.update")
 def organization_update(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = OrganizationForm.for_organization(organization, data=request.POST)
-    if form.is_valid():
-        try:
-            update_organization(organization, **form.domain_fields())
-        except (DomainError, ValidationError) as exc:
-            form.add_domain_error(exc)
-            organization.refresh_from_db()
-        else:
-            messages.success(request, "Organization settings saved.")
-            return redirect("organization", name=organization.name)
+    if form.apply(lambda: update_organization(organization, **form.domain_fields())) is not None:
+        messages.success(request, "Organization settings saved.")
+        return redirect("organization", name=organization.name)
+    organization.refresh_from_db()  # a refused change may have set fields before it was checked
     return _render_organization(request, organization, status=400, settings_form=form)
 
 
@@ -196,14 +188,10 @@ def organization_update(request: HttpRequest, organization: Organization) -> Htt
 @organization_page(administrators_only=True, message=CHANGE_REFUSAL, audit="space.create")
 def space_create(request: HttpRequest, organization: Organization) -> HttpResponse:
     form = SpaceCreateForm(request.POST)
-    if form.is_valid():
-        try:
-            space = create_space(organization, name=form.cleaned_data["name"], **form.domain_fields())
-        except (DomainError, ValidationError) as exc:
-            form.add_domain_error(exc)
-        else:
-            messages.success(request, f"Space {space.name} created.")
-            return redirect("space", organization=organization.name, space=space.name)
+    space = form.apply(lambda: create_space(organization, name=form.cleaned_data["name"], **form.domain_fields()))
+    if space is not None:
+        messages.success(request, f"Space {space.name} created.")
+        return redirect("space", organization=organization.name, space=space.name)
     return _render_organization(request, organization, status=400, space_form=form)
 
 
@@ -292,15 +280,10 @@ def space_detail(request: HttpRequest, space: Space) -> HttpResponse:
 @space_page(administrators_only=True, message=CHANGE_REFUSAL, audit="space.update")
 def space_update(request: HttpRequest, space: Space) -> HttpResponse:
     form = SpaceForm.for_space(space, data=request.POST)
-    if form.is_valid():
-        try:
-            update_space(space, **form.domain_fields())
-        except (DomainError, ValidationError) as exc:
-            form.add_domain_error(exc)
-            space.refresh_from_db()
-        else:
-            messages.success(request, "Space settings saved.")
-            return redirect("space", organization=space.organization.name, space=space.name)
+    if form.apply(lambda: update_space(space, **form.domain_fields())) is not None:
+        messages.success(request, "Space settings saved.")
+        return redirect("space", organization=space.organization.name, space=space.name)
+    space.refresh_from_db()  # a refused change may have set fields before it was checked
     return _render_space(request, space, status=400, settings_form=form)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from portal.core.errors import DomainError
+
+T = TypeVar("T")
 
 
 def refuse_instead_of_truncating(form: forms.BaseForm) -> None:
@@ -42,6 +45,17 @@ class DomainForm(forms.Form):
         else:
             for message in error.messages:
                 self.add_error(None, message)
+
+    def apply(self, change: Callable[[], T]) -> T | None:
+        """Make a valid form's change and return what it made; None when the form is invalid or the
+        domain refuses the change, whose reason then stands on the form like any other error."""
+        if not self.is_valid():
+            return None
+        try:
+            return change()
+        except (DomainError, ValidationError) as exc:
+            self.add_domain_error(exc)
+            return None
 
     def _add_error_for(self, field_name: str, message: str) -> None:
         target = self.field_aliases.get(field_name, field_name)
