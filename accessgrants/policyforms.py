@@ -47,7 +47,10 @@ class AttachmentForm(DomainForm):
 
 
 class SimulationForm(DomainForm):
-    user = forms.EmailField(help_text="Whose policies and roles to ask.")
+    user = forms.EmailField(required=False, help_text="Whose policies and roles to ask.")
+    access_key = forms.CharField(
+        required=False, label="Or an access key", help_text="An S3 access key id of the organization, for its user."
+    )
     action = forms.ChoiceField(choices=[(name, name) for name in sorted(ACTIONS)], initial="s3:GetObject")
     resource = forms.CharField(
         help_text="<code>&lt;bucket&gt;/&lt;key&gt;</code> or its ARN; the bucket alone for bucket actions."
@@ -55,6 +58,14 @@ class SimulationForm(DomainForm):
     source_ip = forms.GenericIPAddressField(required=False, label="Source IP")
     time = forms.DateTimeField(required=False, help_text="aws:CurrentTime, e.g. 2027-01-05 09:00 (UTC); now if empty.")
     secure = forms.BooleanField(required=False, initial=True, label="Over TLS (aws:SecureTransport)")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("user") and cleaned.get("access_key"):
+            self.add_error("access_key", "Name the user or the access key, not both.")
+        elif not cleaned.get("user") and not cleaned.get("access_key") and "user" not in self.errors:
+            self.add_error("user", "Name the user or an access key.")
+        return cleaned
 
 
 class SpaceTableForm(DomainForm):

@@ -20,7 +20,7 @@ from accessgrants import identitypolicies
 from accessgrants.models import IdentityPolicy
 from accessgrants.policies.buckets import bucket_name
 from accessgrants.policyforms import AttachmentForm, PolicyForm, SimulationForm, SpaceTableForm
-from accessgrants.simulation import simulate, space_table
+from accessgrants.simulation import key_subject, simulate, space_table
 from portal.core.errors import DomainError
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Organization
@@ -172,9 +172,10 @@ def simulator(request: HttpRequest, organization: Organization) -> HttpResponse:
     if asks_one and form.is_valid():
         fields = form.cleaned_data
         try:
+            subject = key_subject(organization, fields["access_key"]) if fields["access_key"] else _subject(form)
             decision = simulate(
                 organization,
-                _subject(form),
+                subject,
                 fields["action"],
                 fields["resource"],
                 platform_admin=platform_admin,

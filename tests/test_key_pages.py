@@ -137,3 +137,18 @@ def test_the_admin_approves_and_declines_with_a_reason(member: Any, platform_adm
     assert KeyRequest.objects.get(pk=first.pk).status == "approved"
     assert KeyRequest.objects.get(pk=second.pk).status == "declined"
     assert [m.to for m in mail.outbox] == [["member@example.com"], ["member@example.com"]]
+
+
+def test_the_simulator_page_answers_for_an_access_key(member: Any, owner: Any, space: Space) -> None:
+    from accessgrants.accesskeys import issue_key
+
+    key = issue_key(member, space.organization).key
+    admin = signed_in(owner)
+    query = {"access_key": key.access_key_id, "action": "s3:GetObject", "resource": "acme-raw/a.csv", "secure": "on"}
+    answer = admin.get("/o/acme/simulate/", query)
+    assert answer.status_code == 200
+    assert 'data-decision="allow"' in answer.content.decode()
+    unknown = admin.get("/o/acme/simulate/", {**query, "access_key": "SPKNOSUCHKEY00000000"})
+    assert "has no access key SPKNOSUCHKEY00000000" in unknown.content.decode()
+    both = admin.get("/o/acme/simulate/", {**query, "user": "member@example.com"})
+    assert "not both" in both.content.decode()
