@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accessgrants.models import ACCESS_KEY_PREFIX, AccessKey, KeyPolicy
@@ -90,8 +91,12 @@ def limit_message(limit: int) -> str:
 
 
 def counted_keys(user: Any) -> int:
-    """Active keys that count towards the limit: a rotated key on its way out does not."""
-    return AccessKey.objects.filter(user=user, status=AccessKey.Status.ACTIVE, deactivate_after__isnull=True).count()
+    """Active keys that count towards the limit: a rotated key on its way out does not, nor one that
+    expired and waits for the workers to deactivate it."""
+    live = Q(expires__isnull=True) | Q(expires__gt=timezone.now())
+    return (
+        AccessKey.objects.filter(live, user=user, status=AccessKey.Status.ACTIVE, deactivate_after__isnull=True)
+    ).count()
 
 
 def check_limit(user: Any) -> None:

@@ -307,3 +307,17 @@ def test_last_used_is_recorded_in_bulk_later_times_only(member: Any, at_once: Or
     first.refresh_from_db()
     assert first.last_used == now
     assert not AuditEvent.objects.filter(action="accesskey.update").exists()
+
+
+def test_an_expired_key_does_not_count_towards_the_limit(api: Any, member: Any, at_once: Any) -> None:
+    client = api(member)
+    make_key(client)
+    expired = make_key(client).json()["access_key"]
+    AccessKey.objects.filter(access_key_id=expired).update(expires=timezone.now() - timedelta(minutes=1))
+    assert make_key(client).status_code == 201
+
+
+def test_an_outsider_may_not_request_a_key_in_acme(api: Any, outsider: Any, platform_admin: Any, space: Space) -> None:
+    assert_api_error(request_one(api(outsider), organization="acme"), 404)
+    assert_api_error(request_one(api(platform_admin), organization="acme"), 404)
+    assert not KeyRequest.objects.exists()
