@@ -11,6 +11,11 @@ attachment, a grant, a group membership, an ownership, an organization or a spac
 (:func:`accessgrants.apps.watch_access_changes`). That over-invalidates (a change anywhere starts
 over for everyone) but can never answer from a stale version, and it costs one cache read per
 request.
+
+:func:`decide_for_key` is the same question asked with an S3 access key: the key's owner decides,
+within the key's organization only, and a key that is inactive, expired or past its rotation grace
+is refused with that reason. The key is read from a snapshot (:mod:`accessgrants.keyprincipals`),
+so a warm request costs no SQL either.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
 
 from accessgrants.identitypolicies import checked_policy, policies_of
+from accessgrants.keyprincipals import key_principal
 from accessgrants.policies import (
     Decision,
     DecisionCache,
@@ -36,11 +43,11 @@ from accessgrants.policies import (
 )
 from accessgrants.policies import request_facts as facts_of
 from accessgrants.policies.actions import ACTIONS, Access
-from accessgrants.policies.buckets import bucket_name
+from accessgrants.policies.buckets import bucket_name, bucket_prefix, resource_path
 from accessgrants.policies.roles import implied_policy
 from portal.core import snapshots
 from portal.tenancy.grants import Role
-from portal.tenancy.models import Space
+from portal.tenancy.models import Organization, Space
 from portal.tenancy.rules import AccessContext
 
 logger = logging.getLogger(__name__)
@@ -48,6 +55,24 @@ logger = logging.getLogger(__name__)
 MAX_COMPILED = 1024
 
 PrincipalVersion = tuple[int, str]
+
+# The organization roles a principal tag names, the strongest first; ownership outranks them all.
+TAGGED_ROLES = (Role.ADMIN, Role.TRUSTEE, Role.ACCESS)
+
+
+@dataclass(frozen=True)
+class Refusal(Decision):
+    """A denial no statement made: the key or its owner may do nothing, for the reason given."""
+
+    why: str = ""
+
+    @property
+    def reason(self) -> str:
+        return self.why
+
+
+def refused(why: str) -> Refusal:
+    return Refusal(False, Outcome.IMPLICIT_DENY, (), why)
 
 
 class _CompiledSets:
@@ -124,6 +149,33 @@ def policy_set_of(user: Any, version: PrincipalVersion | None = None) -> PolicyS
     return found
 
 
+def organization_role(user: Any, organization: Organization) -> str | None:
+    """The user's strongest standing in the organization: ``owner``, ``admin``, ``trustee``,
+    ``access``, or ``None`` without one. Read from the grants snapshot, so no SQL when warm."""
+    access = AccessContext.for_user(user)
+    if access.is_owner(organization):
+        return "owner"
+    roles = access.organization_roles(organization)
+    return next((str(role) for role in TAGGED_ROLES if role in roles), None)
+
+
+def principal_tags(user: Any, organization: Organization | None) -> dict[str, object]:
+    """``aws:PrincipalTag/organization`` and ``aws:PrincipalTag/role`` for the organization a request
+    is asked in (the access key's); none when the question names no organization."""
+    if organization is None:
+        return {}
+    return {
+        "aws:PrincipalTag/organization": organization.name,
+        "aws:PrincipalTag/role": organization_role(user, organization),
+    }
+
+
+def username(user: Any) -> str:
+    """``aws:username``: the e-mail address, as Spaceport names people everywhere; the login name
+    for an account without one."""
+    return str(user.email or user.get_username())
+
+
 def request_facts(
     user: Any,
     *,
@@ -131,12 +183,14 @@ def request_facts(
     when: datetime | None = None,
     secure: bool = True,
     context: dict[str, object] | None = None,
+    organization: Organization | None = None,
 ) -> dict[str, object]:
     """The request context policies may read: who asks, from where, when, and over what."""
     return facts_of(
         context,
         **{
-            "aws:username": user.get_username(),
+            **principal_tags(user, organization),
+            "aws:username": username(user),
             "aws:userid": str(user.pk),
             "aws:sourceip": source_ip,
             "aws:currenttime": when or timezone.now(),
@@ -154,18 +208,59 @@ def decide(
     when: datetime | None = None,
     secure: bool = True,
     context: dict[str, object] | None = None,
+    organization: Organization | None = None,
 ) -> Decision:
     """May ``user`` do ``action`` (``s3:GetObject``) on ``resource`` (``acme-raw/in/a.csv`` or its ARN)?
 
-    ``context`` adds request facts such as ``s3:prefix``; an inactive user is never allowed anything.
+    ``context`` adds request facts such as ``s3:prefix``; ``organization``, the one the request is
+    asked in, gives the principal tags; an inactive user is never allowed anything.
     """
     version = principal_version(user)
     policy_set = policy_set_of(user, version)
-    facts = request_facts(user, source_ip=source_ip, when=when, secure=secure, context=context)
+    facts = request_facts(
+        user, source_ip=source_ip, when=when, secure=secure, context=context, organization=organization
+    )
     decision = decision_cache.decide(version, policy_set, action, resource, facts)
     if not user.is_active and decision.allowed:
         return Decision(False, Outcome.IMPLICIT_DENY, ())
     return decision
+
+
+def decide_for_key(
+    access_key_id: str,
+    action: str,
+    resource: str,
+    *,
+    source_ip: str | None = None,
+    when: datetime | None = None,
+    secure: bool = True,
+    context: dict[str, object] | None = None,
+) -> Decision:
+    """May the holder of the access key ``access_key_id`` do ``action`` on ``resource``?
+
+    The key's owner decides, as :func:`decide` answers for them, but only on the buckets of the
+    key's organization, and only while the key is active, unexpired and within any rotation grace.
+    """
+    principal = key_principal(access_key_id)
+    if principal is None:
+        return refused("no such access key")
+    moment = when or timezone.now()
+    why = principal.refusal(moment)
+    if why is not None:
+        return refused(why)
+    if not resource_path(resource).startswith(bucket_prefix(principal.organization)):
+        return refused(f"the key is for the buckets of {principal.organization} only")
+    organization = Organization(pk=principal.organization_id, name=principal.organization)
+    return decide(
+        principal.owner,
+        action,
+        resource,
+        source_ip=source_ip,
+        when=moment,
+        secure=secure,
+        context=context,
+        organization=organization,
+    )
 
 
 def object_level(action: str) -> bool:
@@ -186,13 +281,20 @@ def abilities(
     when: datetime | None = None,
     secure: bool = True,
     actions: Iterable[str] | None = None,
+    access_key_id: str | None = None,
 ) -> list[tuple[str, str, Decision]]:
-    """What a user may do in a space: each action, the resource it was asked on, and the decision.
-    Object actions are asked on ``<bucket>/<key>``; with the default key any statement that covers
-    every object of the space applies."""
+    """What a user (or, with ``access_key_id``, the holder of that key) may do in a space: each
+    action, the resource it was asked on, and the decision. Object actions are asked on
+    ``<bucket>/<key>``; with the default key any statement that covers every object of the space
+    applies."""
     bucket = bucket_name(space.organization.name, space.name)
     rows = []
     for action in actions or sorted(ACTIONS):
         resource = f"{bucket}/{key}" if object_level(action) else bucket
-        rows.append((action, resource, decide(user, action, resource, source_ip=source_ip, when=when, secure=secure)))
+        circumstances: dict[str, Any] = {"source_ip": source_ip, "when": when, "secure": secure}
+        if access_key_id is not None:
+            decision = decide_for_key(access_key_id, action, resource, **circumstances)
+        else:
+            decision = decide(user, action, resource, organization=space.organization, **circumstances)
+        rows.append((action, resource, decision))
     return rows

@@ -46,11 +46,29 @@ class AttachmentForm(DomainForm):
     group = forms.CharField(required=False, max_length=150, help_text="Or a group holding a role in the organization.")
 
 
-class SimulationForm(DomainForm):
+class SubjectForm(DomainForm):
+    """Who asks: a person by e-mail address, or one of the organization's S3 access keys."""
+
     user = forms.EmailField(required=False, help_text="Whose policies and roles to ask.")
     access_key = forms.CharField(
-        required=False, label="Or an access key", help_text="An S3 access key id of the organization, for its user."
+        required=False,
+        max_length=20,
+        label="Or access key",
+        help_text="An access key id of the organization: its owner's answer, while the key is usable.",
     )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        user, access_key = cleaned.get("user"), (cleaned.get("access_key") or "").strip()
+        cleaned["access_key"] = access_key
+        if user and access_key:
+            self.add_error("access_key", "Name the person or the access key, not both.")
+        elif not user and not access_key and "user" not in self.errors:
+            self.add_error("user", "Name the person or the access key.")
+        return cleaned
+
+
+class SimulationForm(SubjectForm):
     action = forms.ChoiceField(choices=[(name, name) for name in sorted(ACTIONS)], initial="s3:GetObject")
     resource = forms.CharField(
         help_text="<code>&lt;bucket&gt;/&lt;key&gt;</code> or its ARN; the bucket alone for bucket actions."
@@ -59,17 +77,8 @@ class SimulationForm(DomainForm):
     time = forms.DateTimeField(required=False, help_text="aws:CurrentTime, e.g. 2027-01-05 09:00 (UTC); now if empty.")
     secure = forms.BooleanField(required=False, initial=True, label="Over TLS (aws:SecureTransport)")
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("user") and cleaned.get("access_key"):
-            self.add_error("access_key", "Name the user or the access key, not both.")
-        elif not cleaned.get("user") and not cleaned.get("access_key") and "user" not in self.errors:
-            self.add_error("user", "Name the user or an access key.")
-        return cleaned
 
-
-class SpaceTableForm(DomainForm):
-    user = forms.EmailField(help_text="Whose policies and roles to ask.")
+class SpaceTableForm(SubjectForm):
     space = forms.ChoiceField(choices=[])
     key = forms.CharField(required=False, initial="*", help_text="The object key object actions are asked about.")
 

@@ -20,7 +20,7 @@ from accessgrants import identitypolicies
 from accessgrants.models import IdentityPolicy
 from accessgrants.policies.buckets import bucket_name
 from accessgrants.policyforms import AttachmentForm, PolicyForm, SimulationForm, SpaceTableForm
-from accessgrants.simulation import key_subject, simulate, space_table
+from accessgrants.simulation import simulate, space_table
 from portal.core.errors import DomainError
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Organization
@@ -150,6 +150,9 @@ def policy_delete(request: HttpRequest, organization: Organization, policy: str)
 
 
 def _subject(form: SimulationForm | SpaceTableForm) -> Any:
+    """The person the form names; ``None`` when it names an access key instead."""
+    if form.cleaned_data["access_key"]:
+        return None
     user = get_user_model()._default_manager.filter(email__iexact=form.cleaned_data["user"]).first()
     if user is None:
         raise DomainError("user", f"No user has the e-mail address {form.cleaned_data['user']}.")
@@ -163,7 +166,7 @@ def simulator(request: HttpRequest, organization: Organization) -> HttpResponse:
     platform_admin = access_for(request).platform_admin
     spaces = list(organization.spaces.order_by("name").values_list("name", flat=True))
     asks_one = "action" in request.GET
-    asks_table = "table-user" in request.GET
+    asks_table = "table-user" in request.GET or "table-access_key" in request.GET
     form = SimulationForm(request.GET if asks_one else None, initial={"secure": True})
     table_form = SpaceTableForm(
         request.GET if asks_table else None, spaces=spaces, initial={"key": "*"}, prefix="table"
@@ -172,13 +175,13 @@ def simulator(request: HttpRequest, organization: Organization) -> HttpResponse:
     if asks_one and form.is_valid():
         fields = form.cleaned_data
         try:
-            subject = key_subject(organization, fields["access_key"]) if fields["access_key"] else _subject(form)
             decision = simulate(
                 organization,
-                subject,
+                _subject(form),
                 fields["action"],
                 fields["resource"],
                 platform_admin=platform_admin,
+                access_key=fields["access_key"] or None,
                 source_ip=fields.get("source_ip") or None,
                 when=fields.get("time"),
                 secure=fields["secure"],
@@ -189,7 +192,12 @@ def simulator(request: HttpRequest, organization: Organization) -> HttpResponse:
         fields = table_form.cleaned_data
         try:
             table_space, table = space_table(
-                organization, _subject(table_form), fields["space"], platform_admin=platform_admin, key=fields["key"]
+                organization,
+                _subject(table_form),
+                fields["space"],
+                platform_admin=platform_admin,
+                key=fields["key"],
+                access_key=fields["access_key"] or None,
             )
         except DomainError as error:
             table_form.add_domain_error(error)

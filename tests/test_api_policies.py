@@ -347,6 +347,42 @@ def test_what_a_user_may_do_in_a_space_is_a_table_of_actions(
     )
 
 
+def test_the_simulator_answers_for_an_access_key_as_its_owner(
+    api: Any, policy: IdentityPolicy, globex: Organization, owner: Any, member: Any, outsider: Any
+) -> None:
+    from accessgrants.accesskeys import deactivate_key, issue_key
+
+    PolicyAttachment.objects.create(policy=policy, user=member)
+    key = issue_key(member, policy.organization).key
+    client = api(owner)
+    question = {"access_key": key.access_key_id, "action": "s3:GetObject", "resource": "acme-raw/in/run-1.csv"}
+    answer = client.post(SIMULATE, question, format="json").json()
+    assert answer["decision"] == "allow"
+    assert {"policy": "read-raw", "sid": "ReadRaw", "index": 1, "effect": "Allow"} in answer["statements"]
+    table = client.post(SIMULATE_SPACE, {"access_key": key.access_key_id, "space": "raw"}, format="json").json()
+    assert (table["user"], table["access_key"]) == ("member@example.com", key.access_key_id)
+    assert {row["action"]: row["decision"] for row in table["actions"]}["s3:PutObject"] == "allow"
+
+    deactivate_key(key.pk)
+    denied = client.post(SIMULATE, question, format="json").json()
+    assert (denied["decision"], denied["reason"], denied["statements"]) == ("deny", "the key is inactive", [])
+    table = client.post(SIMULATE_SPACE, {"access_key": key.access_key_id, "space": "raw"}, format="json").json()
+    assert {row["reason"] for row in table["actions"]} == {"the key is inactive"}
+
+    elsewhere = issue_key(outsider, globex).key
+    for asked in (elsewhere.access_key_id, "SPACEPORTAAAAAAAAAAA"):
+        response = client.post(SIMULATE, {**question, "access_key": asked}, format="json")
+        assert_api_error(response, 400, "access_key")
+        assert f"The organization acme has no access key {asked}." in str(response.json()["fields"])
+        response = client.post(SIMULATE_SPACE, {"access_key": asked, "space": "raw"}, format="json")
+        assert_api_error(response, 400, "access_key")
+    both = client.post(SIMULATE, {**question, "user": "member@example.com"}, format="json")
+    assert_api_error(both, 400, "access_key")
+    assert_api_error(
+        client.post(SIMULATE, {"action": "s3:GetObject", "resource": "acme-raw/a"}, format="json"), 400, "user"
+    )
+
+
 def test_the_policy_endpoints_are_in_the_schema(api: Any, owner: Any) -> None:
     schema = api(owner).get("/api/schema/").content.decode()
     for path in ("/policies/{name}/attach/", "/simulate/", "/simulate/space/"):

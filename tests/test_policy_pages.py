@@ -101,6 +101,30 @@ def test_the_simulator_page_shows_a_table_for_a_space(policy: IdentityPolicy, ow
     assert '<tr data-action="s3:DeleteObject" data-decision="deny">' in body
 
 
+def test_the_simulator_page_asks_by_access_key(policy: IdentityPolicy, owner: Any, member: Any, outsider: Any) -> None:
+    from accessgrants.accesskeys import deactivate_key, issue_key
+    from portal.tenancy.changes import create_organization
+
+    key = issue_key(member, policy.organization).key
+    client = signed_in(owner)
+    question = {"access_key": key.access_key_id, "action": "s3:GetObject", "resource": "acme-raw/in/a.csv"}
+    assert "allowed by read-raw statement 1 (ReadRaw)" in client.get("/o/acme/simulate/", question).content.decode()
+    table = {"table-access_key": key.access_key_id, "table-space": "raw"}
+    assert (
+        '<tr data-action="s3:PutObject" data-decision="allow">'
+        in client.get("/o/acme/simulate/", table).content.decode()
+    )
+    deactivate_key(key.pk)
+    denied = client.get("/o/acme/simulate/", question).content.decode()
+    assert 'data-decision="deny"' in denied and "the key is inactive" in denied
+    other = issue_key(outsider, create_organization(name="globex", display_name="Globex", owner=outsider)).key
+    elsewhere = client.get("/o/acme/simulate/", {**question, "access_key": other.access_key_id}).content.decode()
+    assert f"The organization acme has no access key {other.access_key_id}." in elsewhere
+    assert 'id="decision"' not in elsewhere
+    both = client.get("/o/acme/simulate/", {**question, "user": "member@example.com"}).content.decode()
+    assert "Name the person or the access key, not both." in both
+
+
 @pytest.mark.parametrize(
     ("method", "url"),
     [

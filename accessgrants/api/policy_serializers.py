@@ -70,7 +70,10 @@ class QuestionSerializer(serializers.Serializer):
 
     user = UserEmailField(required=False, allow_null=True, help_text="The user the question is about.")
     access_key = serializers.CharField(
-        required=False, allow_blank=True, help_text="An S3 access key id of the organization, instead of the user."
+        required=False,
+        allow_blank=True,
+        help_text="An S3 access key id of the organization, instead of the user: its owner's decision, "
+        "within the key's organization, while the key is active.",
     )
     source_ip = serializers.IPAddressField(required=False, allow_null=True, help_text="aws:SourceIp.")
     time = serializers.DateTimeField(required=False, allow_null=True, help_text="aws:CurrentTime; now if left out.")
@@ -78,9 +81,11 @@ class QuestionSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("access_key") and attrs.get("user") is not None:
-            raise serializers.ValidationError({"access_key": "Name the user or the access key, not both."})
-        if attrs.get("user") is None and not attrs.get("access_key"):
-            raise serializers.ValidationError({"user": "Name the user or an access key."}, code="required")
+            raise serializers.ValidationError(
+                {"access_key": "Name the user or the access key, not both."}, code="invalid"
+            )
+        if not attrs.get("access_key") and attrs.get("user") is None:
+            raise serializers.ValidationError({"user": "Name the user or the access key."}, code="required")
         return attrs
 
 
@@ -123,7 +128,8 @@ class AbilitySerializer(DecisionSerializer):
 
 
 class SpaceAbilitiesSerializer(serializers.Serializer):
-    user = serializers.EmailField()
+    user = serializers.EmailField(help_text="The user asked about, or the access key's owner.")
+    access_key = serializers.CharField(required=False, help_text="The access key asked about, if one was.")
     space = serializers.CharField()
     bucket = serializers.CharField()
     actions = AbilitySerializer(many=True)

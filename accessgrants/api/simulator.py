@@ -15,7 +15,7 @@ from accessgrants.api.policy_serializers import (
     SpaceSimulationSerializer,
 )
 from accessgrants.policies.buckets import bucket_name
-from accessgrants.simulation import decision_answer, key_subject, simulate, space_table
+from accessgrants.simulation import decision_answer, owner_of, simulate, space_table
 from portal.tenancy.scoped import OrganizationScopedView
 
 SIMULATORS_ONLY = "Only the organization's owners and admins may simulate its policies."
@@ -29,14 +29,10 @@ class SimulatorView(OrganizationScopedView):
     def write_action(self) -> str:
         return self.audit_name
 
-    def subject(self, fields: dict[str, Any]) -> Any:
-        """The user asked about, named directly or by one of the organization's access keys."""
-        return fields.get("user") or key_subject(self.organization, fields["access_key"])
-
 
 class SimulateView(SimulatorView):
     @extend_schema(
-        summary="Simulate a request against the policies of a user or an access key",
+        summary="Simulate a request against a user's policies, or an access key's",
         description="Allow or deny, with the statements that decided: the Deny that won, the Allows that "
         "matched, or none (no statement allowed it). Space roles take part as implied policies "
         "(the policy named `space roles`).",
@@ -49,10 +45,11 @@ class SimulateView(SimulatorView):
         fields = question.validated_data
         decision = simulate(
             self.organization,
-            self.subject(fields),
+            fields.get("user"),
             fields["action"],
             fields["resource"],
             platform_admin=self.access.platform_admin,
+            access_key=fields.get("access_key") or None,
             source_ip=fields.get("source_ip"),
             when=fields.get("time"),
             secure=fields["secure"],
@@ -63,7 +60,7 @@ class SimulateView(SimulatorView):
 
 class SpaceAbilitiesView(SimulatorView):
     @extend_schema(
-        summary="What a user may do in a space",
+        summary="What a user, or an access key, may do in a space",
         description="Every S3 action, asked on the space's bucket or on `<bucket>/<key>` for object actions.",
         request=SpaceSimulationSerializer,
         responses={200: SpaceAbilitiesSerializer},
@@ -72,20 +69,23 @@ class SpaceAbilitiesView(SimulatorView):
         question = SpaceSimulationSerializer(data=request.data)
         question.is_valid(raise_exception=True)
         fields = question.validated_data
-        user = self.subject(fields)
+        access_key = fields.get("access_key") or None
         space, rows = space_table(
             self.organization,
-            user,
+            fields.get("user"),
             fields["space"],
             platform_admin=self.access.platform_admin,
+            access_key=access_key,
             key=fields["key"],
             source_ip=fields.get("source_ip"),
             when=fields.get("time"),
             secure=fields["secure"],
         )
+        user = fields.get("user") or owner_of(access_key or "")
         return Response(
             {
                 "user": user.email,
+                **({"access_key": access_key} if access_key else {}),
                 "space": space.name,
                 "bucket": bucket_name(self.organization.name, space.name),
                 "actions": [
