@@ -5,7 +5,8 @@ owner, its organization, its status, expiry and rotation grace) is kept as a sna
 :mod:`portal.core.snapshots` under the access snapshot version, which starts anew whenever a key is
 issued, deactivated, reactivated, rotated, deleted or expired (``AccessKey`` is among the models
 :func:`accessgrants.apps.watch_access_changes` watches). An unknown key id is remembered at the
-version too, so a stream of requests with a made-up key costs no query after the first.
+version too, so a stream of requests with a made-up key costs no query after the first. Neither the
+key's secret nor the owner's password hash is read into the snapshot.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class KeyPrincipal:
 
 
 def _load(access_key_id: str) -> KeyPrincipal | None:
-    key = AccessKey.objects.select_related("user", "organization").filter(access_key_id=access_key_id).first()
+    keys = AccessKey.objects.select_related("user", "organization").defer("secret", "user__password")
+    key = keys.filter(access_key_id=access_key_id).first()
     if key is None:
         return None
     return KeyPrincipal(

@@ -101,6 +101,14 @@ def test_an_inactive_owner_is_refused(key: AccessKey, member: Any) -> None:
     assert decide_for_key(key.access_key_id, PUT, OBJECT).reason == "the key's owner is inactive"
 
 
+def test_the_snapshot_holds_no_secret(key: AccessKey) -> None:
+    from accessgrants.keyprincipals import key_principal
+
+    principal = key_principal(key.access_key_id)
+    assert principal is not None and principal.organization == "acme"
+    assert "password" in principal.owner.get_deferred_fields()
+
+
 def test_a_warm_key_decision_reads_nothing(key: AccessKey, django_assert_num_queries: Any) -> None:
     decide_for_key(key.access_key_id, PUT, OBJECT)
     decide_for_key("SPACEPORTAAAAAAAAAAA", PUT, OBJECT)
