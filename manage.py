@@ -9,7 +9,7 @@ import sys
 
 def main() -> None:
     """Run a management command with the Spaceport settings."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spaceport.settings")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

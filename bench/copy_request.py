@@ -21,7 +21,7 @@ from pathlib import Path
 from support import ROOT, machine, today, write_section
 
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spaceport.settings")
 
 import django
 

@@ -171,7 +171,7 @@ def gunicorn(env: dict[str, str], workers: int, name: str = "gunicorn") -> Itera
     log_path = ROOT / "var" / f"bench-{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "portal.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)],
+        [PYTHON, "-m", "gunicorn", "spaceport.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -1,5 +1,1 @@
-"""Spaceport's project package and tenancy domain."""
-
-from portal.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The portal app: tenancy, audit, the web kit, auth, and the app shell Django and Celery discover."""

@@ -125,7 +125,7 @@ def beat(transactional_db: None, tmp_path: Path) -> Iterator[subprocess.Popen[by
     env = os.environ.copy()
     env.update(DATABASE_URL=worker_database_url(), SPACEPORT_ACCESS_KEY_SWEEP_SECONDS="1")
     env.pop("DATABASE_TEST_NAME", None)
-    argv = [sys.executable, "-m", "celery", "-A", "portal", "beat", "-l", "info", "--max-interval", "1"]
+    argv = [sys.executable, "-m", "celery", "-A", "spaceport", "beat", "-l", "info", "--max-interval", "1"]
     with (tmp_path / "beat.log").open("wb") as out:
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:

@@ -133,7 +133,7 @@ def test_compose_runs_every_process_on_postgres_and_redis(compose: dict[str, Any
 
 
 def test_compose_environment_names_only_settings_that_exist(compose: dict[str, Any]) -> None:
-    settings_source = (ROOT / "portal" / "settings.py").read_text()
+    settings_source = (ROOT / "spaceport" / "settings.py").read_text()
     read = set(re.findall(r'env_[a-z_]+\("([A-Z_]+)"', settings_source))
     for name in compose["services"]["web"]["environment"]:
         assert name in read, f"{name} is set in docker-compose.yml but settings never read it"
@@ -197,7 +197,7 @@ def test_the_image_builds_migrates_passes_deploy_checks_and_answers(
     assert checked.returncode == 0, checked.stdout + checked.stderr
     whoami = image.run("id", "-un", env=env)
     assert whoami.stdout.strip() == "spaceport"
-    celery = image.run("celery", "-A", "portal", "report", env=env)
+    celery = image.run("celery", "-A", "spaceport", "report", env=env)
     assert celery.returncode == 0, celery.stderr[-3000:]
     assert "transport:redis" in celery.stdout, "the worker and beat would not use Redis as their broker"
 
@@ -206,7 +206,7 @@ def test_the_image_builds_migrates_passes_deploy_checks_and_answers(
     with log.open("wb") as output:
         gunicorn = subprocess.Popen(
             image.run_argv(
-                "gunicorn", "portal.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1", env=env
+                "gunicorn", "spaceport.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1", env=env
             ),
             stdout=output,
             stderr=subprocess.STDOUT,

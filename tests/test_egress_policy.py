@@ -21,8 +21,8 @@ from connections import egress, inputs
 from connections.methods import ConnectionInputError, clean_input
 from connections.models import CloudConnection
 from portal.core.errors import DomainError
-from portal.env import env_networks
 from portal.tenancy.models import Organization
+from spaceport.env import env_networks
 from tests.connection_inputs import VALID_INPUTS
 from tests.loopback import RecordingListener, recording_listener
 from tests.resolver import resolving

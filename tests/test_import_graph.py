@@ -14,21 +14,24 @@ from functools import cache
 
 import grimp
 
-ROOTS = ("portal", "connections", "accessgrants", "commits")
+ROOTS = ("spaceport", "portal", "connections", "accessgrants", "commits")
 
-# The apps, most specific first. Whatever else lives under ``portal`` is the project (settings,
-# URL confs, Celery, admin, commands): it composes the apps, so it may import any of their modules.
+# The apps, most specific first: the ``portal.*`` subpackages before ``portal`` itself, whose shell
+# (app config, admin, tasks, commands, the model registry) is what is left of ``portal``. Whatever
+# lives under ``spaceport`` is the project (settings, URL confs, Celery, WSGI/ASGI): it composes the
+# apps, so it may import any of their modules.
 APPS = (
     "portal.core",
     "portal.audit",
     "portal.web",
     "portal.tenancy",
     "portal.auth",
+    "portal",
     "connections",
     "accessgrants",
     "commits",
 )
-PROJECT = "portal"
+PROJECT = "spaceport"
 
 # What other apps may import from each app: its front door and its models. A name ending in ``.*``
 # opens a whole package: the shared kits are there to be used by everyone.
@@ -47,7 +50,14 @@ FRONT_DOORS = {
         "portal.tenancy.scoped",  # the API views' base classes: every app's views are built on them
         "portal.tenancy.pages",  # the same rule for pages
     ),
-    "portal.auth": ("portal.auth.issuer", "portal.auth.bearer", "portal.auth.authentication"),
+    "portal.auth": (
+        "portal.auth.issuer",
+        "portal.auth.bearer",
+        "portal.auth.authentication",
+        "portal.auth.models",
+        "portal.auth.issuer_checks",  # the system checks the portal app's config registers
+    ),
+    "portal": ("portal.models",),
     "connections": ("connections.storage", "connections.models"),
     "accessgrants": ("accessgrants.access", "accessgrants.decisions", "accessgrants.models"),
     "commits": ("commits.starting", "commits.models"),

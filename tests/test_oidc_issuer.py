@@ -15,7 +15,7 @@ from django.test import Client
 
 from portal.auth import issuer
 from portal.auth.issuer_checks import issuer_configuration
-from portal.env import env_pem_blocks
+from spaceport.env import env_pem_blocks
 from tests.issuer_support import verify_published
 
 

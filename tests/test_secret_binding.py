@@ -27,8 +27,8 @@ from connections.probe import validate
 from connections.providers.base import StorageError
 from connections.providers.registry import client_for, forget_clients
 from portal.audit.models import AuditEvent
-from portal.env import env_url_list
 from portal.tenancy.models import Organization
+from spaceport.env import env_url_list
 from tests.conftest import assert_api_error
 from tests.emulators import LOOPBACK, free_port
 from tests.loopback import Call, json_endpoint

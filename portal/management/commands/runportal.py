@@ -28,8 +28,8 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", options["addr"], "--noreload"],
-            "worker": [python, "-m", "celery", "-A", "portal", "worker", "-l", "info", "--concurrency", "2"],
-            "beat": [python, "-m", "celery", "-A", "portal", "beat", "-l", "info"],
+            "worker": [python, "-m", "celery", "-A", "spaceport", "worker", "-l", "info", "--concurrency", "2"],
+            "beat": [python, "-m", "celery", "-A", "spaceport", "beat", "-l", "info"],
         }
         processes = {
             name: subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_int, env_list, env_networks, env_pem_blocks, env_str, env_url_list
+from spaceport.env import env_bool, env_int, env_list, env_networks, env_pem_blocks, env_str, env_url_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SPACEPORT_VAR_DIR", str(BASE_DIR / "var")))
@@ -79,8 +79,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
 ]
 
-ROOT_URLCONF = "portal.urls"
-WSGI_APPLICATION = "portal.wsgi.application"
+ROOT_URLCONF = "spaceport.urls"
+WSGI_APPLICATION = "spaceport.wsgi.application"
 
 TEMPLATES = [
     {
@@ -298,7 +298,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_context": {"()": "portal.audit.context.RequestContextLogFilter"},
-        "client_errors_without_traceback": {"()": "portal.logfilters.ClientErrorsWithoutTraceback"},
+        "client_errors_without_traceback": {"()": "spaceport.logfilters.ClientErrorsWithoutTraceback"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},

@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn ``portal.wsgi``)."""
+"""WSGI entry point (gunicorn ``spaceport.wsgi``)."""
 
 from __future__ import annotations
 
@@ -6,5 +6,5 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spaceport.settings")
 application = get_wsgi_application()

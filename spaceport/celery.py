@@ -9,7 +9,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import setup_logging
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spaceport.settings")
 
 app = Celery("spaceport")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -7,8 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accessgrants.compat.s3keys import S3KeysView
 from accessgrants.compat.urls import accessmanager_patterns
 from commits.starting import start_accessmanager_commit
-from portal import health
 from portal.auth import wellknown
+from spaceport import health
 
 accessmanager = accessmanager_patterns(start_commit=start_accessmanager_commit)
 
@@ -26,12 +26,12 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/docs.html"),
         name="api-docs",
     ),
-    path("api/v1/", include("portal.api_urls")),
+    path("api/v1/", include("spaceport.api_urls")),
     path("api/s3keys/", S3KeysView.as_view(), name="vast-s3keys"),
     path("api/v2.0/accessmanager/", include(accessmanager)),
     path("accessmanager/api/v2.0/accessmanager/", include(accessmanager)),
     path("", include("connections.urls")),
     path("", include("commits.urls")),
     path("", include("accessgrants.urls")),
-    path("", include("portal.page_urls")),
+    path("", include("spaceport.page_urls")),
 ]
