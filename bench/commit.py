@@ -48,6 +48,7 @@ from django.contrib.auth import get_user_model
 from portal.tenancy.rules import AccessContext
 from commits.models import Commit
 from commits.starting import start_commit
+from connections.storage import with_active_connection
 from portal.tenancy.models import Space
 user = get_user_model().objects.get(username="bench")
 spaces = with_active_connection(Space.objects.all())
