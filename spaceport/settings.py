@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "accessgrants",
     "connections",
     "commits",
+    "gateway",
 ]
 
 MIDDLEWARE = [
@@ -484,3 +485,6 @@ IBM_IAM = "https://iam.cloud.ibm.com/identity/token"
 AZURE_CLOUDS = ["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn"]
 SPACEPORT_IBM_IAM_TOKEN_URLS = env_url_list("SPACEPORT_IBM_IAM_TOKEN_URLS", [IBM_IAM])
 SPACEPORT_AZURE_AUTHORITY_HOSTS = env_url_list("SPACEPORT_AZURE_AUTHORITY_HOSTS", AZURE_CLOUDS, origins=True)
+
+# The S3 gateway: the region clients sign their requests for (any S3 client needs one).
+SPACEPORT_S3_GATEWAY_REGION = env_str("SPACEPORT_S3_GATEWAY_REGION", "us-east-1")

@@ -14,7 +14,7 @@ from functools import cache
 
 import grimp
 
-ROOTS = ("spaceport", "portal", "connections", "accessgrants", "commits")
+ROOTS = ("spaceport", "portal", "connections", "accessgrants", "commits", "gateway")
 
 # The apps, most specific first: the ``portal.*`` subpackages before ``portal`` itself, whose shell
 # (app config, admin, tasks, commands, the model registry) is what is left of ``portal``. Whatever
@@ -30,6 +30,7 @@ APPS = (
     "connections",
     "accessgrants",
     "commits",
+    "gateway",
 )
 PROJECT = "spaceport"
 
@@ -59,7 +60,7 @@ FRONT_DOORS = {
     ),
     "portal": ("portal.models",),
     "connections": ("connections.storage", "connections.models"),
-    "accessgrants": ("accessgrants.access", "accessgrants.decisions", "accessgrants.models"),
+    "accessgrants": ("accessgrants.access", "accessgrants.decisions", "accessgrants.keysecrets", "accessgrants.models"),
     "commits": ("commits.starting", "commits.models"),
 }
 

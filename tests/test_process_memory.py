@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import accessgrants.keysecrets
 import accessgrants.vending.issuing
 import connections.providers.azure.vendor
 import connections.providers.registry
@@ -10,7 +11,13 @@ import portal.auth.bearer
 import portal.core.snapshots
 from portal.core.cache import ProcessMemory, forget_process_memories, process_memories
 
-HOLDING_SECRETS = {"storage clients", "presigning clients", "Azure user delegation keys", "issued credentials"}
+HOLDING_SECRETS = {
+    "storage clients",
+    "presigning clients",
+    "Azure user delegation keys",
+    "issued credentials",
+    "access key secrets",
+}
 
 
 def test_the_least_recently_used_entry_goes_first() -> None:
@@ -29,6 +36,7 @@ def test_every_map_is_bounded_and_those_holding_secrets_say_why() -> None:
         portal.core.snapshots,
         connections.providers.azure.vendor,
         accessgrants.vending.issuing,
+        accessgrants.keysecrets,
         connections.providers.s3.presigned,
         connections.providers.registry,
         portal.auth.bearer,

@@ -1,0 +1,104 @@
+"""Requests signed by botocore's own signers, as the gateway receives them, for the gateway's tests."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
+from urllib.parse import urlsplit
+
+from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+HOST = "gateway.example:9000"
+KEY_ID = "SPKAAAAAAAAAAAAAAAAA"
+SECRET = "s3cr3t/Key+0123456789abcdefghijklmnopqrs"
+SIGNED_AT = datetime(2026, 5, 24, 12, 0, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A request as the server hands it to the verifier."""
+
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+    body: bytes = field(default=b"", repr=False)
+
+    def with_header(self, name: str, value: str) -> Raw:
+        return replace(self, headers=[*self.headers, (name, value)])
+
+    def without_header(self, name: str) -> Raw:
+        return replace(self, headers=[(n, v) for n, v in self.headers if n.lower() != name.lower()])
+
+    def replacing_header(self, name: str, value: str) -> Raw:
+        return self.without_header(name).with_header(name, value)
+
+    def header(self, name: str) -> str:
+        return next(v for n, v in self.headers if n.lower() == name.lower())
+
+
+def _raw(request: AWSRequest, body: bytes) -> Raw:
+    prepared = request.prepare()
+    parts = urlsplit(prepared.url)
+    headers = [("Host", parts.netloc), *((str(n), str(v)) for n, v in prepared.headers.items())]
+    return Raw(request.method, parts.path, parts.query, headers, body)
+
+
+def signed(
+    method: str,
+    path: str,
+    query: str = "",
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    *,
+    key_id: str = KEY_ID,
+    secret: str = SECRET,
+    region: str = "us-east-1",
+    service: str = "s3",
+    unsigned_payload: bool = False,
+    at: datetime = SIGNED_AT,
+) -> Raw:
+    """A header-signed request (S3SigV4Auth), signing the body's hash unless ``unsigned_payload``."""
+    url = f"http://{HOST}{path}" + (f"?{query}" if query else "")
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+    if unsigned_payload:
+        request.context["client_config"] = Config(s3={"payload_signing_enabled": False})
+    with mock.patch("botocore.auth.get_current_datetime", return_value=at.replace(tzinfo=None)):
+        S3SigV4Auth(Credentials(key_id, secret), service, region).add_auth(request)
+    return _raw(request, body)
+
+
+def presigned(
+    method: str,
+    path: str,
+    query: str = "",
+    *,
+    expires: int = 3600,
+    key_id: str = KEY_ID,
+    secret: str = SECRET,
+    region: str = "us-east-1",
+    service: str = "s3",
+    at: datetime = SIGNED_AT,
+) -> Raw:
+    """A presigned URL (S3SigV4QueryAuth) used as a client uses it: no body hash, only ``host`` signed."""
+    url = f"http://{HOST}{path}" + (f"?{query}" if query else "")
+    request = AWSRequest(method=method, url=url)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=at.replace(tzinfo=None)):
+        S3SigV4QueryAuth(Credentials(key_id, secret), service, region, expires=expires).add_auth(request)
+    return _raw(request, b"")
+
+
+def secrets(**known: str) -> Any:
+    """A secret lookup over ``known`` (key id to secret) and the test key."""
+    table = {KEY_ID: SECRET, **known}
+    return table.get
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
