@@ -13,6 +13,10 @@ may not sign (unknown, inactive, expired); it may instead raise :class:`S3Error`
 the reason. Nothing of the request is skipped for any query parameter or header: ``uploadId=``
 and ``Expect: 100-continue`` are checked like everything else.
 
+Bodies: a hex ``x-amz-content-sha256`` is checked by :class:`~gateway.payload.Sha256Body`; the
+``STREAMING-*`` modes by :class:`~gateway.chunked.ChunkedBody`, which decodes aws-chunked bodies,
+checks every chunk signature and verifies the checksum trailer.
+
 Rules beyond the letter of AWS's page, as S3 enforces them: every ``x-amz-*`` header the request
 carries must be signed (an unsigned one could change what the request does without the signer
 agreeing), and a header-signed request must sign ``host`` and ``x-amz-content-sha256``.
@@ -36,6 +40,7 @@ from gateway.canonical import (
     query_pairs,
     sha256_hex,
 )
+from gateway.chunked import ChunkedBody, trailer_algorithm
 from gateway.errors import S3Error
 from gateway.payload import BodyCheck, Sha256Body
 
@@ -89,8 +94,26 @@ class VerifiedRequest:
         if self.payload == UNSIGNED:
             return BodyCheck(content_length)
         if self.payload in STREAMING:
-            raise S3Error("NotImplemented", f"{self.payload} bodies are not supported yet.")
+            return self._chunked(content_length)
         return Sha256Body(self.payload, content_length)
+
+    def _chunked(self, content_length: int | None) -> ChunkedBody:
+        decoded = self.headers.get("x-amz-decoded-content-length", "")
+        if not decoded.isdigit():
+            raise S3Error("MissingContentLength", "An aws-chunked body needs x-amz-decoded-content-length.")
+        trailer = None
+        if self.payload in (STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER):
+            trailer = trailer_algorithm(self.headers.get("x-amz-trailer"))
+        return ChunkedBody(
+            signed=self.payload != STREAMING_UNSIGNED_TRAILER,
+            trailer=trailer,
+            decoded_length=int(decoded),
+            key=self.key,
+            amz_date=self.amz_date,
+            scope=self.scope,
+            seed=self.seed_signature,
+            expected_length=content_length,
+        )
 
 
 @dataclass(frozen=True)

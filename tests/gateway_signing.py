@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -64,13 +65,20 @@ def signed(
     unsigned_payload: bool = False,
     at: datetime = SIGNED_AT,
 ) -> Raw:
-    """A header-signed request (S3SigV4Auth), signing the body's hash unless ``unsigned_payload``."""
+    """A header-signed request (S3SigV4Auth), signing the body's hash unless ``unsigned_payload``.
+
+    An ``x-amz-content-sha256`` among ``headers`` (a STREAMING-* mode) is signed as the payload.
+    """
     url = f"http://{HOST}{path}" + (f"?{query}" if query else "")
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
     if unsigned_payload:
         request.context["client_config"] = Config(s3={"payload_signing_enabled": False})
     with mock.patch("botocore.auth.get_current_datetime", return_value=at.replace(tzinfo=None)):
-        S3SigV4Auth(Credentials(key_id, secret), service, region).add_auth(request)
+        signer = S3SigV4Auth(Credentials(key_id, secret), service, region)
+        mode = next((v for n, v in (headers or {}).items() if n.lower() == "x-amz-content-sha256"), None)
+        if mode is not None:
+            signer.payload = lambda request: mode  # type: ignore[method-assign]
+        signer.add_auth(request)
     return _raw(request, body)
 
 
@@ -102,3 +110,41 @@ def secrets(**known: str) -> Any:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def chunk_signature(key: bytes, amz_date: str, scope: str, previous: str, data: bytes) -> str:
+    empty = hashlib.sha256(b"").hexdigest()
+    text = f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous}\n{empty}\n{sha256(data)}"
+    return hmac.new(key, text.encode(), "sha256").hexdigest()
+
+
+def aws_chunked(
+    data: bytes,
+    chunk_size: int,
+    *,
+    key: bytes | None = None,
+    amz_date: str = "",
+    scope: str = "",
+    seed: str = "",
+    trailer: tuple[str, str] | None = None,
+) -> bytes:
+    """An aws-chunked body as AWS documents it: signed chunks chained from ``seed`` when ``key`` is
+    given, then the final empty chunk, then the ``trailer`` line (signed too when ``key`` is given)."""
+    pieces = [data[i : i + chunk_size] for i in range(0, len(data), chunk_size)] + [b""]
+    out = bytearray()
+    previous = seed
+    for piece in pieces:
+        if key is None:
+            out += f"{len(piece):x}\r\n".encode()
+        else:
+            previous = chunk_signature(key, amz_date, scope, previous, piece)
+            out += f"{len(piece):x};chunk-signature={previous}\r\n".encode()
+        out += piece + b"\r\n" if piece else b""
+    if trailer is None:
+        return bytes(out + b"\r\n")
+    line = f"{trailer[0]}:{trailer[1]}"
+    out += line.encode() + b"\r\n"
+    if key is not None:
+        text = f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{previous}\n{sha256((line + chr(10)).encode())}"
+        out += f"x-amz-trailer-signature:{hmac.new(key, text.encode(), 'sha256').hexdigest()}\r\n".encode()
+    return bytes(out + b"\r\n")
