@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_to_bytes
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -32,33 +32,42 @@ def header_values(headers: Headers) -> dict[str, str]:
     return {name: ",".join(values) for name, values in joined.items()}
 
 
-def uri_encode(text: str, *, slash: bool) -> str:
+def uri_encode(text: str | bytes, *, slash: bool) -> str:
     """AWS's ``UriEncode``: everything but ``A-Za-z0-9-_.~`` percent-encoded (``/`` kept in paths)."""
     return quote(text, safe="/~" if slash else "~")
 
 
 def canonical_uri(raw_path: str) -> str:
     """The path as S3 signs it: decoded once and encoded once, segments untouched."""
-    return uri_encode(unquote(raw_path or "/"), slash=True)
+    return uri_encode(unquote_to_bytes(raw_path or "/"), slash=True)
 
 
 def query_pairs(raw_query: str) -> list[tuple[str, str]]:
-    """The decoded (name, value) pairs of a raw query string, blanks and repeats kept."""
+    """The decoded (name, value) pairs of a raw query string, blanks and repeats kept.
+
+    Bytes that are not UTF-8 are kept as surrogates, so they encode back to exactly what was sent.
+    """
     pairs = []
     for part in raw_query.split("&") if raw_query else []:
         if not part:
             continue
         name, _, value = part.partition("=")
-        pairs.append((unquote(name), unquote(value)))
+        pairs.append((_decoded(name), _decoded(value)))
     return pairs
+
+
+def _decoded(text: str) -> str:
+    return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]], *, leave_out: str = "") -> str:
     """The sorted, encoded query; ``leave_out`` names the one parameter not signed (the signature)."""
-    encoded = sorted(
-        (uri_encode(name, slash=False), uri_encode(value, slash=False)) for name, value in pairs if name != leave_out
-    )
+    encoded = sorted((_encoded(name), _encoded(value)) for name, value in pairs if name != leave_out)
     return "&".join(f"{name}={value}" for name, value in encoded)
+
+
+def _encoded(text: str) -> str:
+    return uri_encode(text.encode("utf-8", "surrogateescape"), slash=False)
 
 
 def canonical_request(

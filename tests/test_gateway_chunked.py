@@ -284,3 +284,92 @@ def test_encoded_checksums_are_base64() -> None:
     checksum = new_checksum("x-amz-checksum-crc32")
     checksum.update(b"123456789")
     assert encoded(checksum) == base64.b64encode((0xCBF43926).to_bytes(4, "big")).decode()
+
+
+# A generated corpus of hostile streaming bodies: every mode and trailer algorithm, each tampering.
+MODES = [("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", None)] + [
+    (mode, algorithm)
+    for mode in ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+    for algorithm in sorted(ALGORITHMS)
+]
+CORPUS_DATA = bytes(range(251)) * 100
+CHUNK = 8192
+
+
+def encode(mode: str, algorithm: str | None, data: bytes, trailer_data: bytes | None = None) -> tuple[Raw, bytes]:
+    raw = streaming(mode, algorithm, b"", len(CORPUS_DATA))
+    trailer = (algorithm, reference(algorithm, data if trailer_data is None else trailer_data)) if algorithm else None
+    if mode.startswith("STREAMING-UNSIGNED"):
+        return raw, aws_chunked(data, CHUNK, trailer=trailer)
+    return raw, signed_body(raw, data, CHUNK, trailer)
+
+
+def flipped(body: bytes, at: int) -> bytes:
+    changed = bytearray(body)
+    changed[at] ^= 0x01
+    return bytes(changed)
+
+
+def tamperings(mode: str, algorithm: str | None) -> dict[str, tuple[bytes, str]]:
+    signed_mode = not mode.startswith("STREAMING-UNSIGNED")
+    _, body = encode(mode, algorithm, CORPUS_DATA)
+    data_code = "SignatureDoesNotMatch" if signed_mode else "BadDigest"
+    first_data = body.index(b"\r\n") + 2
+    second = first_data + CHUNK + 2  # where the second chunk's size line starts
+    third = body.index(b"\r\n", second) + 2 + CHUNK + 2
+    cases = {
+        "first-byte": (flipped(body, first_data), data_code),
+        "middle-byte": (flipped(body, first_data + CHUNK // 2), data_code),
+        "last-chunk-byte": (flipped(body, body.index(b"\r\n0") - 1), data_code),
+        "truncated-in-data": (body[: first_data + 100], "IncompleteBody"),
+        "truncated-before-end": (body[:-2], "IncompleteBody"),
+        "bytes-after-end": (body + b"0\r\n\r\n", "IncompleteBody"),
+        "long-size-line": (b"f" * (MAX_LINE + 1), "IncompleteBody"),
+        "oversized-chunk": (f"{MAX_CHUNK + 1:x}\r\n".encode(), "IncompleteBody"),
+        "short-chunk": (body.replace(b"\r\n2000", b"\r\n1fff", 1), "IncompleteBody"),
+        "chunk-dropped": (body[:second] + body[third:], "SignatureDoesNotMatch" if signed_mode else "IncompleteBody"),
+    }
+    if signed_mode:
+        signatures = [line.split(b"=")[1] for line in body.split(b"\r\n") if b"chunk-signature=" in line]
+        for index in (0, len(signatures) // 2, len(signatures) - 1):
+            cases[f"broken-signature-{index}"] = (
+                body.replace(signatures[index], b"0" * 64, 1),
+                "SignatureDoesNotMatch",
+            )
+        cases["unsigned-chunk"] = (body.replace(b";chunk-signature=" + signatures[0], b"", 1), "SignatureDoesNotMatch")
+    if algorithm:
+        _, wrong = encode(mode, algorithm, CORPUS_DATA, trailer_data=CORPUS_DATA[:-1])
+        cases["wrong-trailer"] = (wrong, "BadDigest")
+        cases["missing-trailer"] = (body[: body.index(algorithm.encode())] + b"\r\n", "InvalidRequest")
+        if signed_mode:
+            cases["trailer-signature-dropped"] = (
+                body[: body.index(b"x-amz-trailer-signature")] + b"\r\n",
+                "SignatureDoesNotMatch",
+            )
+    return cases
+
+
+STREAMING_CORPUS = [
+    (f"{mode}-{algorithm or 'none'}-{name}", mode, algorithm, name)
+    for mode, algorithm in MODES
+    for name in tamperings(mode, algorithm)
+]
+
+
+def test_the_streaming_corpus_is_large() -> None:
+    assert len(STREAMING_CORPUS) >= 150
+
+
+@pytest.mark.parametrize(("mode", "algorithm"), MODES)
+def test_every_streaming_mode_accepts_its_own_body(mode: str, algorithm: str | None) -> None:
+    raw, body = encode(mode, algorithm, CORPUS_DATA)
+    assert stream(verified_of(raw), body, 4099) == CORPUS_DATA
+
+
+@pytest.mark.parametrize(
+    ("mode", "algorithm", "name"), [c[1:] for c in STREAMING_CORPUS], ids=[c[0] for c in STREAMING_CORPUS]
+)
+def test_every_hostile_streaming_body_is_refused(mode: str, algorithm: str | None, name: str) -> None:
+    raw, _ = encode(mode, algorithm, CORPUS_DATA)
+    body, code = tamperings(mode, algorithm)[name]
+    assert refused(verified_of(raw), body, 3001) == code

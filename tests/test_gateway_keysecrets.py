@@ -12,6 +12,7 @@ from django.utils import timezone
 from accessgrants.accesskeys import deactivate_key, delete_key, issue_key, reactivate_key
 from accessgrants.keysecrets import key_secret, signing_secret
 from gateway.errors import S3Error
+from gateway.keys import access_key_secret
 from gateway.sigv4 import verify
 from portal.core.cache import process_memories
 from portal.tenancy.models import Space
@@ -70,3 +71,14 @@ def test_a_request_signed_with_an_issued_key_verifies_until_it_is_deactivated(is
     with pytest.raises(S3Error) as caught:
         verify(raw.method, raw.path, raw.query, raw.headers, signing_secret, SIGNED_AT)
     assert caught.value.code == "InvalidAccessKeyId"
+
+
+def test_the_gateway_lookup_names_the_reason(issued: Any) -> None:
+    assert access_key_secret(issued.key.access_key_id) == issued.secret_key
+    deactivate_key(issued.key.pk)
+    with pytest.raises(S3Error) as caught:
+        access_key_secret(issued.key.access_key_id)
+    assert caught.value.code == "InvalidAccessKeyId"
+    assert "the key is inactive" in caught.value.message
+    with pytest.raises(S3Error, match="no such access key"):
+        access_key_secret("SPKNOBODYNOBODY00000")

@@ -39,6 +39,7 @@ HEADER_SIGNED: dict[str, Callable[..., Raw]] = {
     "get": lambda **kw: signed("GET", "/acme-raw/in/run-1.csv", **kw),
     "get-range": lambda **kw: signed("GET", "/acme-raw/in/run-1.csv", headers={"Range": "bytes=0-9"}, **kw),
     "get-odd-key": lambda **kw: signed("GET", "/acme-raw/a%20b/..//%C3%BC%2Bx%21.txt", **kw),
+    "get-binary-key": lambda **kw: signed("GET", "/acme-raw/%FF%FEk%2B", "prefix=%FF%20x&marker=a%2Bb", **kw),
     "head": lambda **kw: signed("HEAD", "/acme-raw/in/run-1.csv", **kw),
     "list": lambda **kw: signed("GET", "/acme-raw", "list-type=2&prefix=in%2F&delimiter=%2F&max-keys=10", **kw),
     "put": lambda **kw: signed("PUT", "/acme-raw/in/new.csv", body=BODY, headers={"Content-Type": "text/csv"}, **kw),
