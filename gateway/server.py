@@ -1,0 +1,318 @@
+"""The S3 gateway process: an aiohttp server that checks, authorizes and proxies S3 requests.
+
+Each request is verified (:mod:`gateway.sigv4`), authorized with
+:func:`accessgrants.decisions.decide_for_key`, then re-signed with the connection's credentials and
+streamed to the store where the space lives; nothing is kept between requests. Work that reads the
+database runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, quote, unquote
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape
+
+import aiohttp
+from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
+from django.db import connections
+
+from accessgrants.decisions import decide_for_key
+from connections.storage import vet
+from gateway.buckets import listable_buckets, space_of
+from gateway.errors import S3Error
+from gateway.keys import access_key_secret
+from gateway.sigv4 import verify
+from gateway.upstream import Upstream, upstream_for
+
+log = logging.getLogger("spaceport.gateway")
+T = TypeVar("T")
+DB_WORKERS = 8
+
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+READ_CHUNK = 256 * 1024
+REQUEST_HEADERS = (
+    "content-type", "content-md5", "content-encoding", "content-language", "content-disposition",
+    "cache-control", "expires", "range", "if-match", "if-none-match", "if-modified-since",
+    "if-unmodified-since",
+)  # fmt: skip
+RESPONSE_HEADERS = (
+    "content-type", "content-length", "content-range", "content-encoding", "content-language",
+    "content-disposition", "cache-control", "expires", "etag", "last-modified", "accept-ranges",
+)  # fmt: skip
+PRESIGN_PARAMS = {
+    "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
+    "X-Amz-Signature", "x-id",
+}  # fmt: skip
+
+
+class VettedResolver(AbstractResolver):
+    """Resolves names through the address policy, so the gateway connects only where it may."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await asyncio.to_thread(vet, host, port)
+        return [
+            ResolveResult(hostname=host, host=d.address, port=d.port, family=d.family, proto=0, flags=0) for d in found
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
+def _forwarded(headers: Any, names: tuple[str, ...]) -> dict[str, str]:
+    chosen = {}
+    for name, value in headers.items():
+        lower = name.lower()
+        if (
+            lower in names
+            or lower.startswith("x-amz-meta-")
+            or (lower.startswith("x-amz-checksum-") and lower != "x-amz-checksum-algorithm")
+        ):
+            chosen[lower] = value
+    return chosen
+
+
+def _split(raw_path: str) -> tuple[str, str]:
+    path = unquote(raw_path.lstrip("/"))
+    bucket, _, key = path.partition("/")
+    return bucket, key
+
+
+def _deny(why: str) -> S3Error:
+    return S3Error("AccessDenied", f"Access Denied ({why}).")
+
+
+class Gateway:
+    """The request handler, holding the one HTTP client session used for every upstream store."""
+
+    def __init__(self, workers: int = DB_WORKERS) -> None:
+        self.session: aiohttp.ClientSession | None = None
+        self.workers = workers
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway-db")
+
+    async def _db(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work`` (which may read the database) on the gateway's worker threads."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, partial(work, *args))
+
+    async def _authorize(
+        self, access_key_id: str, action: str, resource: str, context: dict[str, object] | None = None
+    ) -> None:
+        decision = await self._db(partial(decide_for_key, context=context), access_key_id, action, resource)
+        if not decision.allowed:
+            raise _deny(getattr(decision, "reason", "") or "no policy allows it")
+
+    async def start(self, app: web.Application) -> None:
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(resolver=VettedResolver()), auto_decompress=False
+        )
+
+    async def stop(self, app: web.Application) -> None:
+        if self.session is not None:
+            await self.session.close()
+        barrier = threading.Barrier(self.workers)
+
+        def close_connections() -> None:
+            barrier.wait(timeout=10)
+            connections.close_all()
+
+        closing = [asyncio.wrap_future(self.pool.submit(close_connections)) for _ in range(self.workers)]
+        await asyncio.gather(*closing, return_exceptions=True)
+        self.pool.shutdown(wait=False)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        request_id = secrets.token_hex(8).upper()
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        try:
+            return await self._answer(request, raw_path, raw_query)
+        except S3Error as error:
+            log.info("%s %s %s refused: %s %s", request_id, request.method, raw_path, error.code, error.message)
+            body = b"" if request.method == "HEAD" else error.to_xml(unquote(raw_path), request_id)
+            return web.Response(
+                status=error.status,
+                body=body,
+                content_type="application/xml",
+                headers={"x-amz-request-id": request_id},
+            )
+
+    async def _answer(self, request: web.Request, raw_path: str, raw_query: str) -> web.StreamResponse:
+        headers = list(request.headers.items())
+        verified = await self._db(verify, request.method, raw_path, raw_query, headers, access_key_secret)
+        key_id = verified.access_key_id
+        query = {k: v for k, v in parse_qsl(raw_query, keep_blank_values=True) if k not in PRESIGN_PARAMS}
+        bucket, key = _split(raw_path)
+        if not bucket:
+            if request.method != "GET" or query:
+                raise S3Error("NotImplemented", "Only ListBuckets is served at the root.")
+            return await self._list_buckets(key_id)
+        space = await self._db(space_of, key_id, bucket)
+        if space is None:
+            raise S3Error("NoSuchBucket", "The specified bucket does not exist.")
+        if not key:
+            if request.method == "GET" and query.get("list-type") == "2":
+                prefix = query.get("prefix", "")
+                await self._authorize(key_id, "s3:ListBucket", bucket, {"s3:prefix": prefix})
+                upstream = await self._db(upstream_for, space)
+                return await self._list_objects(upstream, bucket, query)
+            raise S3Error("NotImplemented", "This bucket operation is not served by the gateway yet.")
+        if query:
+            raise S3Error("NotImplemented", "This object operation is not served by the gateway yet.")
+        action = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject", "DELETE": "s3:DeleteObject"}
+        if request.method not in action:
+            raise S3Error("NotImplemented", "This object operation is not served by the gateway yet.")
+        if request.method == "PUT" and "x-amz-copy-source" in request.headers:
+            raise S3Error("NotImplemented", "CopyObject is not served by the gateway yet.")
+        await self._authorize(key_id, action[request.method], f"{bucket}/{key}")
+        upstream = await self._db(upstream_for, space)
+        return await self._object(request, upstream, key, verified)
+
+    async def _list_buckets(self, key_id: str) -> web.Response:
+        buckets = await self._db(listable_buckets, key_id)
+        entries = "".join(
+            f"<Bucket><Name>{escape(name)}</Name><CreationDate>{space.created.strftime('%Y-%m-%dT%H:%M:%S.000Z')}"
+            "</CreationDate></Bucket>"
+            for name, space in buckets
+        )
+        body = (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<ListAllMyBucketsResult xmlns="{S3_NS}">'
+            f"<Owner><ID>{escape(key_id)}</ID></Owner><Buckets>{entries}</Buckets></ListAllMyBucketsResult>"
+        )
+        return web.Response(body=body.encode(), content_type="application/xml")
+
+    async def _send(
+        self, upstream: Upstream, method: str, url: str, headers: dict[str, str], data: Any = None
+    ) -> aiohttp.ClientResponse:
+        assert self.session is not None
+        signed = await self._db(upstream.signed_headers, method, url, headers)
+        return await self.session.request(method, url, headers=signed, data=data, allow_redirects=False)
+
+    async def _list_objects(self, upstream: Upstream, bucket: str, query: dict[str, str]) -> web.Response:
+        prefix = upstream.location.prefix
+        params = {"list-type": "2"}
+        for name in ("delimiter", "max-keys", "continuation-token", "fetch-owner"):
+            if name in query:
+                params[name] = query[name]
+        params["prefix"] = prefix + query.get("prefix", "")
+        if "start-after" in query:
+            params["start-after"] = prefix + query["start-after"]
+        url = upstream.url() + "?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in sorted(params.items()))
+        response = await self._send(upstream, "GET", url, {})
+        async with response:
+            body = await response.read()
+            if response.status != 200:
+                raise _upstream_error(response.status, body)
+        encode = query.get("encoding-type") == "url"
+        return web.Response(body=_rewritten_listing(body, bucket, prefix, encode), content_type="application/xml")
+
+    async def _object(self, request: web.Request, upstream: Upstream, key: str, verified: Any) -> web.StreamResponse:
+        method = request.method
+        headers = _forwarded(request.headers, REQUEST_HEADERS)
+        data = None
+        if method == "PUT":
+            length_text = request.headers.get("x-amz-decoded-content-length") or request.headers.get("content-length")
+            if length_text is None or not length_text.isdigit():
+                raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.")
+            headers["content-length"] = length_text
+            raw_length = request.headers.get("content-length")
+            check = verified.body_check(int(raw_length) if raw_length and raw_length.isdigit() else None)
+            data = _checked_body(request, check)
+        response = await self._send(upstream, method, upstream.url(key), headers, data)
+        async with response:
+            if response.status >= 300 and response.status != 304:
+                raise _upstream_error(response.status, await response.read())
+            answered = _forwarded(response.headers, RESPONSE_HEADERS)
+            status = response.status
+            if "content-range" in answered:
+                # A part is 206 (some stores answer 200), and a checksum describes the whole object,
+                # never the part: a client checking it would reject the part.
+                status = 206
+                answered = {name: value for name, value in answered.items() if not name.startswith("x-amz-checksum-")}
+            answer = web.StreamResponse(status=status, headers=answered)
+            if method == "HEAD" and "content-length" in response.headers:
+                answer.content_length = int(response.headers["content-length"])
+            await answer.prepare(request)
+            if method == "GET":
+                async for piece in response.content.iter_chunked(READ_CHUNK):
+                    await answer.write(piece)
+            await answer.write_eof()
+            return answer
+
+
+def _checked_body(request: web.Request, check: Any) -> Callable[[], Awaitable[None]] | Any:
+    async def pieces() -> Any:
+        async for piece in request.content.iter_chunked(READ_CHUNK):
+            out = check.feed(piece)
+            if out:
+                yield out
+        last = check.finish()
+        if last:
+            yield last
+
+    return pieces()
+
+
+def _parsed(body: bytes) -> ElementTree.Element:
+    """An upstream store's XML answer. ElementTree never resolves external entities, and expat
+    (2.4 and later) refuses entity expansion blow-ups, so a hostile store can send no more than bad XML."""
+    return ElementTree.fromstring(body)  # noqa: S314
+
+
+def _upstream_error(status: int, body: bytes) -> S3Error:
+    code = {404: "NoSuchKey", 403: "AccessDenied", 412: "PreconditionFailed", 416: "InvalidRange"}.get(status, "")
+    try:
+        found = _parsed(body).findtext("Code") if body else None
+    except ElementTree.ParseError:
+        found = None
+    code = found or code or "InternalError"
+    if code in ("NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return S3Error("ServiceUnavailable", "The space's storage refused the gateway; ask an administrator.", 503)
+    messages = {"NoSuchKey": "The specified key does not exist."}
+    return S3Error(code, messages.get(code, f"The storage answered {code}."), status if status >= 400 else 502)
+
+
+def _rewritten_listing(body: bytes, bucket: str, prefix: str, encode: bool) -> bytes:
+    ElementTree.register_namespace("", S3_NS)
+    root = _parsed(body)
+    ns = {"s3": S3_NS}
+
+    def strip(text: str | None) -> str:
+        value = text or ""
+        value = value[len(prefix) :] if value.startswith(prefix) else value
+        return quote(value, safe="/") if encode else value
+
+    for element in root.iter():
+        tag = element.tag.split("}", 1)[-1]
+        if tag == "Name":
+            element.text = bucket
+        elif tag in ("Prefix", "Key", "StartAfter"):
+            element.text = strip(element.text)
+        elif tag == "EncodingType":
+            element.text = "url"
+    if encode and root.find("s3:EncodingType", ns) is None:
+        ElementTree.SubElement(root, f"{{{S3_NS}}}EncodingType").text = "url"
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def application() -> web.Application:
+    """The gateway as an aiohttp application: ``/healthz`` and every S3 path."""
+    gateway = Gateway()
+    app = web.Application(client_max_size=0)
+    app.on_startup.append(gateway.start)
+    app.on_cleanup.append(gateway.stop)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_route("*", "/{tail:.*}", gateway.handle)
+    return app

@@ -1,0 +1,173 @@
+"""The S3 gateway end to end: boto3 with a Spaceport access key, the gateway on a loopback port,
+and ``rclone serve s3`` as the organization's S3-compatible store."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from aiohttp import web
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from accessgrants.accesskeys import issue_key
+from connections.active import make_active
+from gateway.server import application
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.models import Space
+from tests.emulators import LOOPBACK, RcloneS3, free_port
+from tests.test_provider_s3compat import connect_new_bucket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def gateway_url() -> Iterator[str]:
+    """The gateway served from a thread of its own on a free loopback port."""
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(application())
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, LOOPBACK, port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield f"http://{LOOPBACK}:{port}"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()
+
+
+def s3_for(url: str, issued: Any) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=issued.key.access_key_id,
+        aws_secret_access_key=issued.secret_key,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def world(organization: Any, space: Any, member: Any, rclone_s3: RcloneS3) -> dict[str, Any]:
+    """acme's raw (member supplies it) and ref (member may only read it) in rclone, and another organization."""
+    make_active(connect_new_bucket(organization, rclone_s3))
+    ref = create_space(organization, name="ref", description="Reference data")
+    Grant.objects.create(user=member, scope=Scope.SPACE, role=Role.USER, organization=organization, space=ref)
+    other = create_organization(name="globex", display_name="Globex", owner=member)
+    create_space(other, name="raw", description="Theirs")
+    make_active(connect_new_bucket(other, rclone_s3))
+    return {"key": issue_key(member, organization), "ref": ref}
+
+
+def deleting_within(s3: Any, bucket: str, key: str, seconds: float = 5) -> None:
+    """Delete, retrying while a grant just given is not yet felt (at most ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            s3.delete_object(Bucket=bucket, Key=key)
+            return
+        except ClientError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def code_of(error: ClientError) -> str:
+    return str(error.response["Error"]["Code"])
+
+
+def test_health_needs_no_signature(gateway_url: str) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{gateway_url}/healthz") as answer:
+        assert answer.read() == b"ok"
+
+
+def test_objects_round_trip(gateway_url: str, world: dict[str, Any], rclone_s3: RcloneS3) -> None:
+    s3 = s3_for(gateway_url, world["key"])
+    names = [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
+    assert {"acme-raw", "acme-ref"} <= set(names)
+    assert not [name for name in names if not name.startswith("acme-")]
+
+    s3.put_object(Bucket="acme-raw", Key="run-1/a.csv", Body=b"a,b\n1,2\n", ContentType="text/csv", Metadata={"k": "v"})
+    s3.put_object(Bucket="acme-raw", Key="run-1/deep/b.txt", Body=b"b" * 70000)
+    s3.put_object(Bucket="acme-raw", Key="top.txt", Body=b"top")
+    stored = list(rclone_s3.root.glob("*/raw/run-1/a.csv"))
+    assert len(stored) == 1 and stored[0].read_bytes() == b"a,b\n1,2\n"
+
+    got = s3.get_object(Bucket="acme-raw", Key="run-1/a.csv")
+    assert got["Body"].read() == b"a,b\n1,2\n"
+    assert got["ContentType"] == "text/csv"
+    assert got["Metadata"] == {"k": "v"}
+    ranged = s3.get_object(Bucket="acme-raw", Key="run-1/deep/b.txt", Range="bytes=10-19")
+    assert ranged["Body"].read() == b"b" * 10
+    assert ranged["ContentRange"] == "bytes 10-19/70000"
+    assert s3.head_object(Bucket="acme-raw", Key="run-1/deep/b.txt")["ContentLength"] == 70000
+
+    listed = s3.list_objects_v2(Bucket="acme-raw", Prefix="run-1/", Delimiter="/")
+    assert [item["Key"] for item in listed["Contents"]] == ["run-1/a.csv"]
+    assert [item["Prefix"] for item in listed["CommonPrefixes"]] == ["run-1/deep/"]
+    assert listed["Name"] == "acme-raw" and listed["Prefix"] == "run-1/"
+    everything = s3.list_objects_v2(Bucket="acme-raw")
+    assert [item["Key"] for item in everything["Contents"]] == ["run-1/a.csv", "run-1/deep/b.txt", "top.txt"]
+
+    with pytest.raises(ClientError) as supplier:
+        s3.delete_object(Bucket="acme-raw", Key="top.txt")
+    assert code_of(supplier.value) == "AccessDenied"
+    raw = Space.objects.get(organization__name="acme", name="raw")
+    Grant.objects.filter(space=raw, role=Role.SUPPLIER).update(role=Role.TRUSTEE)
+    deleting_within(s3, "acme-raw", "top.txt")
+    with pytest.raises(ClientError) as gone:
+        s3.head_object(Bucket="acme-raw", Key="top.txt")
+    assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as missing:
+        s3.get_object(Bucket="acme-raw", Key="top.txt")
+    assert code_of(missing.value) == "NoSuchKey"
+
+
+def test_refusals(gateway_url: str, world: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    s3 = s3_for(gateway_url, world["key"])
+    with pytest.raises(ClientError) as read_only:
+        s3.put_object(Bucket="acme-ref", Key="x.txt", Body=b"x")
+    assert code_of(read_only.value) == "AccessDenied"
+    request_id = read_only.value.response["ResponseMetadata"]["RequestId"]
+    assert request_id and request_id in caplog.text
+    assert s3.list_objects_v2(Bucket="acme-ref").get("Contents", []) == []
+
+    for bucket in ("globex-raw", "nosuch-bucket"):
+        with pytest.raises(ClientError) as elsewhere:
+            s3.get_object(Bucket=bucket, Key="a.csv")
+        assert code_of(elsewhere.value) == "NoSuchBucket"
+
+    with pytest.raises(ClientError) as unsupported:
+        s3.create_multipart_upload(Bucket="acme-raw", Key="big")
+    assert code_of(unsupported.value) == "NotImplemented"
+
+    wrong = s3_for(gateway_url, world["key"])
+    wrong._request_signer._credentials.secret_key = "not-the-secret"
+    with pytest.raises(ClientError) as forged:
+        wrong.list_buckets()
+    assert code_of(forged.value) == "SignatureDoesNotMatch"
+
+
+def test_revoking_the_grant_is_felt_within_five_seconds(gateway_url: str, world: dict[str, Any]) -> None:
+    s3 = s3_for(gateway_url, world["key"])
+    s3.put_object(Bucket="acme-raw", Key="a.txt", Body=b"a")
+    Grant.objects.filter(space__name="raw", role=Role.SUPPLIER).delete()
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            s3.get_object(Bucket="acme-raw", Key="a.txt")
+        except ClientError as refused:
+            assert code_of(refused) == "AccessDenied"
+            break
+        assert time.monotonic() < deadline, "the revoked grant still allows reading after 5 s"
+        time.sleep(0.2)
