@@ -119,8 +119,8 @@ def _command_target_exists(command: list[str]) -> None:
 
 def test_compose_runs_every_process_on_postgres_and_redis(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"postgres", "redis", "web", "worker", "beat"} <= set(services)
-    for name in ("web", "worker", "beat", "migrate"):
+    assert {"postgres", "redis", "web", "worker", "beat", "gateway"} <= set(services)
+    for name in ("web", "worker", "beat", "gateway", "migrate"):
         service = services[name]
         env = service["environment"]
         assert env["DATABASE_URL"].startswith("postgres://")
@@ -130,6 +130,7 @@ def test_compose_runs_every_process_on_postgres_and_redis(compose: dict[str, Any
     assert services["web"]["command"][0] == "gunicorn"
     assert services["worker"]["command"][3] == "worker"
     assert services["beat"]["command"][3] == "beat"
+    assert services["gateway"]["command"][2] == "rungateway"
 
 
 def test_compose_environment_names_only_settings_that_exist(compose: dict[str, Any]) -> None:

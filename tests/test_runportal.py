@@ -2,8 +2,8 @@
 
 ``python manage.py runportal`` with no database or broker settings at all (SQLite and the embedded
 filesystem broker) in an empty var directory: it prints the demo login, a person signs in with it
-in Chromium and opens the first pages, tasks run on the worker, beat comes up, and Ctrl-C stops
-web, worker and beat.
+in Chromium and opens the first pages, tasks run on the worker, beat comes up, the S3 gateway
+answers, and Ctrl-C stops web, worker, beat and the gateway.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class RunningPortal:
     port: int
     env: dict[str, str]
     log: Path
+    gateway_url: str
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -77,16 +78,27 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPortal]:
     """``runportal`` in a fresh var directory on a free port, answering its sign-in page."""
     home = tmp_path_factory.mktemp("quick-start")
     port = free_port()
+    gateway_port = free_port()
     log = home / "runportal.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "runportal", "--addr", f"127.0.0.1:{port}"],
+            [
+                sys.executable,
+                "manage.py",
+                "runportal",
+                "--addr",
+                f"127.0.0.1:{port}",
+                "--gateway-addr",
+                f"127.0.0.1:{gateway_port}",
+            ],
             cwd=ROOT,
             env=local_env(home / "var"),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    running = RunningPortal(process, f"http://127.0.0.1:{port}", port, local_env(home / "var"), log)
+    running = RunningPortal(
+        process, f"http://127.0.0.1:{port}", port, local_env(home / "var"), log, f"http://127.0.0.1:{gateway_port}"
+    )
     try:
         deadline = time.monotonic() + 120
         status = 0
@@ -193,9 +205,21 @@ def test_the_worker_runs_tasks_and_beat_runs_its_schedule(portal: RunningPortal)
     portal.wait_for("a task sent by beat", re.compile(r"Scheduler: Sending due task"), timeout=60)
 
 
+def test_the_gateway_answers_its_health_check(portal: RunningPortal) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{portal.gateway_url}/healthz", timeout=2) as answer:
+                assert answer.read() == b"ok"
+                return
+        except OSError:
+            assert time.monotonic() < deadline, portal.output()[-3000:]
+            time.sleep(0.5)
+
+
 def test_ctrl_c_stops_web_worker_and_beat(portal: RunningPortal) -> None:
     started = children_of(portal.process.pid)
-    assert len(started) == 3, "web, worker and beat"
+    assert len(started) == 4, "web, worker, beat and the gateway"
     portal.stop()
     printed = portal.output()
     assert portal.process.returncode == 0, printed[-3000:]

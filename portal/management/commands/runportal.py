@@ -1,4 +1,4 @@
-"""Run web, worker and beat together for local use; Ctrl-C stops all three."""
+"""Run web, worker, beat and the S3 gateway together for local use; Ctrl-C stops them all."""
 
 from __future__ import annotations
 
@@ -14,10 +14,13 @@ from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Migrate, create the demo login, then run web, Celery worker and Celery beat until interrupted."
+    help = (
+        "Migrate, create the demo login, then run web, Celery worker, Celery beat and the S3 gateway until interrupted."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000", help="address for the web server")
+        parser.add_argument("--gateway-addr", default="127.0.0.1:9000", help="address for the S3 gateway")
         parser.add_argument("--no-demo", action="store_true", help="do not create the demo login and organization")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -26,10 +29,12 @@ class Command(BaseCommand):
             call_command("bootstrap_demo", url=f"http://{options['addr']}/")
         self.stdout.flush()
         python = sys.executable
+        gateway_host, _, gateway_port = options["gateway_addr"].rpartition(":")
         commands = {
             "web": [python, "manage.py", "runserver", options["addr"], "--noreload"],
             "worker": [python, "-m", "celery", "-A", "spaceport", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [python, "-m", "celery", "-A", "spaceport", "beat", "-l", "info"],
+            "gateway": [python, "manage.py", "rungateway", "--host", gateway_host, "--port", gateway_port],
         }
         processes = {
             name: subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
