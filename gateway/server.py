@@ -13,7 +13,7 @@ import logging
 import secrets
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
@@ -24,10 +24,11 @@ from xml.sax.saxutils import escape
 import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.helpers import is_ip_address
 from django.db import connections
 
 from accessgrants.decisions import decide_for_key
-from connections.storage import vet
+from connections.storage import AddressRefused, vet
 from gateway.buckets import listable_buckets, space_of
 from gateway.errors import S3Error
 from gateway.keys import access_key_secret
@@ -190,11 +191,25 @@ class Gateway:
         return web.Response(body=body.encode(), content_type="application/xml")
 
     async def _send(
-        self, upstream: Upstream, method: str, url: str, headers: dict[str, str], data: Any = None
+        self, upstream: Upstream, method: str, url: str, headers: dict[str, str], body: CheckedBody | None = None
     ) -> aiohttp.ClientResponse:
+        """Send a signed request to the space's store through the address policy."""
         assert self.session is not None
-        signed = await self._db(upstream.signed_headers, method, url, headers)
-        return await self.session.request(method, url, headers=signed, data=data, allow_redirects=False)
+        try:
+            if is_ip_address(upstream.host):
+                # aiohttp connects to an address literal without asking the resolver: vet it here.
+                await asyncio.to_thread(vet, upstream.host, upstream.port)
+            signed = await self._db(upstream.signed_headers, method, url, headers)
+            data = body.pieces() if body is not None else None
+            return await self.session.request(method, url, headers=signed, data=data, allow_redirects=False)
+        except AddressRefused as refused:
+            log.warning("upstream %s refused by the address policy: %s", upstream.host, refused)
+            raise S3Error("ServiceUnavailable", "The space's storage may not be reached from here.", 503) from refused
+        except aiohttp.ClientError as failed:
+            if body is not None and body.error is not None:
+                raise body.error from failed
+            log.warning("upstream %s failed: %s", upstream.host, failed)
+            raise S3Error("ServiceUnavailable", "The space's storage could not be reached.", 503) from failed
 
     async def _list_objects(self, upstream: Upstream, bucket: str, query: dict[str, str]) -> web.Response:
         prefix = upstream.location.prefix
@@ -217,16 +232,20 @@ class Gateway:
     async def _object(self, request: web.Request, upstream: Upstream, key: str, verified: Any) -> web.StreamResponse:
         method = request.method
         headers = _forwarded(request.headers, REQUEST_HEADERS)
-        data = None
+        body: CheckedBody | None = None
         if method == "PUT":
             length_text = request.headers.get("x-amz-decoded-content-length") or request.headers.get("content-length")
             if length_text is None or not length_text.isdigit():
                 raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP header.")
             headers["content-length"] = length_text
+            encodings = [e.strip() for e in headers.pop("content-encoding", "").split(",") if e.strip()]
+            if [e for e in encodings if e != "aws-chunked"]:
+                # aws-chunked is how the body came to the gateway, not how it is stored.
+                headers["content-encoding"] = ", ".join(e for e in encodings if e != "aws-chunked")
             raw_length = request.headers.get("content-length")
             check = verified.body_check(int(raw_length) if raw_length and raw_length.isdigit() else None)
-            data = _checked_body(request, check)
-        response = await self._send(upstream, method, upstream.url(key), headers, data)
+            body = CheckedBody(request, check)
+        response = await self._send(upstream, method, upstream.url(key), headers, body)
         async with response:
             if response.status >= 300 and response.status != 304:
                 raise _upstream_error(response.status, await response.read())
@@ -248,17 +267,27 @@ class Gateway:
             return answer
 
 
-def _checked_body(request: web.Request, check: Any) -> Callable[[], Awaitable[None]] | Any:
-    async def pieces() -> Any:
-        async for piece in request.content.iter_chunked(READ_CHUNK):
-            out = check.feed(piece)
-            if out:
-                yield out
-        last = check.finish()
+class CheckedBody:
+    """The request body as it streams upstream through its check; a failed check aborts the
+    upstream request (its last piece is never sent) and is kept to be answered to the client."""
+
+    def __init__(self, request: web.Request, check: Any) -> None:
+        self.request = request
+        self.check = check
+        self.error: S3Error | None = None
+
+    async def pieces(self) -> AsyncIterator[bytes]:
+        try:
+            async for piece in self.request.content.iter_chunked(READ_CHUNK):
+                out = self.check.feed(piece)
+                if out:
+                    yield out
+            last = self.check.finish()
+        except S3Error as error:
+            self.error = error
+            raise
         if last:
             yield last
-
-    return pieces()
 
 
 def _parsed(body: bytes) -> ElementTree.Element:

@@ -53,6 +53,11 @@ class Upstream:
     def host(self) -> str:
         return urlsplit(self.endpoint).hostname or ""
 
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.endpoint)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
 
 def upstream_for(space: Space) -> Upstream:
     """The upstream of ``space``, or :class:`S3Error` when its storage cannot be proxied."""

@@ -4,15 +4,22 @@ and ``rclone serve s3`` as the organization's S3-compatible store."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+import requests
 from aiohttp import web
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from accessgrants.accesskeys import issue_key
@@ -51,7 +58,7 @@ def s3_for(url: str, issued: Any) -> Any:
         aws_access_key_id=issued.key.access_key_id,
         aws_secret_access_key=issued.secret_key,
         region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
     )
 
 
@@ -85,8 +92,6 @@ def code_of(error: ClientError) -> str:
 
 
 def test_health_needs_no_signature(gateway_url: str) -> None:
-    import urllib.request
-
     with urllib.request.urlopen(f"{gateway_url}/healthz") as answer:
         assert answer.read() == b"ok"
 
@@ -171,3 +176,51 @@ def test_revoking_the_grant_is_felt_within_five_seconds(gateway_url: str, world:
             break
         assert time.monotonic() < deadline, "the revoked grant still allows reading after 5 s"
         time.sleep(0.2)
+
+
+def test_a_large_body_streams_and_a_presigned_url_reads_it(gateway_url: str, world: dict[str, Any]) -> None:
+    s3 = s3_for(gateway_url, world["key"])
+    body = bytes(range(256)) * 4096 * 5  # 5 MiB
+    s3.upload_fileobj(io.BytesIO(body), "acme-raw", "big.bin")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "acme-raw", "Key": "big.bin"}, ExpiresIn=60)
+    with urllib.request.urlopen(url) as answer:
+        assert answer.read() == body
+
+
+class SignsForGood(S3SigV4Auth):
+    """Signs the digest of ``good`` whatever body the request carries."""
+
+    def payload(self, request: Any) -> str:
+        return hashlib.sha256(b"good").hexdigest()
+
+
+def test_a_body_that_is_not_the_signed_one_is_not_stored(
+    gateway_url: str, world: dict[str, Any], rclone_s3: RcloneS3
+) -> None:
+    issued = world["key"]
+    url = f"{gateway_url}/acme-raw/forged.txt"
+    request = AWSRequest(
+        method="PUT",
+        url=url,
+        data=b"evil",
+        headers={"X-Amz-Content-SHA256": hashlib.sha256(b"good").hexdigest(), "Content-Length": "4"},
+    )
+    SignsForGood(Credentials(issued.key.access_key_id, issued.secret_key), "s3", "us-east-1").add_auth(request)
+    answer = requests.put(url, data=b"evil", headers=dict(request.headers.items()), timeout=10)
+    assert answer.status_code == 400
+    assert b"XAmzContentSHA256Mismatch" in answer.content
+    assert list(rclone_s3.root.glob("*/raw/forged.txt")) == []
+
+
+def test_the_store_is_reached_only_through_the_address_policy(
+    gateway_url: str, world: dict[str, Any], settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.SPACEPORT_ALLOWED_PRIVATE_NETWORKS = []
+    s3 = s3_for(gateway_url, world["key"])
+    with pytest.raises(ClientError) as refused:
+        s3.get_object(Bucket="acme-raw", Key="a.csv")
+    assert code_of(refused.value) == "ServiceUnavailable"
+    with pytest.raises(ClientError) as listing:
+        s3.list_objects_v2(Bucket="acme-raw")
+    assert code_of(listing.value) == "ServiceUnavailable"
+    assert "refused by the address policy" in caplog.text
