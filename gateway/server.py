@@ -25,6 +25,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.helpers import is_ip_address
+from django.conf import settings
 from django.db import connections
 
 from accessgrants.decisions import decide_for_key
@@ -84,8 +85,14 @@ def _forwarded(headers: Any, names: tuple[str, ...]) -> dict[str, str]:
     return chosen
 
 
-def _split(raw_path: str) -> tuple[str, str]:
+def _split(host: str, raw_path: str) -> tuple[str, str]:
+    """The bucket and key a request names: from ``<bucket>.<SPACEPORT_S3_GATEWAY_DOMAIN>`` in its
+    host (virtual-host style) or from the first segment of its path (path style)."""
     path = unquote(raw_path.lstrip("/"))
+    domain = str(getattr(settings, "SPACEPORT_S3_GATEWAY_DOMAIN", ""))
+    name = host.lower() if host.startswith("[") else host.lower().rsplit(":", 1)[0]
+    if domain and name.endswith(f".{domain}"):
+        return name[: -len(domain) - 1], path
     bucket, _, key = path.partition("/")
     return bucket, key
 
@@ -151,7 +158,7 @@ class Gateway:
         verified = await self._db(verify, request.method, raw_path, raw_query, headers, access_key_secret)
         key_id = verified.access_key_id
         query = {k: v for k, v in parse_qsl(raw_query, keep_blank_values=True) if k not in PRESIGN_PARAMS}
-        bucket, key = _split(raw_path)
+        bucket, key = _split(request.headers.get("host", ""), raw_path)
         if not bucket:
             if request.method != "GET" or query:
                 raise S3Error("NotImplemented", "Only ListBuckets is served at the root.")

@@ -488,3 +488,6 @@ SPACEPORT_AZURE_AUTHORITY_HOSTS = env_url_list("SPACEPORT_AZURE_AUTHORITY_HOSTS"
 
 # The S3 gateway: the region clients sign their requests for (any S3 client needs one).
 SPACEPORT_S3_GATEWAY_REGION = env_str("SPACEPORT_S3_GATEWAY_REGION", "us-east-1")
+# Virtual-host-style buckets: a request to <bucket>.<this domain> names its bucket in the host.
+# Empty: path-style only.
+SPACEPORT_S3_GATEWAY_DOMAIN = env_str("SPACEPORT_S3_GATEWAY_DOMAIN", "").strip(".").lower()

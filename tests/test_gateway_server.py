@@ -224,3 +224,19 @@ def test_the_store_is_reached_only_through_the_address_policy(
         s3.list_objects_v2(Bucket="acme-raw")
     assert code_of(listing.value) == "ServiceUnavailable"
     assert "refused by the address policy" in caplog.text
+
+
+def test_virtual_host_style_names_the_bucket_in_the_host(
+    gateway_url: str, world: dict[str, Any], settings: Any
+) -> None:
+    settings.SPACEPORT_S3_GATEWAY_DOMAIN = "s3.example.test"
+    s3_for(gateway_url, world["key"]).put_object(Bucket="acme-raw", Key="dir/v.txt", Body=b"virtual")
+    issued = world["key"]
+    port = gateway_url.rsplit(":", 1)[1]
+    url = f"http://acme-raw.s3.example.test:{port}/dir/v.txt"
+    request = AWSRequest(method="GET", url=url, headers={})
+    S3SigV4Auth(Credentials(issued.key.access_key_id, issued.secret_key), "s3", "us-east-1").add_auth(request)
+    headers = {**dict(request.headers.items()), "Host": f"acme-raw.s3.example.test:{port}"}
+    answer = requests.get(f"{gateway_url}/dir/v.txt", headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.content == b"virtual"
