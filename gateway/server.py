@@ -26,7 +26,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.helpers import is_ip_address
 from django.conf import settings
-from django.db import connections
+from django.db import close_old_connections, connections
 
 from accessgrants.decisions import decide_for_key
 from connections.storage import AddressRefused, vet
@@ -55,6 +55,13 @@ PRESIGN_PARAMS = {
     "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders",
     "X-Amz-Signature", "x-id",
 }  # fmt: skip
+
+
+def _fresh_db(work: Callable[..., T], *args: Any) -> T:
+    """Run ``work`` as Django runs a request: connections past ``CONN_MAX_AGE`` or broken are
+    replaced first, so a restarted database is not answered with a dead connection forever."""
+    close_old_connections()
+    return work(*args)
 
 
 class VettedResolver(AbstractResolver):
@@ -111,7 +118,7 @@ class Gateway:
 
     async def _db(self, work: Callable[..., T], *args: Any) -> T:
         """Run ``work`` (which may read the database) on the gateway's worker threads."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, partial(work, *args))
+        return await asyncio.get_running_loop().run_in_executor(self.pool, partial(_fresh_db, work, *args))
 
     async def _authorize(
         self, access_key_id: str, action: str, resource: str, context: dict[str, object] | None = None
