@@ -4,12 +4,15 @@ and ``rclone serve s3`` as the organization's S3-compatible store."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import io
 import threading
 import time
 import urllib.request
+import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -29,6 +32,7 @@ from portal.tenancy.changes import create_organization, create_space
 from portal.tenancy.grants import Grant, Role, Scope
 from portal.tenancy.models import Space
 from tests.emulators import LOOPBACK, RcloneS3, free_port
+from tests.gateway_signing import aws_chunked, signed
 from tests.test_provider_s3compat import connect_new_bucket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -240,3 +244,32 @@ def test_virtual_host_style_names_the_bucket_in_the_host(
     answer = requests.get(f"{gateway_url}/dir/v.txt", headers=headers, timeout=10)
     assert answer.status_code == 200, answer.text
     assert answer.content == b"virtual"
+
+
+def test_an_aws_chunked_upload_is_decoded_on_its_way_to_the_store(
+    gateway_url: str, world: dict[str, Any], rclone_s3: RcloneS3
+) -> None:
+    issued = world["key"]
+    data = b"chunked data " * 20000
+    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    body = aws_chunked(data, 64 * 1024, trailer=("x-amz-checksum-crc32", crc))
+    headers = {
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "x-amz-trailer": "x-amz-checksum-crc32",
+        "x-amz-decoded-content-length": str(len(data)),
+        "content-encoding": "aws-chunked",
+        "content-length": str(len(body)),
+    }
+    raw = signed(
+        "PUT",
+        "/acme-raw/chunked.bin",
+        body=body,
+        headers=headers,
+        key_id=issued.key.access_key_id,
+        secret=issued.secret_key,
+        at=datetime.now(UTC),
+    )
+    answer = requests.put(f"{gateway_url}{raw.path}", data=raw.body, headers=dict(raw.headers), timeout=30)
+    assert answer.status_code == 200, answer.text
+    stored = list(rclone_s3.root.glob("*/raw/chunked.bin"))
+    assert len(stored) == 1 and stored[0].read_bytes() == data
