@@ -16,6 +16,9 @@ request.
 within the key's organization only, and a key that is inactive, expired or past its rotation grace
 is refused with that reason. The key is read from a snapshot (:mod:`accessgrants.keyprincipals`),
 so a warm request costs no SQL either.
+
+The gateway also asks here which organization a key serves (:func:`key_principal`) and how a space
+is named as a bucket (:func:`bucket_name`), so it never reaches past this front door.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from portal.core import snapshots
 from portal.tenancy.grants import Role
 from portal.tenancy.models import Organization, Space
 from portal.tenancy.rules import AccessContext
+
+__all__ = ["Decision", "abilities", "bucket_name", "decide", "decide_for_key", "key_principal"]
 
 logger = logging.getLogger(__name__)
 

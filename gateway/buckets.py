@@ -7,9 +7,7 @@ never by splitting it on ``-`` (organization and space names may contain ``-`` t
 
 from __future__ import annotations
 
-from accessgrants.decisions import decide_for_key
-from accessgrants.keyprincipals import key_principal
-from accessgrants.policies.buckets import bucket_name
+from accessgrants.decisions import bucket_name, decide_for_key, key_principal
 from portal.tenancy.models import Space
 
 
