@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +31,7 @@ from accessgrants.decisions import decide_for_key
 from connections.storage import AddressRefused, vet
 from gateway.buckets import listable_buckets, space_of
 from gateway.errors import S3Error
+from gateway.facts import FACTS, RequestFacts, facts_of
 from gateway.keys import access_key_secret
 from gateway.sigv4 import verify
 from gateway.upstream import Upstream, upstream_for
@@ -104,6 +104,18 @@ def _split(host: str, raw_path: str) -> tuple[str, str]:
     return bucket, key
 
 
+OBJECT_OPERATIONS = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject"}
+
+
+def _operation(method: str, bucket: str, key: str, query: dict[str, str]) -> str:
+    """The S3 operation's name as the access log and the metrics show it."""
+    if not bucket:
+        return "ListBuckets"
+    if not key:
+        return "ListObjectsV2" if method == "GET" and query.get("list-type") == "2" else f"{method}Bucket"
+    return OBJECT_OPERATIONS.get(method, f"{method}Object")
+
+
 def _deny(why: str) -> S3Error:
     return S3Error("AccessDenied", f"Access Denied ({why}).")
 
@@ -146,11 +158,15 @@ class Gateway:
         self.pool.shutdown(wait=False)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        request_id = secrets.token_hex(8).upper()
+        facts = facts_of(request)
+        request_id = facts.request_id
         raw_path, _, raw_query = request.raw_path.partition("?")
         try:
-            return await self._answer(request, raw_path, raw_query)
+            answer = await self._answer(request, raw_path, raw_query, facts)
+            facts.status = answer.status
+            return answer
         except S3Error as error:
+            facts.status, facts.error_code = error.status, error.code
             log.info("%s %s %s refused: %s %s", request_id, request.method, raw_path, error.code, error.message)
             body = b"" if request.method == "HEAD" else error.to_xml(unquote(raw_path), request_id)
             return web.Response(
@@ -160,12 +176,16 @@ class Gateway:
                 headers={"x-amz-request-id": request_id},
             )
 
-    async def _answer(self, request: web.Request, raw_path: str, raw_query: str) -> web.StreamResponse:
+    async def _answer(
+        self, request: web.Request, raw_path: str, raw_query: str, facts: RequestFacts
+    ) -> web.StreamResponse:
         headers = list(request.headers.items())
         verified = await self._db(verify, request.method, raw_path, raw_query, headers, access_key_secret)
-        key_id = verified.access_key_id
+        key_id = facts.access_key_id = verified.access_key_id
         query = {k: v for k, v in parse_qsl(raw_query, keep_blank_values=True) if k not in PRESIGN_PARAMS}
         bucket, key = _split(request.headers.get("host", ""), raw_path)
+        facts.bucket = bucket
+        facts.operation = _operation(request.method, bucket, key, query)
         if not bucket:
             if request.method != "GET" or query:
                 raise S3Error("NotImplemented", "Only ListBuckets is served at the root.")
@@ -258,7 +278,7 @@ class Gateway:
                 headers["content-encoding"] = ", ".join(e for e in encodings if e != "aws-chunked")
             raw_length = request.headers.get("content-length")
             check = verified.body_check(int(raw_length) if raw_length and raw_length.isdigit() else None)
-            body = CheckedBody(request, check)
+            body = CheckedBody(request, check, facts_of(request))
         response = await self._send(upstream, method, upstream.url(key), headers, body)
         async with response:
             if response.status >= 300 and response.status != 304:
@@ -275,7 +295,9 @@ class Gateway:
                 answer.content_length = int(response.headers["content-length"])
             await answer.prepare(request)
             if method == "GET":
+                facts = facts_of(request)
                 async for piece in response.content.iter_chunked(READ_CHUNK):
+                    facts.bytes_out += len(piece)
                     await answer.write(piece)
             await answer.write_eof()
             return answer
@@ -285,14 +307,16 @@ class CheckedBody:
     """The request body as it streams upstream through its check; a failed check aborts the
     upstream request (its last piece is never sent) and is kept to be answered to the client."""
 
-    def __init__(self, request: web.Request, check: Any) -> None:
+    def __init__(self, request: web.Request, check: Any, facts: RequestFacts) -> None:
         self.request = request
         self.check = check
+        self.facts = facts
         self.error: S3Error | None = None
 
     async def pieces(self) -> AsyncIterator[bytes]:
         try:
             async for piece in self.request.content.iter_chunked(READ_CHUNK):
+                self.facts.bytes_in += len(piece)
                 out = self.check.feed(piece)
                 if out:
                     yield out
@@ -346,6 +370,13 @@ def _rewritten_listing(body: bytes, bucket: str, prefix: str, encode: bool) -> b
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root)
 
 
+async def _name_the_request(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer carries its request id, the one its log line names."""
+    found = request.get(FACTS)
+    if found is not None:
+        response.headers.setdefault("x-amz-request-id", found.request_id)
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
@@ -356,6 +387,7 @@ def application() -> web.Application:
     app = web.Application(client_max_size=0)
     app.on_startup.append(gateway.start)
     app.on_cleanup.append(gateway.stop)
+    app.on_response_prepare.append(_name_the_request)
     app.router.add_get("/healthz", healthz)
     app.router.add_route("*", "/{tail:.*}", gateway.handle)
     return app
