@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-vend bench-commit bench-copy bench-policy venv test-deps clean
+.PHONY: run test lint bench bench-vend bench-commit bench-copy bench-policy bench-gateway venv test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ test: test-deps
 	SPACEPORT_TEST_DB=sqlite $(BIN)/pytest -m both_databases
 
 ## bench: run every benchmark and write the figures to docs/benchmarks.md
-bench: bench-vend bench-commit bench-copy bench-policy
+bench: bench-vend bench-commit bench-copy bench-policy bench-gateway
 
 bench-vend: test-deps
 	scripts/ensure-services
@@ -49,6 +49,11 @@ bench-copy: test-deps
 
 bench-policy: test-deps
 	cd bench && ../$(BIN)/python policy.py
+
+bench-gateway: test-deps
+	scripts/ensure-services
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	cd bench && ../$(BIN)/python gateway.py
 
 lint:
 	$(BIN)/ruff check .
