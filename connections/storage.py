@@ -1,7 +1,8 @@
 """The connections app's front door: what other apps may ask of it (besides its models).
 
 An organization's storage: which connection serves it, a client for it, where a space lives
-in it, and the provider that vends credentials for it (the vendor contract and the descriptor).
+in it, what signs requests sent to it on the connection's behalf, and the provider that vends
+credentials for it (the vendor contract and the descriptor).
 And the one address policy: every call Spaceport makes to an address a customer chose (a storage
 endpoint, a webhook) passes it, so other apps take it from here rather than building their own.
 Everything else in ``connections`` is its own business and may change without notice.
@@ -20,7 +21,16 @@ from connections.providers.base import (
     StoredObject,
 )
 from connections.providers.descriptor import ProviderDescriptor
-from connections.providers.registry import client_for, descriptor_of, known_provider, location_for, per_user, vendor_for
+from connections.providers.registry import (
+    client_for,
+    descriptor_of,
+    known_provider,
+    location_for,
+    per_user,
+    request_signer_for,
+    vendor_for,
+)
+from connections.providers.signing import NotSignable, RequestSigner
 from connections.providers.vending import Access, Credential, NotVendable, Scope, Target, Vendor
 
 __all__ = [
@@ -30,8 +40,10 @@ __all__ = [
     "Credential",
     "Destination",
     "Location",
+    "NotSignable",
     "NotVendable",
     "ProviderDescriptor",
+    "RequestSigner",
     "Scope",
     "StorageClient",
     "StorageError",
@@ -48,6 +60,7 @@ __all__ = [
     "location_for",
     "per_user",
     "port_of",
+    "request_signer_for",
     "vendor_for",
     "vet",
     "with_active_connection",

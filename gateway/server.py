@@ -26,6 +26,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.helpers import is_ip_address
 from django.conf import settings
 from django.db import close_old_connections, connections
+from yarl import URL
 
 from accessgrants.decisions import decide_for_key
 from connections.storage import AddressRefused, vet
@@ -235,7 +236,10 @@ class Gateway:
                 await asyncio.to_thread(vet, upstream.host, upstream.port)
             signed = await self._db(upstream.signed_headers, method, url, headers)
             data = body.pieces() if body is not None else None
-            return await self.session.request(method, url, headers=signed, data=data, allow_redirects=False)
+            # Sent exactly as signed: yarl would otherwise decode %2F in the query, and stores that
+            # build their canonical request from the received query (moto) would refuse the signature.
+            target = URL(url, encoded=True)
+            return await self.session.request(method, target, headers=signed, data=data, allow_redirects=False)
         except AddressRefused as refused:
             log.warning("upstream %s refused by the address policy: %s", upstream.host, refused)
             raise S3Error("ServiceUnavailable", "The space's storage may not be reached from here.", 503) from refused

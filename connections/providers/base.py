@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from connections.binding import SecretUnbound, require_bound
 from connections.errors import StorageError as StorageError
+from connections.providers.signing import NotSignable, RequestSigner
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -196,6 +197,14 @@ class StorageClient(ABC):
         (such credentials stay valid until they expire).
         """
         return None
+
+    def request_signer(self) -> RequestSigner:
+        """What signs S3 requests sent to this storage on the connection's behalf (the gateway's).
+
+        Stores that do not speak S3 raise :class:`NotSignable`; S3 stores answer one signer per
+        client, so it lives exactly as long as the client and its credentials.
+        """
+        raise NotSignable(f"{type(self).__name__} does not take signed S3 requests.")
 
     def extra_checks(self) -> list[Check]:
         """Provider-specific checks after the basic ones (the ExternalId check, for instance)."""

@@ -17,6 +17,7 @@ from connections.providers.gcp.descriptor import GCP
 from connections.providers.ibm.descriptor import IBM
 from connections.providers.rotating import KeyRotation
 from connections.providers.s3compat.descriptor import S3COMPAT
+from connections.providers.signing import RequestSigner
 from connections.providers.spec import ConnectionInputError, MethodSpec
 from connections.providers.vending import Vendor
 from portal.core.cache import ProcessMemory
@@ -98,6 +99,17 @@ def client_for(connection: CloudConnection) -> StorageClient:
         if connection.pk:
             _clients.put(connection.pk, (version, client))
     return client
+
+
+def request_signer_for(connection: CloudConnection) -> RequestSigner:
+    """What signs S3 requests to ``connection``'s store with its credentials.
+
+    The signer belongs to the connection's shared client, so it is one per connection and
+    changes with the connection (new keys, a new role), and temporary credentials are refreshed
+    by the client that holds them. Raises :class:`~connections.providers.signing.NotSignable`
+    for stores that do not speak S3.
+    """
+    return client_for(connection).request_signer()
 
 
 def forget_clients() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -24,6 +24,7 @@ from connections.providers.ibm.methods import API_KEY
 from connections.providers.s3.client import S3Client
 from connections.providers.s3.session import s3_config, s3_session
 from connections.providers.s3compat.client import StaticKeyClient
+from connections.providers.signing import RequestSigner
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -104,6 +105,24 @@ class IamTokens:
         logger.info("Exchanged an IBM Cloud API key for an IAM token valid for %d s", lifetime)
 
 
+class BearerSigner(RequestSigner):
+    """``Authorization: bearer <IAM token>`` for COS with an API key, the token the client uses too."""
+
+    def __init__(self, endpoint: str, tokens: IamTokens, service_instance_id: str) -> None:
+        super().__init__(endpoint, SIGNING_REGION)
+        self.tokens = tokens
+        self.service_instance_id = service_instance_id
+
+    def __repr__(self) -> str:
+        return f"BearerSigner({self.endpoint!r})"
+
+    def signed_headers(self, method: str, url: str, headers: Mapping[str, str]) -> dict[str, str]:
+        signed = {**headers, "Authorization": f"bearer {self.tokens.token()}"}
+        if self.service_instance_id:
+            signed["ibm-service-instance-id"] = self.service_instance_id
+        return signed
+
+
 class ApiKeyClient(S3Client):
     """COS with IAM bearer tokens; the S3 client itself signs nothing."""
 
@@ -112,6 +131,9 @@ class ApiKeyClient(S3Client):
         self.tokens = tokens
         self.service_instance_id = connection.config.get("service_instance_id", "")
         s3.meta.events.register("before-sign.s3", self._add_bearer)
+
+    def make_signer(self) -> RequestSigner:
+        return BearerSigner(self.endpoint, self.tokens, self.service_instance_id)
 
     def _add_bearer(self, request: Any, **_: Any) -> None:
         request.headers["Authorization"] = f"bearer {self.tokens.token()}"

@@ -22,6 +22,8 @@ from connections.providers.base import Copy, Location, StorageClient, StorageErr
 from connections.providers.s3.direct import DirectCopy
 from connections.providers.s3.errors import Store, explained
 from connections.providers.s3.multipart import COPY_OBJECT_LIMIT, copy_in_parts
+from connections.providers.s3.signing import SigV4Signer
+from connections.providers.signing import NotSignable, RequestSigner
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -74,6 +76,8 @@ class S3Client(StorageClient):
         self.identity = identity
         self.direct: DirectCopy | None = None
         self._strikes: dict[str, int] = {}
+        self._credentials = credentials
+        self._signer: RequestSigner | None = None
         if credentials is not None:
             config = s3.meta.config
             self.direct = DirectCopy(
@@ -84,6 +88,19 @@ class S3Client(StorageClient):
                 max_connections=config.max_pool_connections,
             )
             s3.meta.events.register("before-send.s3.CopyObject", self.direct.observe)
+
+    def request_signer(self) -> RequestSigner:
+        """SigV4 at the client's endpoint and region, with the credentials the client signs with."""
+        if self._signer is None:
+            self._signer = self.make_signer()
+        return self._signer
+
+    def make_signer(self) -> RequestSigner:
+        if self._credentials is None:
+            raise NotSignable(f"{type(self).__name__} has no credentials to sign requests with.")
+        meta = self.s3.meta
+        region = str(meta.region_name or "us-east-1")
+        return SigV4Signer(str(meta.endpoint_url), region, self._credentials, self.explain)
 
     def list_objects(self, location: Location, prefix: str = "", limit: int | None = None) -> Iterator[StoredObject]:
         paginator = self.s3.get_paginator("list_objects_v2")
