@@ -19,7 +19,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from accessgrants.models import ACCESS_KEY_PREFIX, AccessKey, KeyPolicy
@@ -246,15 +247,20 @@ def set_key_policy(organization: Organization, *, approval_required: bool, max_d
     return policy
 
 
-def record_use(last_used: Mapping[str, datetime]) -> int:
-    """When keys were last used, as the gateway collected them: one write for many keys, later times
-    only. It sends no model signals, so the access snapshots do not start over on every flush."""
-    keys = list(AccessKey.objects.filter(access_key_id__in=list(last_used)).only("pk", "access_key_id", "last_used"))
-    changed = []
-    for key in keys:
-        when = last_used[key.access_key_id]
-        if key.last_used is None or when > key.last_used:
-            key.last_used = when
-            changed.append(key)
-    AccessKey.objects.bulk_update(changed, ["last_used"], batch_size=500)
-    return len(changed)
+def record_use(last_used: Mapping[str, datetime], counts: Mapping[str, int] | None = None) -> int:
+    """When keys were last used and how many requests each served since the last call, as the
+    gateway collected them: one UPDATE for all the keys, counts added and last-used times only moved
+    forward, so several gateway processes flushing at once never lose a count or move a time back.
+    It sends no model signals, so the access snapshots do not start over on every flush. Answers
+    how many keys were found."""
+    names = sorted(set(last_used) | set(counts or {}))
+    if not names:
+        return 0
+    changes: dict[str, Any] = {}
+    if last_used:
+        when = Case(*(When(access_key_id=name, then=Value(at)) for name, at in last_used.items()), default=None)
+        changes["last_used"] = Coalesce(Greatest(F("last_used"), when), when, F("last_used"))
+    if counts:
+        added = Case(*(When(access_key_id=name, then=Value(n)) for name, n in counts.items()), default=Value(0))
+        changes["request_count"] = F("request_count") + added
+    return AccessKey.objects.filter(access_key_id__in=names).update(**changes)

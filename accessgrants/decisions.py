@@ -18,7 +18,9 @@ is refused with that reason. The key is read from a snapshot (:mod:`accessgrants
 so a warm request costs no SQL either.
 
 The gateway also asks here which organization a key serves (:func:`key_principal`) and how a space
-is named as a bucket (:func:`bucket_name`), so it never reaches past this front door.
+is named as a bucket (:func:`bucket_name`), records its keys' use in bulk (:func:`record_use`) and
+reads the decision cache's hit and miss counts for its metrics (:func:`cache_counts`), so it never
+reaches past this front door.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from accessgrants.accesskeys import record_use
 from accessgrants.identitypolicies import checked_policy, policies_of
 from accessgrants.keyprincipals import key_principal
 from accessgrants.policies import (
@@ -53,7 +56,16 @@ from portal.tenancy.grants import Role
 from portal.tenancy.models import Organization, Space
 from portal.tenancy.rules import AccessContext
 
-__all__ = ["Decision", "abilities", "bucket_name", "decide", "decide_for_key", "key_principal"]
+__all__ = [
+    "Decision",
+    "abilities",
+    "bucket_name",
+    "cache_counts",
+    "decide",
+    "decide_for_key",
+    "key_principal",
+    "record_use",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +120,11 @@ class _CompiledSets:
 
 compiled_sets = _CompiledSets()
 decision_cache = DecisionCache()
+
+
+def cache_counts() -> tuple[int, int]:
+    """How many decisions this process answered from its cache, and how many it had to evaluate."""
+    return decision_cache.hits, decision_cache.misses
 
 
 def principal_version(user: Any) -> PrincipalVersion:

@@ -112,6 +112,9 @@ class AccessKey(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     expires = models.DateTimeField(null=True, blank=True)
     last_used = models.DateTimeField(null=True, blank=True)
+    request_count = models.PositiveBigIntegerField(
+        default=0, editable=False, help_text="Requests the S3 gateway has served with this key."
+    )
     deactivate_after = models.DateTimeField(null=True, blank=True)
     expiry_warned_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When the owner was told by e-mail that the key expires soon."

@@ -30,12 +30,15 @@ from yarl import URL
 
 from accessgrants.decisions import decide_for_key
 from connections.storage import AddressRefused, vet
+from gateway.bodies import received
 from gateway.buckets import listable_buckets, space_of
 from gateway.errors import S3Error
 from gateway.facts import FACTS, RequestFacts, facts_of
 from gateway.keys import access_key_secret
+from gateway.observing import observer
 from gateway.sigv4 import verify
 from gateway.upstream import Upstream, upstream_for
+from gateway.usage import KeyUsage
 
 log = logging.getLogger("spaceport.gateway")
 T = TypeVar("T")
@@ -141,8 +144,13 @@ class Gateway:
             raise _deny(getattr(decision, "reason", "") or "no policy allows it")
 
     async def start(self, app: web.Application) -> None:
+        # A store that stops answering is given up on (ServiceUnavailable) rather than waited on
+        # forever; there is no total limit, since a large object takes as long as it takes.
+        waiting = float(settings.SPACEPORT_S3_GATEWAY_UPSTREAM_TIMEOUT)
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(resolver=VettedResolver()), auto_decompress=False
+            connector=aiohttp.TCPConnector(resolver=VettedResolver()),
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=waiting, sock_read=waiting),
         )
 
     async def stop(self, app: web.Application) -> None:
@@ -319,7 +327,7 @@ class CheckedBody:
 
     async def pieces(self) -> AsyncIterator[bytes]:
         try:
-            async for piece in self.request.content.iter_chunked(READ_CHUNK):
+            async for piece in received(self.request, READ_CHUNK):
                 self.facts.bytes_in += len(piece)
                 out = self.check.feed(piece)
                 if out:
@@ -385,11 +393,29 @@ async def healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+GATEWAY = web.AppKey("gateway", Gateway)
+USAGE = web.AppKey("usage", KeyUsage)
+
+
 def application() -> web.Application:
-    """The gateway as an aiohttp application: ``/healthz`` and every S3 path."""
+    """The gateway as an aiohttp application: ``/healthz`` and every S3 path, each request logged,
+    measured and counted against its key (:mod:`gateway.observing`)."""
     gateway = Gateway()
-    app = web.Application(client_max_size=0)
+    usage = KeyUsage()
+    app = web.Application(client_max_size=0, middlewares=[observer(usage)])
+    app[GATEWAY] = gateway
+    app[USAGE] = usage
+
+    async def start_counting(app: web.Application) -> None:
+        usage.start(gateway._db, float(settings.SPACEPORT_S3_GATEWAY_USAGE_FLUSH_SECONDS))
+
+    async def stop_counting(app: web.Application) -> None:
+        await usage.stop(gateway._db)
+
     app.on_startup.append(gateway.start)
+    app.on_startup.append(start_counting)
+    # The last counts are written while the gateway's database threads are still there.
+    app.on_cleanup.append(stop_counting)
     app.on_cleanup.append(gateway.stop)
     app.on_response_prepare.append(_name_the_request)
     app.router.add_get("/healthz", healthz)

@@ -303,9 +303,11 @@ LOGGING = {
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "spaceport.logfilters.JsonLines"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_context"]},
+        "json_console": {"class": "logging.StreamHandler", "formatter": "json"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -315,6 +317,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # botocore logs every request's headers (session tokens, IBM bearer tokens) at DEBUG.
         "botocore": {"level": "INFO"},
+        # The S3 gateway's access log: one JSON object a line, for log pipelines to parse.
+        "spaceport.gateway.access": {"handlers": ["json_console"], "level": "INFO", "propagate": False},
     },
 }
 
@@ -491,3 +495,17 @@ SPACEPORT_S3_GATEWAY_REGION = env_str("SPACEPORT_S3_GATEWAY_REGION", "us-east-1"
 # Virtual-host-style buckets: a request to <bucket>.<this domain> names its bucket in the host.
 # Empty: path-style only.
 SPACEPORT_S3_GATEWAY_DOMAIN = env_str("SPACEPORT_S3_GATEWAY_DOMAIN", "").strip(".").lower()
+# HTTPS on the S3 port: the certificate (chain) and its private key, PEM files. Both or neither.
+SPACEPORT_S3_GATEWAY_TLS_CERT = env_str("SPACEPORT_S3_GATEWAY_TLS_CERT")
+SPACEPORT_S3_GATEWAY_TLS_KEY = env_str("SPACEPORT_S3_GATEWAY_TLS_KEY")
+# Processes serving the S3 port side by side (SO_REUSEPORT); one per core is a good start.
+SPACEPORT_S3_GATEWAY_PROCESSES = env_int("SPACEPORT_S3_GATEWAY_PROCESSES", 1)
+# Prometheus metrics, /healthz and /readyz, on a port of their own (on the S3 port /metrics would
+# be a bucket). Empty: no metrics listener.
+SPACEPORT_S3_GATEWAY_METRICS_ADDR = env_str("SPACEPORT_S3_GATEWAY_METRICS_ADDR", "127.0.0.1:9101")
+# Seconds a client may leave a request body without sending a byte before the request is refused
+# (RequestTimeout), and a store may leave the gateway waiting for its answer (ServiceUnavailable).
+SPACEPORT_S3_GATEWAY_BODY_TIMEOUT = env_int("SPACEPORT_S3_GATEWAY_BODY_TIMEOUT", 30)
+SPACEPORT_S3_GATEWAY_UPSTREAM_TIMEOUT = env_int("SPACEPORT_S3_GATEWAY_UPSTREAM_TIMEOUT", 60)
+# How often each gateway process writes its keys' last-used times and request counts (one UPDATE).
+SPACEPORT_S3_GATEWAY_USAGE_FLUSH_SECONDS = env_int("SPACEPORT_S3_GATEWAY_USAGE_FLUSH_SECONDS", 5)

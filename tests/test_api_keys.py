@@ -303,9 +303,12 @@ def test_last_used_is_recorded_in_bulk_later_times_only(member: Any, at_once: Or
     first, second = issue_key(member, at_once).key, issue_key(member, at_once).key
     now = timezone.now()
     assert record_use({first.access_key_id: now, second.access_key_id: now, "SPKNOSUCHKEY00000000": now}) == 2
-    assert record_use({first.access_key_id: now - timedelta(minutes=5)}) == 0
+    assert record_use({first.access_key_id: now - timedelta(minutes=5)}, {first.access_key_id: 3}) == 1
+    assert record_use({}, {first.access_key_id: 2, second.access_key_id: 1}) == 2
     first.refresh_from_db()
-    assert first.last_used == now
+    second.refresh_from_db()
+    assert first.last_used == now and first.request_count == 5
+    assert second.last_used == now and second.request_count == 1
     assert not AuditEvent.objects.filter(action="accesskey.update").exists()
 
 
