@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.test import Client
 
 from connections import lifecycle
+from portal.audit import journal
+from portal.audit.models import AuditEvent
 from portal.auth.models import ApiToken
 from portal.core import snapshots
 from portal.tenancy.grants import Grant, Role, Scope
@@ -107,3 +110,60 @@ def test_a_bulk_update_starts_a_new_version_like_a_save(acme: Space) -> None:
     unchanged = snapshots.version()
     Space.objects.filter(pk=-1).update(description="no row")
     assert snapshots.version() == unchanged, "an update that changed nothing keeps the snapshots"
+
+
+def _another_process_moves_the_version(change: Any) -> None:
+    """Make ``change`` as another process would: this process keeps the version it saw last.
+
+    ``changed()`` in this process also updates what it saw last, so the test puts that back.
+    """
+    memory_key = snapshots._last_seen.key(snapshots.VERSION_KEY)
+    seen = snapshots._last_seen.get(memory_key)
+    assert seen is not None, "a vend before this one has read the version"
+    change()
+    snapshots._last_seen.put(memory_key, seen)
+
+
+def _credential_events() -> list[tuple[str, str]]:
+    journal.drain()
+    trail = AuditEvent.objects.filter(action__startswith="credential.").order_by("time", "pk")
+    return [(e.action, e.details.get("reason", "")) for e in trail]
+
+
+def test_a_cached_vend_on_a_version_another_process_moved_starts_over_and_is_refused(acme: Space, member: Any) -> None:
+    _, key = ApiToken.issue(member, "script")
+    assert vend(key) == 200
+    assert vend(key) == 200, "the second vend is a cache hit, decided on the version seen last"
+    _another_process_moves_the_version(lambda: Grant.objects.get(user=member, space=acme).delete())
+    assert vend(key) == 403
+    assert _credential_events() == [
+        ("credential.issue", ""),
+        ("credential.issue", ""),
+        ("credential.refuse", "read_denied"),
+    ], "the stale decision took no effect: no issuance journaled for it"
+
+
+def test_a_refusal_on_a_version_another_process_moved_starts_over_and_is_allowed(acme: Space, outsider: Any) -> None:
+    _, key = ApiToken.issue(outsider, "script")
+    assert vend(key) == 403, "the outsider's grants (none) are now a snapshot at this version"
+
+    def grant_outsider() -> None:
+        Grant.objects.create(user=outsider, scope=Scope.ORGANIZATION, role=Role.ACCESS, organization=acme.organization)
+        Grant.objects.create(
+            user=outsider, scope=Scope.SPACE, role=Role.USER, organization=acme.organization, space=acme
+        )
+
+    _another_process_moves_the_version(grant_outsider)
+    assert vend(key) == 200
+    assert _credential_events() == [("credential.refuse", "read_denied"), ("credential.issue", "")], (
+        "no refusal journaled for the stale decision"
+    )
+
+
+def test_a_vend_on_a_moved_version_counts_once_toward_the_rate_limit(acme: Space, member: Any, settings: Any) -> None:
+    settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE = 2
+    _, key = ApiToken.issue(member, "script")
+    assert vend(key) == 200
+    _another_process_moves_the_version(lambda: cache.set(snapshots.VERSION_KEY, "moved-elsewhere", None))
+    assert vend(key) == 200, "started over once, counted once"
+    assert vend(key) == 429

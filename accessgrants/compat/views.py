@@ -209,8 +209,13 @@ def sas_for(request: HttpRequest, operation: Operation, organization_name: str, 
 
 @stateless
 @csrf_exempt
+@snapshots.optimistic
 def vend(request: HttpRequest, operation: str) -> HttpResponse:
-    """``POST read|upload|upload/main|delete?organization=&space=``: 200 with the bare SAS query string."""
+    """``POST read|upload|upload/main|delete?organization=&space=``: 200 with the bare SAS query string.
+
+    Optimistic: a cached credential's rate limit, audit entry and the check that the access
+    snapshots it was decided on are current take one Redis round trip together.
+    """
     refused = authenticate(request)
     if refused is not None:
         return refused

@@ -33,7 +33,7 @@ from connections.storage import (
 from portal.audit.journal import journal, journal_within_limit
 from portal.audit.models import AuditEvent
 from portal.audit.trail import event
-from portal.core import crypto
+from portal.core import crypto, snapshots
 from portal.core.cache import ProcessMemory, count_hit
 from portal.core.errors import AccessDenied, DomainError
 from portal.tenancy.models import LOADINGZONE, Space
@@ -268,6 +268,7 @@ def issue(
             journal("credential.refuse", space, **_refusal(access, target, "throttled"))
             raise RateLimited(retry_after=retry_after)
         return Issued(credential, cached=True)
+    snapshots.confirm()
     try:
         _throttle(user.pk)
         credential = vendor_for(connection).vend(scope)

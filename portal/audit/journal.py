@@ -28,6 +28,7 @@ from django.db import models, transaction
 
 from portal.audit.models import AuditEvent
 from portal.audit.trail import EventOptions, event, organization_model
+from portal.core import snapshots
 from portal.core.cache import count_hit, raw_redis
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,11 @@ FIELDS = (
 
 
 def journal(action: str, target: models.Model | None = None, **options: Unpack[EventOptions]) -> None:
-    """Audit an event through the journal: appended now, a row in the trail at the next drain."""
+    """Audit an event through the journal: appended now, a row in the trail at the next drain.
+
+    A request that decided on an assumed snapshot version confirms it first (:mod:`snapshots`).
+    """
+    snapshots.confirm()
     written = event(action, target, **options)
     redis = raw_redis()
     if redis is None:
@@ -60,8 +65,10 @@ def journal(action: str, target: models.Model | None = None, **options: Unpack[E
     redis.client.xadd(redis.key(STREAM), {"event": _entry(written)})
 
 
-# Count a hit; journal the event only while the count stays within the limit; answer the count.
+# Unless the snapshot version has moved from the one given (then -1, nothing done): count a hit,
+# journal the event only while the count stays within the limit, and answer the count.
 _COUNT_AND_JOURNAL = """
+if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return -1 end
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 if count <= tonumber(ARGV[2]) then redis.call('XADD', KEYS[2], '*', 'event', ARGV[3]) end
@@ -74,18 +81,29 @@ def journal_within_limit(counter: str, window_seconds: int, limit: int, allowed:
     stays within ``limit``; answers the count, so the caller can refuse (and audit that) past it.
 
     On Redis this is one round trip (a script), so a credential served from the cache pays a
-    single call for both its rate limit and its audit event.
+    single call for its rate limit, its audit event, and the check that the access snapshot version
+    the request assumed is still current (:class:`snapshots.StaleSnapshot` if not, nothing counted
+    or journaled).
     """
     redis = raw_redis()
     if redis is None:
+        snapshots.confirm()
         count = count_hit(counter, window_seconds)
         if count <= limit:
             allowed.save(force_insert=True)
         return count
-    count = _count_and_journal(redis.client)(
-        keys=[redis.key(counter), redis.key(STREAM)], args=[window_seconds, limit, _entry(allowed)]
+    assumed = snapshots.unconfirmed()
+    version_key, version = (assumed.key, assumed.stored) if assumed is not None else (redis.key(STREAM), b"")
+    count = int(
+        _count_and_journal(redis.client)(
+            keys=[redis.key(counter), redis.key(STREAM), version_key],
+            args=[window_seconds, limit, _entry(allowed), version],
+        )
     )
-    return int(count)
+    if count < 0:
+        snapshots.stale()
+    snapshots.confirmed()
+    return count
 
 
 @functools.lru_cache(maxsize=8)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from portal.audit.context import client_ip, current_request_id
 from portal.audit.models import AuditEvent
+from portal.core import snapshots
 from portal.core.requests import current_request
 
 MASK = "********"
@@ -128,7 +129,11 @@ class EventOptions(TypedDict, total=False):
 
 
 def record(action: str, target: models.Model | None = None, **options: Unpack[EventOptions]) -> AuditEvent:
-    """Write one audit event now, in the current transaction (see :func:`event` for the options)."""
+    """Write one audit event now, in the current transaction (see :func:`event` for the options).
+
+    A request that decided on an assumed snapshot version confirms it first (:mod:`snapshots`).
+    """
+    snapshots.confirm()
     written = event(action, target, **options)
     written.save(force_insert=True)
     return written

@@ -54,10 +54,12 @@ class SharedClientRedisCache(RedisCache):
 
 @dataclass(frozen=True)
 class RawRedis:
-    """The default cache's redis-py client, and the cache's naming of keys (its prefix and version)."""
+    """The default cache's redis-py client, the cache's naming of keys (its prefix and version), and
+    its encoding of values, so a script can compare what the cache stored."""
 
     client: Any
     key: Callable[[str], str]
+    stored: Callable[[Any], Any]
 
 
 def raw_redis() -> RawRedis | None:
@@ -65,7 +67,8 @@ def raw_redis() -> RawRedis | None:
     backend = caches["default"]
     if not isinstance(backend, SharedClientRedisCache):
         return None
-    return RawRedis(backend._cache.get_client(write=True), backend.make_and_validate_key)
+    client = backend._cache
+    return RawRedis(client.get_client(write=True), backend.make_and_validate_key, client._serializer.dumps)  # type: ignore[attr-defined]
 
 
 def count_hit(key: str, window_seconds: int) -> int:

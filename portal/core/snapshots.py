@@ -10,53 +10,165 @@ process; nothing waits for a timeout.
 Each process also keeps the snapshots it has read, pickled, under the same versioned keys: a
 snapshot never changes at its version, so the only Redis read a warm request needs is the version
 itself.
+
+A view marked :func:`optimistic` skips even that read: it decides on the version its process saw
+last and confirms it at the one point where the decision takes effect, in the same Redis round
+trip as the effect (the credential's rate limit and audit entry, see
+:func:`portal.audit.journal.journal_within_limit`), or with a read of its own before any other
+effect (an audit entry, a write, an answer). If the version has moved, nothing has taken effect,
+and the view starts over on the current one; so a change still takes effect at the next request.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
 
-from portal.core.cache import ProcessMemory
+from portal.core.cache import ProcessMemory, raw_redis
 from portal.core.requests import current_request
 
 VERSION_KEY = "access-snapshot:version"
 REQUEST_ATTRIBUTE = "_access_snapshot_version"
+OPTIMISTIC_ATTRIBUTE = "_access_snapshot_optimistic"
+ASSUMED_ATTRIBUTE = "_access_snapshot_assumed"
 TTL_SECONDS = 600
 
 # Pickled, so every reader unpickles its own copy; built with ``secrets=False`` (no connection secret).
 _local: ProcessMemory[str, bytes] = ProcessMemory("access snapshots", entries=4096)
 
+# The version this process read or wrote last, under the version's full cache key; only an
+# optimistic request uses it, and only until the version is confirmed.
+_last_seen: ProcessMemory[str, str] = ProcessMemory("last seen snapshot version", entries=8)
+
 T = TypeVar("T")
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+class StaleSnapshot(Exception):
+    """An optimistic request decided on a version that is no longer current; nothing took effect."""
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """The version a request assumed, as a Redis script can check it: the full key and the stored value."""
+
+    key: str
+    stored: bytes
 
 
 def version() -> str:
-    """The current version, read once per request (a change within the request updates it)."""
+    """The current version, read once per request (a change within the request updates it).
+
+    An :func:`optimistic` request takes the version its process saw last, unread, and must
+    confirm it before anything takes effect.
+    """
     request = current_request.get()
-    remembered = getattr(request, REQUEST_ATTRIBUTE, None) if request is not None else None
+    if request is None:
+        return _read()
+    remembered = getattr(request, REQUEST_ATTRIBUTE, None)
     if remembered is not None:
         return str(remembered)
+    last = _last_seen.get(_last_seen.key(VERSION_KEY)) if getattr(request, OPTIMISTIC_ATTRIBUTE, False) else None
+    if last is not None:
+        setattr(request, ASSUMED_ATTRIBUTE, True)
+        current = last
+    else:
+        current = _read()
+    setattr(request, REQUEST_ATTRIBUTE, current)
+    return current
+
+
+def _read() -> str:
     current = cache.get(VERSION_KEY)
     if current is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, None)
         current = cache.get(VERSION_KEY)
-    if request is not None:
-        setattr(request, REQUEST_ATTRIBUTE, current)
+    _last_seen.put(_last_seen.key(VERSION_KEY), str(current))
     return str(current)
+
+
+def unconfirmed() -> Assumption | None:
+    """The version the current request assumed and has not confirmed, for a Redis script to check.
+
+    None when there is nothing to check: no request, a version read or written in this request,
+    one confirmed already, or a cache that is not Redis (then :func:`confirm` reads it instead).
+    """
+    request = current_request.get()
+    if request is None or not getattr(request, ASSUMED_ATTRIBUTE, False):
+        return None
+    redis = raw_redis()
+    if redis is None:
+        return None
+    return Assumption(redis.key(VERSION_KEY), redis.stored(getattr(request, REQUEST_ATTRIBUTE)))
+
+
+def confirmed() -> None:
+    """A Redis script found the assumed version current: the request goes on as if it had read it."""
+    request = current_request.get()
+    if request is not None:
+        setattr(request, ASSUMED_ATTRIBUTE, False)
+
+
+def stale() -> NoReturn:
+    """The assumed version has moved: forget it in this process and start the request over."""
+    _last_seen.forget(_last_seen.key(VERSION_KEY))
+    raise StaleSnapshot()
+
+
+def confirm() -> None:
+    """Before anything takes effect: check an assumed version against the current one (one read).
+
+    Does nothing unless the current request assumed a version and has not confirmed it yet.
+    """
+    request = current_request.get()
+    if request is None or not getattr(request, ASSUMED_ATTRIBUTE, False):
+        return
+    if _read() != getattr(request, REQUEST_ATTRIBUTE):
+        stale()
+    setattr(request, ASSUMED_ATTRIBUTE, False)
+
+
+def optimistic(view: View) -> View:
+    """Serve ``view`` on the version last seen, confirmed before it takes effect; on a stale one, again.
+
+    The view must confirm (:func:`confirm`, or a script checking :func:`unconfirmed`) before each
+    effect, and must keep nothing across the start over but what it sets again; the answer is
+    confirmed here if nothing did so before.
+    """
+
+    @functools.wraps(view)
+    def serve(request: Any, *args: Any, **kwargs: Any) -> Any:
+        setattr(request, OPTIMISTIC_ATTRIBUTE, True)
+        try:
+            response = view(request, *args, **kwargs)
+            confirm()
+            return response
+        except StaleSnapshot:
+            pass
+        for attribute in (OPTIMISTIC_ATTRIBUTE, ASSUMED_ATTRIBUTE, REQUEST_ATTRIBUTE):
+            if hasattr(request, attribute):
+                delattr(request, attribute)
+        return view(request, *args, **kwargs)
+
+    return serve  # type: ignore[return-value]
 
 
 def _new_version() -> None:
     fresh = uuid.uuid4().hex
     cache.set(VERSION_KEY, fresh, None)
+    _last_seen.put(_last_seen.key(VERSION_KEY), fresh)
     request = current_request.get()
     if request is not None:
         setattr(request, REQUEST_ATTRIBUTE, fresh)
+        setattr(request, ASSUMED_ATTRIBUTE, False)
 
 
 def changed(*args: Any, **kwargs: Any) -> None:
@@ -65,7 +177,9 @@ def changed(*args: Any, **kwargs: Any) -> None:
     Now, so the writing transaction itself never reads an old snapshot; at commit, so a snapshot
     another process built from the not yet committed state in between is dropped too. Versions are
     random values, never a counter, so a version lost from the cache can never revive old snapshots.
+    A request that assumed a version confirms it first, so it never writes on a stale decision.
     """
+    confirm()
     _new_version()
     transaction.on_commit(_new_version)
 

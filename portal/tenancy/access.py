@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portal.core import snapshots
 from portal.tenancy.rules import AccessContext, RoleFact
 from portal.web.api.base import BaseApiView, BaseViewSet
 
@@ -14,14 +15,17 @@ def access_for(request: Any) -> AccessContext:
     """The caller's roles: their stored grants plus any role claims their bearer token carried.
 
     Works for Django and DRF requests alike; a bearer token's facts ride on ``request.auth``
-    as ``role_facts``.
+    as ``role_facts``. Kept with the snapshot version it was built at, so a request that starts
+    over on a newer version (:func:`snapshots.optimistic`) builds it again.
     """
+    version = snapshots.version()
     cached = getattr(request, _ATTRIBUTE, None)
-    if cached is not None:
-        return cached
+    if cached is not None and cached[0] == version:
+        context: AccessContext = cached[1]
+        return context
     extra: list[RoleFact] = list(getattr(getattr(request, "auth", None), "role_facts", ()) or ())
     context = AccessContext.for_user(getattr(request, "user", None), extra_facts=extra)
-    setattr(request, _ATTRIBUTE, context)
+    setattr(request, _ATTRIBUTE, (version, context))
     return context
 
 
