@@ -25,6 +25,9 @@ STATUS = {
     "BadDigest": 400,
     "InvalidArgument": 400,
     "InvalidDigest": 400,
+    "MalformedXML": 400,
+    "NoSuchUpload": 404,
+    "EntityTooLarge": 400,
 }
 
 
