@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from spaceport.env import env_bool, env_int, env_list, env_networks, env_pem_blocks, env_str, env_url_list
+from spaceport.queues import task_queues, task_routes
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SPACEPORT_VAR_DIR", str(BASE_DIR / "var")))
@@ -270,6 +271,10 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "spaceport")
+# Validation, commits, webhooks and housekeeping each on a queue of their own (spaceport/queues.py);
+# a worker started without -Q consumes every queue declared here.
+CELERY_TASK_QUEUES = task_queues(CELERY_TASK_DEFAULT_QUEUE)
+CELERY_TASK_ROUTES = task_routes(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

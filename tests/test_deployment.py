@@ -20,6 +20,7 @@ import requests
 import yaml
 from cryptography.fernet import Fernet
 
+from spaceport.queues import queue_names
 from tests.emulators import answers_http, free_port
 from tests.image_build import BuiltImage, built_image, unavailable_reason
 
@@ -131,6 +132,16 @@ def test_compose_runs_every_process_on_postgres_and_redis(compose: dict[str, Any
     assert services["worker"]["command"][3] == "worker"
     assert services["beat"]["command"][3] == "beat"
     assert services["gateway"]["command"][2] == "rungateway"
+
+
+def test_compose_gives_every_queue_a_worker_of_its_own(compose: dict[str, Any]) -> None:
+    consumed: list[str] = []
+    for service in compose["services"].values():
+        command = service.get("command") or []
+        if command[:4] == ["celery", "-A", "spaceport", "worker"]:
+            assert "-Q" in command, "each worker names its queue"
+            consumed.append(command[command.index("-Q") + 1])
+    assert sorted(consumed) == sorted(queue_names("spaceport"))
 
 
 def test_compose_environment_names_only_settings_that_exist(compose: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from connections.providers.registry import forget_clients
 from portal.audit.models import AuditEvent
 from portal.tenancy.models import Organization
 from tests.emulators import Azurite, RcloneS3, free_port
-from tests.fixtures.worker import Worker
+from tests.fixtures.worker import BROKERS, Worker
 
 
 @pytest.fixture(autouse=True)
@@ -141,8 +141,9 @@ def test_a_disabled_connection_keeps_its_status(organization: Organization, rclo
 
 
 @pytest.mark.worker
+@pytest.mark.parametrize("broker", BROKERS, indirect=True)
 def test_creating_a_connection_validates_it_in_a_worker(
-    worker: Worker, organization: Organization, rclone_s3: RcloneS3, bucket: str
+    broker: str, worker: Worker, organization: Organization, rclone_s3: RcloneS3, bucket: str
 ) -> None:
     connection = lifecycle.create_connection(
         organization, name="store", method="s3_static_keys", values=s3compat_values(rclone_s3, bucket)
