@@ -27,13 +27,21 @@ def space_of(access_key_id: str, bucket: str) -> Space | None:
 
 
 def listable_buckets(access_key_id: str) -> list[tuple[str, Space]]:
-    """The buckets of the key's organization its owner may list, by name."""
+    """The buckets of the key's organization its owner may list, by name.
+
+    ListBuckets is ``s3:ListAllMyBuckets``, whose resource in AWS is ``*``; a key's decisions are
+    confined to its organization's buckets, so it is asked per bucket: a bucket is listed when
+    its owner may ``s3:ListBucket`` it and no policy explicitly denies ``s3:ListAllMyBuckets`` on it.
+    """
     principal = key_principal(access_key_id)
     if principal is None:
         return []
     found = []
     for space in Space.objects.filter(organization_id=principal.organization_id).select_related("organization"):
         name = bucket_name(space.organization.name, space.name)
-        if decide_for_key(access_key_id, "s3:ListBucket", name).allowed:
-            found.append((name, space))
+        if not decide_for_key(access_key_id, "s3:ListBucket", name).allowed:
+            continue
+        if str(getattr(decide_for_key(access_key_id, "s3:ListAllMyBuckets", name), "outcome", "")) == "explicit deny":
+            continue
+        found.append((name, space))
     return sorted(found, key=lambda pair: pair[0])

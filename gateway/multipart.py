@@ -40,9 +40,11 @@ def _rewrite(call: Call, upstream: Upstream) -> dict[str, Callable[[str], str]]:
 
 
 async def _answer(proxy: Proxy, call: Call, method: str, body: bytes | None = None) -> web.Response:
+    """Send the request for the space's key; its answer comes back with bucket, key and location rewritten."""
     upstream = await proxy.upstream(call)
     headers = request_headers(call.request.headers.items())
     if body is not None:
+        # The completion document's own headers described the client's body to the gateway.
         headers = {
             name: value for name, value in headers.items() if not name.startswith(("content-", "x-amz-checksum-"))
         }
@@ -52,8 +54,8 @@ async def _answer(proxy: Proxy, call: Call, method: str, body: bytes | None = No
     if not answer:
         return web.Response(status=response.status, headers=passed)
     passed.pop("content-type", None)
-    body = rewritten(answer, _rewrite(call, upstream))
-    return web.Response(status=response.status, body=body, content_type=XML, headers=passed)
+    document = rewritten(answer, _rewrite(call, upstream))
+    return web.Response(status=response.status, body=document, content_type=XML, headers=passed)
 
 
 async def create(proxy: Proxy, call: Call) -> web.Response:

@@ -5,6 +5,7 @@ does not implement the operation (UploadPartCopy)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import io
@@ -52,20 +53,42 @@ def make_trustee() -> None:
     Grant.objects.filter(space__name="raw", role=Role.SUPPLIER).update(role=Role.TRUSTEE)
 
 
-def raw_request(gateway: str, issued: Any, method: str, path: str, query: str = "") -> tuple[int, bytes]:
+def content_md5(body: bytes) -> str:
+    return base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324 - S3 asks for MD5
+
+
+def raw_request(
+    gateway: str,
+    issued: Any,
+    method: str,
+    path: str,
+    query: str = "",
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
     """A signed request sent with its path exactly as written: nothing on the client normalizes it.
 
     It is signed as SigV4 reads a path (decoded once, encoded once), so ``%2e`` signs as ``.``."""
     as_signed = quote(unquote(path), safe="/~")
-    now = datetime.now(UTC)
-    request = signed(method, as_signed, query, key_id=issued.key.access_key_id, secret=issued.secret_key, at=now)
+    request = signed(
+        method,
+        as_signed,
+        query,
+        body=body,
+        headers=headers,
+        key_id=issued.key.access_key_id,
+        secret=issued.secret_key,
+        at=datetime.now(UTC),
+    )
     parts = urlsplit(gateway)
     connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
     try:
         connection.putrequest(method, path + (f"?{query}" if query else ""), skip_host=True, skip_accept_encoding=True)
         for name, value in request.headers:
             connection.putheader(name, value)
-        connection.endheaders()
+        if body and not any(name.lower() == "content-length" for name, _ in request.headers):
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body or None)
         answer = connection.getresponse()
         return answer.status, answer.read()
     finally:
@@ -105,6 +128,8 @@ def test_multipart_steps_list_parts_and_uploads_and_abort(gateway_url: str, worl
     uploads = s3.list_multipart_uploads(Bucket="acme-raw", Prefix="parts/")
     assert uploads["Bucket"] == "acme-raw" and uploads.get("Prefix") == "parts/"
     assert sorted(u["Key"] for u in uploads["Uploads"]) == ["parts/one.bin", "parts/two.bin"]
+    grouped = s3.list_multipart_uploads(Bucket="acme-raw", Delimiter="/")
+    assert [p["Prefix"] for p in grouped.get("CommonPrefixes", [])] == ["parts/"]
 
     s3.abort_multipart_upload(Bucket="acme-raw", Key="parts/two.bin", UploadId=other)
     done = s3.complete_multipart_upload(
@@ -224,6 +249,31 @@ def test_delete_objects_answers_each_key(gateway_url: str, world: dict[str, Any]
     assert [item["Key"] for item in s3.list_objects_v2(Bucket="acme-raw")["Contents"]] == ["kept/1.txt"]
 
 
+def test_a_delete_document_must_be_what_was_sent(gateway_url: str, world: dict[str, Any], rclone_s3: RcloneS3) -> None:
+    make_trustee()
+    s3 = s3_for(gateway_url, world["key"])
+    s3.put_object(Bucket="acme-raw", Key="a.txt", Body=b"a")
+    document = b"<Delete><Object><Key>a.txt</Key></Object></Delete>"
+    md5 = content_md5(document)
+    wrong = content_md5(b"other")
+    hostile = b'<!DOCTYPE d [<!ENTITY e "a.txt">]><Delete><Object><Key>&e;</Key></Object></Delete>'
+    for body, headers, code in (
+        (document, {"Content-MD5": wrong}, b"BadDigest"),
+        (document, {}, b"InvalidRequest"),
+        (hostile, {"Content-MD5": content_md5(hostile)}, b"MalformedXML"),
+        (b"<Delete>" + b"<Object><Key>k</Key></Object>" * 1001 + b"</Delete>", {}, b"MalformedXML"),
+    ):
+        if code == b"MalformedXML" and "Content-MD5" not in headers:
+            headers = {"Content-MD5": content_md5(body)}
+        status, answer = raw_request(gateway_url, world["key"], "POST", "/acme-raw", "delete=", body, headers)
+        assert status == 400 and code in answer, answer
+    assert s3.get_object(Bucket="acme-raw", Key="a.txt")["Body"].read() == b"a"
+    status, answer = raw_request(
+        gateway_url, world["key"], "POST", "/acme-raw", "delete=", document, {"Content-MD5": md5}
+    )
+    assert status == 200 and b"<Deleted>" in answer and b"<Key>a.txt</Key>" in answer, answer
+
+
 def test_a_supplier_deletes_nothing_with_delete_objects(gateway_url: str, world: dict[str, Any]) -> None:
     s3 = s3_for(gateway_url, world["key"])
     s3.put_object(Bucket="acme-raw", Key="a.txt", Body=b"a")
@@ -281,8 +331,20 @@ def test_encoding_type_url(gateway_url: str, world: dict[str, Any]) -> None:
     assert status == 200 and b"<Key>enc/a%20b%2Bc%26d.txt</Key>" in body and b"<EncodingType>url" in body
 
 
-def test_bucket_questions(gateway_url: str, world: dict[str, Any]) -> None:
+def test_bucket_questions(gateway_url: str, world: dict[str, Any], member: Any, organization: Organization) -> None:
     s3 = s3_for(gateway_url, world["key"])
+    assert {"acme-raw", "acme-ref"} <= {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    hide = create_policy(
+        organization,
+        name="hide-ref",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": "s3:ListAllMyBuckets", "Resource": "acme-ref"}],
+        },
+    )
+    attach(hide, user=member)
+    names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert "acme-raw" in names and "acme-ref" not in names
     assert s3.head_bucket(Bucket="acme-raw")["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert s3.get_bucket_location(Bucket="acme-raw").get("LocationConstraint") is None
     with pytest.raises(ClientError) as missing:
