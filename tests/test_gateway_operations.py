@@ -454,3 +454,12 @@ def test_upload_part_copy_on_moto(
     answer = s3.delete_objects(Bucket="acme-raw", Delete={"Objects": [{"Key": "copy.bin"}, {"Key": "src.bin"}]})
     assert sorted(d["Key"] for d in answer["Deleted"]) == ["copy.bin", "src.bin"]
     assert [o["Key"] for o in s3.list_objects(Bucket="acme-raw")["Contents"]] == ["joined.bin"]
+
+    # boto3's own multipart upload, with its default checksums, to moto as well.
+    body = secrets.token_bytes(12 * MiB)
+    config = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    s3.upload_fileobj(io.BytesIO(body), "acme-raw", "dir/multi.bin", Config=config)
+    stored = moto_server.client("s3").get_object(Bucket=bucket, Key="raw/dir/multi.bin")
+    assert stored["Body"].read() == body and stored["ETag"].strip('"').endswith("-3")
+    listed = s3.list_objects(Bucket="acme-raw", Prefix="dir/", Delimiter="/", EncodingType="url")
+    assert [o["Key"] for o in listed["Contents"]] == ["dir/multi.bin"] and listed["Name"] == "acme-raw"
