@@ -74,17 +74,21 @@ async def list_objects(proxy: Proxy, call: Call) -> web.Response:
             params[name] = prefix + checked_prefix(call.query[name])
     _, answer = await proxy.exchange(upstream, "GET", "", {}, params)
     encode = call.query.get("encoding-type") == "url"
-    return web.Response(body=rewritten_listing(answer, call.bucket, prefix, encode), content_type=XML)
+    listing = rewritten_listing(answer, call.bucket, prefix, encode, call.access_key_id)
+    return web.Response(body=listing, content_type=XML)
 
 
-def rewritten_listing(body: bytes, bucket: str, prefix: str, encode: bool) -> bytes:
-    """A store's listing as the client's: its bucket, its keys without the space's prefix."""
+def rewritten_listing(body: bytes, bucket: str, prefix: str, encode: bool, owner: str) -> bytes:
+    """A store's listing as the client's: its bucket, its keys without the space's prefix, and
+    the caller's key as the owner and initiator (the store's account is not the client's business)."""
     root = parsed(body)
     rewrite = _key_rewriter(prefix, encode)
     for element in root.iter():
         tag = tag_of(element)
         if tag in ("Name", "Bucket"):
             element.text = bucket
+        elif tag in ("ID", "DisplayName"):
+            element.text = owner
         elif tag in KEY_ELEMENTS:
             element.text = rewrite(element.text or "")
         elif tag == "Delimiter" and encode:

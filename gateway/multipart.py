@@ -36,6 +36,9 @@ def _rewrite(call: Call, upstream: Upstream) -> dict[str, Callable[[str], str]]:
         "Bucket": lambda _value: call.bucket,
         "Key": key,
         "Location": lambda _value: call.location(call.key),
+        # ListParts' Owner and Initiator: the caller's key, not the store's account.
+        "ID": lambda _value: call.access_key_id,
+        "DisplayName": lambda _value: call.access_key_id,
     }
 
 
