@@ -164,7 +164,7 @@ def gateway(env: dict[str, str], processes: int) -> Iterator[tuple[str, tuple[in
     """``manage.py rungateway`` on a free loopback port; yields its URL and the processes serving."""
     port = free_port()
     log_path = ROOT / "var" / "bench-gateway.log"
-    argv = [PYTHON, "manage.py", "rungateway", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [PYTHON, "manage.py", "rungateway", "--host", "127.0.0.1", "--port", str(port), "--metrics-port", "0"]
     if processes > 1:
         argv += ["--processes", str(processes)]
     with open(log_path, "wb") as log:

@@ -5,7 +5,7 @@ with ``SO_REUSEPORT`` (the kernel spreads connections between them), and stays a
 serves the operations port (``/metrics`` adds up every process's samples through prometheus-client's
 multiprocess mode, in a directory it makes and removes), stops them all on SIGINT or SIGTERM, and
 stops them all and exits non-zero when one dies, for the process manager above to restart.
-uvloop runs the event loop when it is installed.
+uvloop runs the event loop when it is installed and ``SPACEPORT_S3_GATEWAY_UVLOOP`` is on.
 """
 
 from __future__ import annotations
@@ -73,7 +73,9 @@ def operations_address(port: int | None) -> tuple[str, int] | None:
 
 
 def run(main: Coroutine[Any, Any, int]) -> int:
-    """Run ``main`` on uvloop when it is installed, asyncio's own loop otherwise."""
+    """Run ``main`` on uvloop when it is installed and turned on, asyncio's own loop otherwise."""
+    if not settings.SPACEPORT_S3_GATEWAY_UVLOOP:
+        return asyncio.run(main)
     try:
         import uvloop
     except ImportError:
@@ -117,7 +119,8 @@ async def serve_one(listen: Listen) -> int:
         runner, listen.host, listen.port, ssl_context=tls_context(), reuse_port=listen.reuse_port or None
     ).start()
     operations = await _operations_runner(listen.operations)
-    log.info("gateway serving on %s:%s (pid %s)", listen.host, listen.port, os.getpid())
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+    log.info("gateway serving on %s:%s (pid %s, %s)", listen.host, listen.port, os.getpid(), loop)
     await stop.wait()
     if operations is not None:
         await operations.cleanup()

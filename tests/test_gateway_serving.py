@@ -223,7 +223,7 @@ class Rungateway:
             return False
 
     def pids(self) -> set[int]:
-        return {int(pid) for pid in re.findall(r"gateway serving on \S+ \(pid (\d+)\)", self.log.read_text())}
+        return {int(pid) for pid in re.findall(r"gateway serving on \S+ \(pid (\d+),", self.log.read_text())}
 
     def stop(self) -> int:
         if self.process.poll() is None:
