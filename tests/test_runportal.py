@@ -47,6 +47,7 @@ class RunningPortal:
     env: dict[str, str]
     log: Path
     gateway_url: str
+    operations_url: str
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -79,6 +80,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPortal]:
     home = tmp_path_factory.mktemp("quick-start")
     port = free_port()
     gateway_port = free_port()
+    operations_port = free_port()
     log = home / "runportal.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -90,6 +92,8 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPortal]:
                 f"127.0.0.1:{port}",
                 "--gateway-addr",
                 f"127.0.0.1:{gateway_port}",
+                "--gateway-metrics-port",
+                str(operations_port),
             ],
             cwd=ROOT,
             env=local_env(home / "var"),
@@ -97,7 +101,13 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPortal]:
             stderr=subprocess.STDOUT,
         )
     running = RunningPortal(
-        process, f"http://127.0.0.1:{port}", port, local_env(home / "var"), log, f"http://127.0.0.1:{gateway_port}"
+        process,
+        f"http://127.0.0.1:{port}",
+        port,
+        local_env(home / "var"),
+        log,
+        f"http://127.0.0.1:{gateway_port}",
+        f"http://127.0.0.1:{operations_port}",
     )
     try:
         deadline = time.monotonic() + 120
@@ -206,15 +216,17 @@ def test_the_worker_runs_tasks_and_beat_runs_its_schedule(portal: RunningPortal)
 
 
 def test_the_gateway_answers_its_health_check(portal: RunningPortal) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{portal.gateway_url}/healthz", timeout=2) as answer:
-                assert answer.read() == b"ok"
-                return
-        except OSError:
-            assert time.monotonic() < deadline, portal.output()[-3000:]
-            time.sleep(0.5)
+    """On the S3 port, and on the operations port given to it (beside its metrics)."""
+    for url in (f"{portal.gateway_url}/healthz", f"{portal.operations_url}/healthz"):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as answer:
+                    assert answer.read() == b"ok"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, portal.output()[-3000:]
+                time.sleep(0.5)
 
 
 def test_ctrl_c_stops_web_worker_and_beat(portal: RunningPortal) -> None:

@@ -21,6 +21,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000", help="address for the web server")
         parser.add_argument("--gateway-addr", default="127.0.0.1:9000", help="address for the S3 gateway")
+        parser.add_argument(
+            "--gateway-metrics-port", default="9101", help="the S3 gateway's metrics and health port (0: none)"
+        )
         parser.add_argument("--no-demo", action="store_true", help="do not create the demo login and organization")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -30,11 +33,22 @@ class Command(BaseCommand):
         self.stdout.flush()
         python = sys.executable
         gateway_host, _, gateway_port = options["gateway_addr"].rpartition(":")
+        metrics_port = options["gateway_metrics_port"]
         commands = {
             "web": [python, "manage.py", "runserver", options["addr"], "--noreload"],
             "worker": [python, "-m", "celery", "-A", "spaceport", "worker", "-l", "info", "--concurrency", "2"],
             "beat": [python, "-m", "celery", "-A", "spaceport", "beat", "-l", "info"],
-            "gateway": [python, "manage.py", "rungateway", "--host", gateway_host, "--port", gateway_port],
+            "gateway": [
+                python,
+                "manage.py",
+                "rungateway",
+                "--host",
+                gateway_host,
+                "--port",
+                gateway_port,
+                "--metrics-port",
+                metrics_port,
+            ],
         }
         processes = {
             name: subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
