@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.web.requestmetrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.web.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -276,6 +277,9 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "spaceport")
 CELERY_TASK_QUEUES = task_queues(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_TASK_ROUTES = task_routes(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_TASK_ACKS_LATE = True
+# A result row says STARTED once a worker takes the task: pages tell "waiting for a worker" from
+# "running", and /metrics reads each task's runtime from it (one more small write per task).
+CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
@@ -327,6 +331,14 @@ LOGGING = {
     },
 }
 
+# --- Metrics (spaceport/metrics.py) ---
+# /metrics answers 404 unless one of these is set; with both, a scrape must carry the token and come
+# from one of the networks. Behind a proxy the address is the proxy's (REMOTE_ADDR). Several gunicorn
+# workers share their figures through PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads itself.
+SPACEPORT_METRICS_TOKEN = env_str("SPACEPORT_METRICS_TOKEN")
+SPACEPORT_METRICS_NETWORKS = env_networks("SPACEPORT_METRICS_NETWORKS")
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+
 # --- Security (production) ---
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -349,7 +361,7 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     # Probes reach the process directly over plain HTTP, not through the TLS-terminating proxy.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)

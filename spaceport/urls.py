@@ -8,13 +8,14 @@ from accessgrants.compat.s3keys import S3KeysView
 from accessgrants.compat.urls import accessmanager_patterns
 from commits.starting import start_accessmanager_commit
 from portal.auth import wellknown
-from spaceport import health
+from spaceport import health, metrics
 
 accessmanager = accessmanager_patterns(start_commit=start_accessmanager_commit)
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path(".well-known/openid-configuration", wellknown.openid_configuration, name="oidc-discovery"),
     path(".well-known/jwks.json", wellknown.jwks, name="oidc-jwks"),
     path("admin/", admin.site.urls),

@@ -58,6 +58,8 @@ NOT_SWEPT = {
     ".well-known/jwks.json": "Spaceport's OIDC signing keys (public halves): public by design, clouds fetch them",
     "healthz": "liveness probe: public by design for load balancers, answers 'ok' and nothing else (test_health.py)",
     "readyz": "readiness probe: public by design for orchestrators, names only its checks (test_health.py)",
+    "metrics": "Prometheus metrics: 404 unless the operator sets a token or networks, no tenant in any figure "
+    "(test_metrics.py)",
 }
 
 # Routes about the caller alone, or lists filtered to what the caller may see: the outsider gets 2xx
@@ -389,6 +391,7 @@ UNSCOPED = {
     "accounts/": "sign-in, sign-up and the caller's own account (django-allauth)",
     "healthz": "liveness probe: public, answers 'ok' and nothing else",
     "readyz": "readiness probe: public, names only its checks",
+    "metrics": "Prometheus metrics: the operator's token or networks, figures about no organization",
     ".well-known/": "Spaceport's OIDC issuer discovery and public keys: public by design",
     "api/schema/": "the OpenAPI schema: a description of the API, no data",
     "api/docs/": "Swagger UI for the schema, no data",

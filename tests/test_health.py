@@ -108,4 +108,4 @@ def test_probes_answer_reads_only(db: None, path: str) -> None:
 
 
 def test_the_probes_are_known_by_path_so_pages_are_not_resolved_twice() -> None:
-    assert sessionless_paths() == {"/healthz", "/readyz"}
+    assert sessionless_paths() == {"/healthz", "/readyz", "/metrics"}

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from accessgrants.vending.metrics import counted
 from connections.models import CloudConnection, Status
 from connections.storage import (
     Access,
@@ -244,6 +245,7 @@ def issue(
         lifetime = _checked_lifetime(access, lifetime)
     except DomainError as exc:
         journal("credential.refuse", space, **_refusal(access, target, exc.code))
+        counted("refused")
         raise
     scope = Scope(
         connection=connection,
@@ -266,7 +268,9 @@ def issue(
         )
         if count > settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE:
             journal("credential.refuse", space, **_refusal(access, target, "throttled"))
+            counted("refused", connection.provider)
             raise RateLimited(retry_after=retry_after)
+        counted("cached", connection.provider)
         return Issued(credential, cached=True)
     snapshots.confirm()
     try:
@@ -278,7 +282,9 @@ def issue(
             space if exc.code == "throttled" else opened,
             **_refusal(access, target, exc.code),
         )
+        counted("refused", connection.provider)
         raise
     _store(key, credential)
     journal("credential.issue", opened, **_issuance(space, access, target, credential, cached=False))
+    counted("issued", connection.provider)
     return Issued(credential, cached=False)
