@@ -1,11 +1,12 @@
-"""Running a commit: plan, move in batches with bounded concurrency, finish once.
+"""Running a commit: plan, cut into slices any worker moves in batches, finish once.
 
 Crash safety rests on three rules. Each item's state is written before and after every side
 effect (``copying`` before the copy, ``verified`` before the delete), so whatever a killed worker
 left behind, a new run takes the same decision from the storage and the recorded state. A source
 is deleted only for items recorded as ``verified``. Every state change is conditional on the state
-it was read in, so two runs of one commit at once (a redelivered task and a resumed one) cannot
-undo each other's work; on PostgreSQL an advisory lock keeps the second one from even starting.
+it was read in, so slices moved at once by several workers, or one slice moved twice (a
+redelivered task and a resumed one), cannot undo each other's work; on PostgreSQL an advisory lock
+lets only one run plan a commit at a time.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,7 +31,7 @@ from accessgrants.access import connection_of
 from commits import moving
 from commits.models import ACTIVE_STATES, OPEN_ITEM_STATES, Commit, CommitItem, CommitState, ItemState
 from commits.moving import COPY, Outcome, Planned, Route
-from connections.storage import StorageError, StoredObject, client_for, location_for
+from connections.storage import StorageError, client_for, location_for
 from portal.audit.models import AuditEvent
 from portal.audit.trail import record
 from portal.core.errors import DomainError
@@ -48,6 +49,7 @@ PIPELINE_DEPTH = 3
 REMOVERS = 2
 RECOUNT_SECONDS = 0.5
 MAX_RUNS = 20
+NOTHING_TO_COMMIT = "There was nothing to commit under the root directory."
 
 
 class TransientCommitError(Exception):
@@ -71,10 +73,33 @@ def runner_lock(commit_id: int) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, commit_id])
 
 
-def run(commit_id: int, *, deadline: float | None = None) -> str:
-    """Run (or resume) one commit until it finishes or ``deadline`` (monotonic) passes.
+@dataclass(frozen=True)
+class Slice:
+    """A share of one commit's items that one task moves: primary keys in ``(after, upto]``.
 
-    Answers ``finished``, ``more`` (call again), ``busy`` (another run holds it) or ``gone``.
+    Slices are cut from the plan in primary-key order, so those of one run never overlap; running one
+    again, or twice at once, is safe (every state change is conditional on the state it was read in),
+    which is what lets the broker redeliver a slice whose worker was lost. ``space_was_empty``: the
+    space held nothing under the root directory when the run began, so an item still pending and
+    never copied is copied without first asking the space whether it holds the key.
+    """
+
+    commit_id: int
+    after: int
+    upto: int
+    space_was_empty: bool
+
+
+HandOff = Callable[[list[Slice]], None]
+
+
+def run(commit_id: int, *, deadline: float | None = None, hand_off: HandOff | None = None) -> str:
+    """Plan (or resume) one commit and move it a slice at a time, or hand its slices to ``hand_off``.
+
+    Without ``hand_off`` every slice is moved here and the commit finished. With it, slices go to
+    other workers as the listing produces them (moving starts with the first page), and whichever
+    of them ends last settles the commit. Answers ``finished``, ``moving`` (handed off),
+    ``more`` (``deadline``, monotonic, passed: call again), ``busy`` (another run holds it) or ``gone``.
     """
     with runner_lock(commit_id) as acquired:
         if not acquired:
@@ -83,10 +108,21 @@ def run(commit_id: int, *, deadline: float | None = None) -> str:
         if commit is None:
             return "gone"
         try:
-            if not _work(commit, _route(commit), deadline):
-                return "more"
+            route = _route(commit)
+            space_was_empty = _space_is_empty(route)
+            for pieces in _slices(commit, route, space_was_empty):
+                if deadline is not None and time.monotonic() > deadline:
+                    return "more"
+                if hand_off is not None:
+                    hand_off(pieces)
+                    continue
+                for piece in pieces:
+                    if not _work(commit, _slice_route(route, piece), piece, deadline):
+                        return "more"
+            if hand_off is not None:
+                return "finished" if settle(commit) else "moving"
             if not commit.total:
-                _finish(commit, error="There was nothing to commit under the root directory.")
+                _finish(commit, error=NOTHING_TO_COMMIT)
                 return "finished"
         except StorageError as exc:
             if exc.transient:
@@ -98,6 +134,47 @@ def run(commit_id: int, *, deadline: float | None = None) -> str:
             return "finished"
         _finish(commit)
         return "finished"
+
+
+def move_slice(piece: Slice, *, deadline: float | None = None) -> str:
+    """Move one slice of a commit others may be moving at the same time; settle the commit if it was the last.
+
+    Answers ``finished`` (the commit settled), ``moved`` (other slices remain), ``more``
+    (``deadline`` passed: run it again) or ``gone`` (the commit is no longer active).
+    """
+    commit = (
+        Commit.objects.select_related("organization", "space", "user")
+        .filter(pk=piece.commit_id, state__in=ACTIVE_STATES)
+        .first()
+    )
+    if commit is None:
+        return "gone"
+    try:
+        if not _work(commit, _slice_route(_route(commit), piece), piece, deadline):
+            return "more"
+    except StorageError as exc:
+        if exc.transient:
+            raise TransientCommitError(exc.message) from exc
+        _finish(commit, error=f"{exc.message} {exc.hint}".strip())
+        return "finished"
+    except DomainError as exc:
+        _finish(commit, error=exc.message)
+        return "finished"
+    return "finished" if settle(commit) else "moved"
+
+
+def settle(commit: Commit) -> bool:
+    """Finish the commit once nothing is left to move: listed to the end, and no item open that may
+    still be tried. Every slice asks when it ends, and so does the run that planned; whichever
+    asks last finds the answer yes, and the conditional update in ``_finish`` records it once."""
+    limit = settings.SPACEPORT_COMMIT_ITEM_ATTEMPTS
+    if not Commit.objects.filter(pk=commit.pk, planned=True, state__in=ACTIVE_STATES).exists():
+        return False
+    if CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=limit).exists():
+        return False
+    _recount(commit)
+    _finish(commit, error="" if commit.total else NOTHING_TO_COMMIT)
+    return True
 
 
 def give_up(commit_id: int, error: str) -> None:
@@ -164,46 +241,64 @@ def _plan(commit: Commit, route: Route) -> Iterator[None]:
     logger.info("commit %s planned %s objects in %.1f s", commit.pk, commit.total, time.monotonic() - started)
 
 
-def _batches(commit: Commit, route: Route, size: int, attempts: int) -> Iterator[list[Planned]]:
-    """Open items in key order of recording, a batch at a time, while the plan is still listing.
+def _slices(commit: Commit, route: Route, space_was_empty: bool) -> Iterator[list[Slice]]:
+    """The run's slices: first what earlier runs planned and left open, then each listing page's
+    as it is recorded (an empty list when a page did not fill a slice yet, so the caller can stop).
 
-    Items recorded later always have higher primary keys (one runner per commit), so a cursor on
-    the primary key meets each item once per pass, planned before this pass or during it.
+    Items recorded later have higher primary keys (one planning run per commit at a time), so a
+    cursor on the primary key cuts each open item into exactly one slice of this run.
     """
+    size = settings.SPACEPORT_COMMIT_SLICE_SIZE
+    limit = settings.SPACEPORT_COMMIT_ITEM_ATTEMPTS
     cursor = 0
+
+    def cut(whole_only: bool) -> list[Slice]:
+        nonlocal cursor
+        pieces: list[Slice] = []
+        while True:
+            pks = list(
+                CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=limit, pk__gt=cursor)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:size]
+            )
+            if not pks or (whole_only and len(pks) < size):
+                return pieces
+            pieces.append(Slice(commit.pk, cursor, pks[-1], space_was_empty))
+            cursor = pks[-1]
+
+    left_open = cut(whole_only=False)
+    if left_open:
+        yield left_open
     for _ in _plan(commit, route):
-        while len(items := _open_items(commit, cursor, size, attempts)) == size:
-            cursor = items[-1].pk
-            yield items
-    while items := _open_items(commit, cursor, size, attempts):
-        cursor = items[-1].pk
-        yield items
+        yield cut(whole_only=True)
+    yield cut(whole_only=False)
 
 
-def _work(commit: Commit, route: Route, deadline: float | None) -> bool:
-    """Plan and move open items; False when the deadline stopped it before the end.
+def _work(commit: Commit, route: Route, piece: Slice, deadline: float | None) -> bool:
+    """Move a slice's open items; False when the deadline stopped it before the end.
 
     Batches flow through a pipeline: while the copies of a few batches run in the pool, the next
-    is planned, inspected and started, and finished ones are recorded and their sources deleted
-    (in a pool of their own). The slowest copies of a batch (its large objects) and the database
-    work between batches then no longer leave the pool idle.
+    is inspected and started, and finished ones are recorded and their sources deleted (in a pool
+    of their own). The slowest copies of a batch (its large objects) and the database work between
+    batches then no longer leave the pool idle.
     """
     attempts = settings.SPACEPORT_COMMIT_ITEM_ATTEMPTS
     size = settings.SPACEPORT_COMMIT_BATCH_SIZE
-    route = _with_existing(route)
     with (
         ThreadPoolExecutor(max_workers=settings.SPACEPORT_COMMIT_CONCURRENCY) as pool,
         ThreadPoolExecutor(max_workers=REMOVERS) as removers,
     ):
         pipeline = Pipeline(commit, route, pool, removers)
         for attempt in range(attempts):
-            for items in _batches(commit, route, size, attempts):
+            cursor = piece.after
+            while items := _open_items(commit, cursor, piece.upto, size, attempts):
                 if deadline is not None and time.monotonic() > deadline:
                     pipeline.drain()
                     return False
+                cursor = items[-1].pk
                 pipeline.start(items)
             pipeline.drain()
-            if not CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=attempts).exists():
+            if not _open_items(commit, piece.after, piece.upto, 1, attempts):
                 return True
             # Not a Celery retry: only the items that failed get another pass, inside this slice and
             # its deadline, after a pause that doubles up to 30 s; the task is retried only when the
@@ -212,14 +307,19 @@ def _work(commit: Commit, route: Route, deadline: float | None) -> bool:
     return True
 
 
-def _with_existing(route: Route) -> Route:
-    """The route with what the space already holds under the root directory, listed once per run.
+def _slice_route(route: Route, piece: Slice) -> Route:
+    """The route as a slice sees it: an empty space needs no look before a first copy."""
+    return replace(route, existing={} if piece.space_was_empty else None)
+
+
+def _space_is_empty(route: Route) -> bool:
+    """Whether the space holds nothing under the root directory, asked once per run.
 
     A space whose storage is missing (an Azure container not created yet) gets it now, where the
     connection may create it; otherwise the error says what to create.
     """
     try:
-        existing = _existing(route)
+        return _nothing_under(route)
     except StorageError as exc:
         if exc.code != "no_such_container":
             raise
@@ -227,20 +327,21 @@ def _with_existing(route: Route) -> Route:
             route.client.prepare_space(route.target)
         except StorageError:
             raise exc from None
-        existing = _existing(route)
-    return replace(route, existing=existing)
+        return _nothing_under(route)
 
 
-def _existing(route: Route) -> dict[str, StoredObject]:
+def _nothing_under(route: Route) -> bool:
     try:
-        return {stored.key: stored for stored in route.client.list_objects(route.target, route.root_dir + "/")}
+        return not any(True for _ in route.client.list_objects(route.target, route.root_dir + "/", limit=1))
     except Exception as exc:
         raise route.client.explain(exc) from exc
 
 
-def _open_items(commit: Commit, after: int, size: int, attempts: int) -> list[Planned]:
+def _open_items(commit: Commit, after: int, upto: int, size: int, attempts: int) -> list[Planned]:
     rows = (
-        CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=attempts, pk__gt=after)
+        CommitItem.objects.filter(
+            commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=attempts, pk__gt=after, pk__lte=upto
+        )
         .order_by("pk")
         .values_list("pk", "key", "state", "size", "checksum", "copied", "attempts", "etag")[:size]
     )

@@ -1,8 +1,13 @@
-"""Commits in the background: the move itself, resuming what a dead worker left, and webhooks.
+"""Commits in the background: planning, the slices any worker moves, resuming, and webhooks.
 
-The move is safe to run again at any point (see ``commits.engine``), so it is acknowledged late
-and rejected when its worker is lost; a slice ends after ``SLICE_SECONDS`` and continues in a new
-task, so no time limit is ever hit in the middle of a large commit.
+``run_commit`` lists a commit's root directory and hands each page's slices to the fleet as a
+Celery group of ``move_slice`` tasks, so any number of workers move one commit at once. Both are
+safe to run again at any point (see ``commits.engine``), so they are acknowledged late and
+rejected when their worker is lost: the broker gives a killed worker's slice to another. Whichever
+slice ends last settles the commit; that is decided from the items' recorded states, not from a
+chord's counter, because a slice the resume task queues again after a crash is not a member of
+any chord, and a commit must finish all the same. A task stops after ``TASK_SECONDS`` and
+continues in a new one, so no time limit is ever hit in the middle of a large commit.
 """
 
 from __future__ import annotations
@@ -10,13 +15,13 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from celery import Task, shared_task
+from celery import Task, group, shared_task
 from django.conf import settings
 
 from commits import engine, webhooks
 from commits.models import Commit, WebhookDelivery
 
-SLICE_SECONDS = 20 * 60
+TASK_SECONDS = 20 * 60
 MOVE_RETRIES = 6
 
 
@@ -32,13 +37,13 @@ MOVE_RETRIES = 6
     retry_backoff=10,
     retry_backoff_max=600,
     retry_jitter=False,
-    soft_time_limit=SLICE_SECONDS + 5 * 60,
-    time_limit=SLICE_SECONDS + 10 * 60,
+    soft_time_limit=TASK_SECONDS + 5 * 60,
+    time_limit=TASK_SECONDS + 10 * 60,
 )
 def run_commit(self: Task, commit_id: int) -> str:
-    """Run one slice of a commit; unreachable storage is retried with backoff, then the commit fails."""
+    """Plan a commit and hand its slices to the workers; unreachable storage is retried, then the commit fails."""
     try:
-        outcome = engine.run(commit_id, deadline=time.monotonic() + SLICE_SECONDS)
+        outcome = engine.run(commit_id, deadline=time.monotonic() + TASK_SECONDS, hand_off=hand_off)
     except engine.TransientCommitError as exc:
         if self.request.retries >= MOVE_RETRIES:
             engine.give_up(commit_id, f"The storage stayed unreachable: {exc}")
@@ -46,6 +51,39 @@ def run_commit(self: Task, commit_id: int) -> str:
         raise
     if outcome == "more":
         run_commit.delay(commit_id)
+    return outcome
+
+
+def hand_off(pieces: list[engine.Slice]) -> None:
+    """Queue one task per slice; any worker on the queue takes them."""
+    if pieces:
+        group(move_slice.s(p.commit_id, p.after, p.upto, p.space_was_empty) for p in pieces).apply_async()
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(engine.TransientCommitError,),
+    max_retries=MOVE_RETRIES,
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=False,
+    soft_time_limit=TASK_SECONDS + 5 * 60,
+    time_limit=TASK_SECONDS + 10 * 60,
+)
+def move_slice(self: Task, commit_id: int, after: int, upto: int, space_was_empty: bool) -> str:
+    """Move one slice of a commit (items ``after < pk <= upto``); the last slice to end settles the commit."""
+    piece = engine.Slice(commit_id, after, upto, space_was_empty)
+    try:
+        outcome = engine.move_slice(piece, deadline=time.monotonic() + TASK_SECONDS)
+    except engine.TransientCommitError as exc:
+        if self.request.retries >= MOVE_RETRIES:
+            engine.give_up(commit_id, f"The storage stayed unreachable: {exc}")
+            return "failed"
+        raise
+    if outcome == "more":
+        move_slice.delay(commit_id, after, upto, space_was_empty)
     return outcome
 
 

@@ -403,11 +403,13 @@ SPACEPORT_ACCESS_KEY_DELETE_AFTER_DAYS = env_int("SPACEPORT_ACCESS_KEY_DELETE_AF
 SPACEPORT_S3_GATEWAY_URL = env_str("SPACEPORT_S3_GATEWAY_URL", "http://localhost:9000" if DEBUG else "").rstrip("/")
 
 # --- Commits (loadingzone to space) ---
-# Objects copied at once per commit task; a commit is resumed when it made no progress for this long;
+# Objects copied at once per commit task; objects per slice (a commit is cut into slices that any
+# worker takes); a commit is resumed when it made no progress for this long;
 # how long a webhook delivery keeps retrying. Where webhooks may go is the outbound address policy's
 # (SPACEPORT_ALLOWED_PRIVATE_NETWORKS).
 SPACEPORT_COMMIT_CONCURRENCY = env_int("SPACEPORT_COMMIT_CONCURRENCY", 16)
 SPACEPORT_COMMIT_BATCH_SIZE = env_int("SPACEPORT_COMMIT_BATCH_SIZE", 200)
+SPACEPORT_COMMIT_SLICE_SIZE = env_int("SPACEPORT_COMMIT_SLICE_SIZE", 500)
 SPACEPORT_COMMIT_STALL_SECONDS = env_int("SPACEPORT_COMMIT_STALL_SECONDS", 120)
 SPACEPORT_COMMIT_ITEM_ATTEMPTS = env_int("SPACEPORT_COMMIT_ITEM_ATTEMPTS", 3)
 SPACEPORT_WEBHOOK_MAX_RETRIES = env_int("SPACEPORT_WEBHOOK_MAX_RETRIES", 8)
