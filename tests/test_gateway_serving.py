@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -246,11 +247,15 @@ def alive(pid: int) -> bool:
 def test_several_processes_share_the_port_and_one_metrics_port_adds_them_up(
     tmp_path: Path, world: dict[str, Any]
 ) -> None:
+    samples = Path(tempfile.gettempdir())
+    before = set(samples.glob("spaceport-gateway-metrics-*"))
     served = Rungateway(tmp_path, "--processes", "2")
     try:
         served.wait_until_serving(2)
         pids = served.pids()
         assert len(pids) == 2 and served.process.pid not in pids
+        made = set(samples.glob("spaceport-gateway-metrics-*")) - before
+        assert len(made) == 1, "the parent makes one directory for the processes' samples"
         url = f"http://{LOOPBACK}:{served.port}"
         assert requests.get(f"{url}/metrics", timeout=10).status_code == 403  # a bucket there, not metrics
         for n in range(12):  # a client each, so a connection each, spread by the kernel
@@ -258,6 +263,8 @@ def test_several_processes_share_the_port_and_one_metrics_port_adds_them_up(
         metrics = served.operations("/metrics").text
         assert sample(metrics, "spaceport_gateway_requests_total", operation="PutObject", status="200") == 12
         assert sample(metrics, "spaceport_gateway_received_bytes_total", operation="PutObject") == 120
+        written = {path.name for path in made.pop().iterdir()}
+        assert {f"counter_{pid}.db" for pid in pids} <= written, "both processes served and wrote samples"
         ready = served.operations("/readyz")
         assert ready.status_code == 200 and ready.json() == {"database": "ok", "redis": "ok"}
     finally:
@@ -266,7 +273,7 @@ def test_several_processes_share_the_port_and_one_metrics_port_adds_them_up(
     assert not [pid for pid in pids if alive(pid)]
     key = AccessKey.objects.get(pk=world["key"].key.pk)
     assert key.request_count == 12, "each process writes its keys' use when it stops"
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"spaceport-gateway-metrics-*/*_{min(pids)}.db"))
+    assert set(samples.glob("spaceport-gateway-metrics-*")) <= before, "the metrics directory was left behind"
 
 
 def test_https_with_the_configured_certificate(tmp_path: Path, world: dict[str, Any]) -> None:
