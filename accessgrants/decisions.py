@@ -17,7 +17,7 @@ within the key's organization only, and a key that is inactive, expired or past 
 is refused with that reason. The key is read from a snapshot (:mod:`accessgrants.keyprincipals`),
 so a warm request costs no SQL either.
 
-The gateway also asks here which organization a key serves (:func:`key_principal`) and how a space
+The gateway also asks here which organization a key serves (:func:`shared_key_principal`) and how a space
 is named as a bucket (:func:`bucket_name`), records its keys' use in bulk (:func:`record_use`) and
 reads the decision cache's hit and miss counts for its metrics (:func:`cache_counts`), so it never
 reaches past this front door.
@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from accessgrants.accesskeys import record_use
 from accessgrants.identitypolicies import checked_policy, policies_of
-from accessgrants.keyprincipals import key_principal
+from accessgrants.keyprincipals import key_principal, shared_key_principal
 from accessgrants.policies import (
     Decision,
     DecisionCache,
@@ -65,6 +65,7 @@ __all__ = [
     "decide_for_key",
     "key_principal",
     "record_use",
+    "shared_key_principal",
 ]
 
 logger = logging.getLogger(__name__)
@@ -239,8 +240,11 @@ def decide(
     """
     version = principal_version(user)
     policy_set = policy_set_of(user, version)
-    facts = request_facts(
-        user, source_ip=source_ip, when=when, secure=secure, context=context, organization=organization
+    # Facts no statement reads cannot change the answer; working them out costs a snapshot read.
+    facts = (
+        request_facts(user, source_ip=source_ip, when=when, secure=secure, context=context, organization=organization)
+        if policy_set.context_keys
+        else None
     )
     decision = decision_cache.decide(version, policy_set, action, resource, facts)
     if not user.is_active and decision.allowed:
@@ -263,7 +267,7 @@ def decide_for_key(
     The key's owner decides, as :func:`decide` answers for them, but only on the buckets of the
     key's organization, and only while the key is active, unexpired and within any rotation grace.
     """
-    principal = key_principal(access_key_id)
+    principal = shared_key_principal(access_key_id)
     if principal is None:
         return refused("no such access key")
     moment = when or timezone.now()

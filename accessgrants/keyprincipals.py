@@ -7,6 +7,11 @@ issued, deactivated, reactivated, rotated, deleted or expired (``AccessKey`` is 
 :func:`accessgrants.apps.watch_access_changes` watches). An unknown key id is remembered at the
 version too, so a stream of requests with a made-up key costs no query after the first. Neither the
 key's secret nor the owner's password hash is read into the snapshot.
+
+Readers that only read a principal (decisions, the secret lookup, the gateway) take the one this
+process decoded at the version (:func:`shared_key_principal`) instead of unpickling their own copy
+on every request; :func:`key_principal` still hands each caller a copy of its own, for callers that
+pass the owner on.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from accessgrants.models import AccessKey
 from portal.core import snapshots
+from portal.core.cache import ProcessMemory
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,13 @@ class KeyPrincipal:
         return None
 
 
+# By (access snapshot version, key id); holds no secret (the snapshot leaves the key's secret and the
+# owner's password hash unread).
+_shared: ProcessMemory[tuple[str, str], tuple[KeyPrincipal | None]] = ProcessMemory(
+    "access key principals", entries=4096
+)
+
+
 def _load(access_key_id: str) -> KeyPrincipal | None:
     keys = AccessKey.objects.select_related("user", "organization").defer("secret", "user__password")
     key = keys.filter(access_key_id=access_key_id).first()
@@ -67,4 +80,18 @@ def _load(access_key_id: str) -> KeyPrincipal | None:
 def key_principal(access_key_id: str) -> KeyPrincipal | None:
     """The key of this id at the current access snapshot version, ``None`` when there is none."""
     found: tuple[KeyPrincipal | None] = snapshots.cached("access-key", access_key_id, lambda: (_load(access_key_id),))
+    return found[0]
+
+
+def shared_key_principal(access_key_id: str) -> KeyPrincipal | None:
+    """:func:`key_principal`, decoded once per version and shared by every caller in this process.
+
+    The caller must neither change the principal's owner nor hand it on: it is the same object for
+    every request with the key until the version changes.
+    """
+    at = (snapshots.version(), access_key_id)
+    found = _shared.get(at)
+    if found is None:
+        found = (key_principal(access_key_id),)
+        _shared.put(at, found)
     return found[0]

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from accessgrants.keyprincipals import key_principal
+from accessgrants.keyprincipals import shared_key_principal
 from accessgrants.models import AccessKey
 from portal.core import snapshots
 from portal.core.cache import ProcessMemory
@@ -39,7 +39,7 @@ class KeySecret:
 
 def key_secret(access_key_id: str, when: datetime | None = None) -> KeySecret:
     """The secret of the key ``access_key_id`` if it is active and unexpired at ``when`` (default now)."""
-    principal = key_principal(access_key_id)
+    principal = shared_key_principal(access_key_id)
     if principal is None:
         return KeySecret(None, "no such access key")
     why = principal.refusal(when or timezone.now())

@@ -20,7 +20,7 @@ from gateway.headers import request_headers, response_headers
 from gateway.objectkeys import checked_key
 from gateway.proxy import Proxy
 from gateway.s3operations import Call
-from gateway.upstream import Upstream, upstream_for
+from gateway.upstream import Upstream, upstream_of
 
 XML = "application/xml"
 
@@ -51,7 +51,7 @@ async def copy(proxy: Proxy, call: Call) -> web.Response:
     action = "s3:GetObjectVersion" if version else "s3:GetObject"
     await proxy.authorize(call.access_key_id, action, f"{bucket}/{key}")
     upstream = await proxy.upstream(call)
-    source = upstream if source_space.pk == call.space.pk else await proxy.db(upstream_for, source_space)
+    source = upstream if source_space.pk == call.space.pk else await proxy.db(upstream_of, source_space)
     if not _same_store(upstream, source):
         raise S3Error("NotImplemented", "A copy between spaces on different storage connections is not served.")
     headers = request_headers(call.request.headers.items())

@@ -3,7 +3,9 @@ re-signing, bodies checked as they stream, and the store's errors turned into th
 
 :class:`Proxy` is what the operation families (:mod:`gateway.objects`, :mod:`gateway.multipart`,
 :mod:`gateway.copies`, :mod:`gateway.deletes`, :mod:`gateway.listings`) are given; it also runs
-database work (decisions, spaces, connections) on a pool of worker threads.
+the lookups (decisions, spaces, connections): on the event loop when this process's memory answers
+them, as it does for warm requests, and on a pool of worker threads when they need the database or
+Redis (:meth:`Proxy.db`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.helpers import is_ip_address
+from django.core.exceptions import SynchronousOnlyOperation
 from django.db import close_old_connections
 from yarl import URL
 
@@ -31,7 +34,8 @@ from gateway.errors import S3Error
 from gateway.facts import RequestFacts
 from gateway.s3operations import Call
 from gateway.s3xml import parsed
-from gateway.upstream import Upstream, upstream_for
+from gateway.upstream import Upstream, upstream_of
+from portal.core import snapshots
 
 log = logging.getLogger("spaceport.gateway")
 T = TypeVar("T")
@@ -77,10 +81,24 @@ class Proxy:
     def __init__(self, workers: int = DB_WORKERS) -> None:
         self.session: aiohttp.ClientSession | None = None
         self.workers = workers
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gateway-db")
+        self.pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="gateway-db", initializer=snapshots.follow_pinned_version
+        )
 
     async def db(self, work: Callable[..., T], *args: Any) -> T:
-        """Run ``work`` (which may read the database) on the gateway's worker threads."""
+        """Run ``work`` at once when this process's memory answers it, else on the worker threads.
+
+        The ORM and the snapshot reads refuse to run on the event loop before they touch the database
+        or Redis (``SynchronousOnlyOperation``), and what ``work`` did before that only read or filled
+        memory, so running it again from the start on a thread repeats nothing with an effect.
+        """
+        try:
+            return work(*args)
+        except SynchronousOnlyOperation:
+            return await self.on_threads(work, *args)
+
+    async def on_threads(self, work: Callable[..., T], *args: Any) -> T:
+        """Run ``work`` on the worker threads: for writes, which gain nothing from being tried first."""
         return await asyncio.get_running_loop().run_in_executor(self.pool, partial(_fresh_db, work, *args))
 
     async def allowed(
@@ -97,7 +115,7 @@ class Proxy:
             raise deny(getattr(decision, "reason", "") or "no policy allows it")
 
     async def upstream(self, call: Call) -> Upstream:
-        return await self.db(upstream_for, call.space)
+        return await self.db(upstream_of, call.space)
 
     async def send(
         self,
@@ -118,9 +136,13 @@ class Proxy:
         url = upstream.url(key) + (f"?{query_string(query)}" if query else "")
         try:
             if is_ip_address(upstream.host):
-                # aiohttp connects to an address literal without asking the resolver: vet it here.
-                await asyncio.to_thread(vet, upstream.host, upstream.port)
-            signed = await self.db(upstream.signed_headers, method, url, headers)
+                # aiohttp connects to an address literal without asking the resolver: vet it here
+                # (an address needs no lookup, so this is CPU work alone).
+                vet(upstream.host, upstream.port)
+            if upstream.signer.waits():
+                signed = await asyncio.to_thread(upstream.signed_headers, method, url, headers)
+            else:
+                signed = upstream.signed_headers(method, url, headers)
             data = body.pieces() if isinstance(body, CheckedBody) else body
             # Sent exactly as signed: yarl would otherwise decode %2F in the query (stores that build
             # their canonical request from the received query refuse the signature) and fold '..'.

@@ -4,8 +4,11 @@ Each request is verified (:mod:`gateway.sigv4`), classified (:mod:`gateway.s3ope
 authorized with :func:`accessgrants.decisions.decide_for_key`, then served by its family
 (:mod:`gateway.objects`, :mod:`gateway.multipart`, :mod:`gateway.copies`, :mod:`gateway.deletes`,
 :mod:`gateway.listings`), which re-signs it with the connection's credentials and streams it to
-the store where the space lives; nothing is kept between requests. Work that reads the database
-runs in worker threads. Every refusal is answered here, as an S3 error document.
+the store where the space lives. What those steps look up is kept in this process per access
+snapshot version, which the gateway polls (:mod:`gateway.freshness`), so a warm request is CPU work
+alone and runs on the event loop; a lookup that needs the database or Redis refuses to run there and
+runs again on a worker thread (:meth:`gateway.proxy.Proxy.db`). Every refusal is answered here, as an
+S3 error document.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from gateway import copies, deletes, listings, multipart, objects
 from gateway.buckets import space_of
 from gateway.errors import S3Error
 from gateway.facts import FACTS, RequestFacts, facts_of
+from gateway.freshness import VersionPoller
 from gateway.keys import access_key_secret
 from gateway.objectkeys import checked_key
 from gateway.observing import observer
@@ -33,6 +37,7 @@ from gateway.s3operations import Call, classify
 from gateway.s3xml import S3_NS
 from gateway.sigv4 import verify
 from gateway.usage import KeyUsage
+from portal.core import snapshots
 
 log = logging.getLogger("spaceport.gateway")
 __all__ = ["S3_NS", "Gateway", "application"]
@@ -84,6 +89,7 @@ class Gateway(Proxy):
 
     def __init__(self, workers: int = DB_WORKERS) -> None:
         super().__init__(workers)
+        self.versions = VersionPoller()
 
     async def start(self, app: web.Application) -> None:
         # A store that stops answering is given up on (ServiceUnavailable) rather than waited on
@@ -94,8 +100,10 @@ class Gateway(Proxy):
             auto_decompress=False,
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=waiting, sock_read=waiting),
         )
+        await self.versions.start()
 
     async def stop(self, app: web.Application) -> None:
+        await self.versions.stop()
         if self.session is not None:
             await self.session.close()
         barrier = threading.Barrier(self.workers)
@@ -109,6 +117,7 @@ class Gateway(Proxy):
         self.pool.shutdown(wait=False)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        snapshots.follow_pinned_version()  # the loop's thread: whichever thread runs the loop
         facts = facts_of(request)
         request_id = facts.request_id
         raw_path, _, raw_query = request.raw_path.partition("?")
@@ -178,10 +187,10 @@ def application() -> web.Application:
     app[USAGE] = usage
 
     async def start_counting(app: web.Application) -> None:
-        usage.start(gateway.db, float(settings.SPACEPORT_S3_GATEWAY_USAGE_FLUSH_SECONDS))
+        usage.start(gateway.on_threads, float(settings.SPACEPORT_S3_GATEWAY_USAGE_FLUSH_SECONDS))
 
     async def stop_counting(app: web.Application) -> None:
-        await usage.stop(gateway.db)
+        await usage.stop(gateway.on_threads)
 
     app.on_startup.append(gateway.start)
     app.on_startup.append(start_counting)

@@ -23,6 +23,8 @@ from connections.storage import (
     request_signer_for,
 )
 from gateway.errors import S3Error
+from portal.core import snapshots
+from portal.core.cache import ProcessMemory
 from portal.tenancy.models import Space
 
 log = logging.getLogger("spaceport.gateway")
@@ -87,3 +89,24 @@ def upstream_for(space: Space) -> Upstream:
     except StorageError as error:
         raise _unavailable(error) from error
     return Upstream(location=location_for(connection, space.name), signer=signer)
+
+
+# By (access snapshot version, space id): one space's upstream, with its connection's credentials.
+_upstreams: ProcessMemory[tuple[str, int], Upstream] = ProcessMemory(
+    "gateway upstreams",
+    entries=1024,
+    secrets="an upstream holds the signer of its space's connection, with its credentials, which re-signs "
+    "every request the gateway forwards; finding them anew would cost queries per request. The entry is keyed "
+    "by the access snapshot version, which starts anew whenever a connection, a space or an organization "
+    "changes, and by the space, so it serves only that space's organization's active connection",
+)
+
+
+def upstream_of(space: Space) -> Upstream:
+    """:func:`upstream_for`, kept per access snapshot version; a refusal is worked out anew each time."""
+    at = (snapshots.version(), space.pk)
+    found = _upstreams.get(at)
+    if found is None:
+        found = upstream_for(space)
+        _upstreams.put(at, found)
+    return found

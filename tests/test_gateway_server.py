@@ -25,7 +25,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from accessgrants.accesskeys import issue_key
+from accessgrants.accesskeys import deactivate_key, issue_key
 from connections.active import make_active
 from gateway.server import application
 from portal.tenancy.changes import create_organization, create_space
@@ -180,6 +180,39 @@ def test_revoking_the_grant_is_felt_within_five_seconds(gateway_url: str, world:
             break
         assert time.monotonic() < deadline, "the revoked grant still allows reading after 5 s"
         time.sleep(0.2)
+
+
+def refused_within(attempt: Any, *codes: str, seconds: float = 5) -> None:
+    """Repeat ``attempt`` until it is refused with one of ``codes``; fail when it still succeeds after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            attempt()
+        except ClientError as refused:
+            assert code_of(refused) in codes
+            return
+        assert time.monotonic() < deadline, f"still allowed after {seconds} s"
+        time.sleep(0.2)
+
+
+def test_deactivating_the_key_is_felt_within_five_seconds(gateway_url: str, world: dict[str, Any]) -> None:
+    s3 = s3_for(gateway_url, world["key"])
+    s3.put_object(Bucket="acme-raw", Key="a.txt", Body=b"a")
+    deactivate_key(world["key"].key.pk)
+    # A request checked as the version changes may pass its signature check and be refused its access.
+    refused_within(lambda: s3.get_object(Bucket="acme-raw", Key="a.txt"), "InvalidAccessKeyId", "AccessDenied")
+
+
+def test_changing_the_connection_is_felt_within_five_seconds(
+    gateway_url: str, world: dict[str, Any], organization: Any, rclone_s3: RcloneS3
+) -> None:
+    s3 = s3_for(gateway_url, world["key"])
+    s3.put_object(Bucket="acme-raw", Key="a.txt", Body=b"in the first bucket")
+    assert s3.get_object(Bucket="acme-raw", Key="a.txt")["Body"].read() == b"in the first bucket"
+    make_active(connect_new_bucket(organization, rclone_s3))
+    refused_within(lambda: s3.get_object(Bucket="acme-raw", Key="a.txt"), "NoSuchKey")
+    s3.put_object(Bucket="acme-raw", Key="b.txt", Body=b"in the second bucket")
+    assert len(list(rclone_s3.root.glob("*/raw/b.txt"))) == 1
 
 
 def test_a_large_body_streams_and_a_presigned_url_reads_it(gateway_url: str, world: dict[str, Any]) -> None:

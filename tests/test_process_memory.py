@@ -7,6 +7,8 @@ import accessgrants.vending.issuing
 import connections.providers.azure.vendor
 import connections.providers.registry
 import connections.providers.s3.presigned
+import gateway.buckets
+import gateway.upstream
 import portal.auth.bearer
 import portal.core.snapshots
 from portal.core.cache import ProcessMemory, forget_process_memories, process_memories
@@ -17,6 +19,7 @@ HOLDING_SECRETS = {
     "Azure user delegation keys",
     "issued credentials",
     "access key secrets",
+    "gateway upstreams",
 }
 
 
@@ -40,6 +43,8 @@ def test_every_map_is_bounded_and_those_holding_secrets_say_why() -> None:
         connections.providers.s3.presigned,
         connections.providers.registry,
         portal.auth.bearer,
+        gateway.buckets,
+        gateway.upstream,
     )
     assert all(module.__name__ for module in modules)
     memories = {memory.name: memory for memory in process_memories()}
@@ -48,6 +53,7 @@ def test_every_map_is_bounded_and_those_holding_secrets_say_why() -> None:
     assert all(0 < memory.entries <= 4096 for memory in memories.values())
     assert {name for name, memory in memories.items() if memory.secrets} >= HOLDING_SECRETS
     assert not memories["access snapshots"].secrets and not memories["verified bearer tokens"].secrets
+    assert not memories["gateway buckets"].secrets and not memories["access key principals"].secrets
 
 
 def test_everything_kept_can_be_forgotten_at_once() -> None:

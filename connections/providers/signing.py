@@ -35,6 +35,12 @@ class RequestSigner(ABC):
     def signed_headers(self, method: str, url: str, headers: Mapping[str, str]) -> dict[str, str]:
         """``headers`` with what authorizes ``method url`` at the store; the body is not signed."""
 
+    def waits(self) -> bool:
+        """Whether :meth:`signed_headers` may wait on the network now (credentials to fetch or near
+        expiry); when it may not, an event loop signs at once instead of handing the work to a thread.
+        Unless a signer knows better, it may."""
+        return True
+
     @property
     def host(self) -> str:
         return urlsplit(self.endpoint).hostname or ""

@@ -17,6 +17,18 @@ trip as the effect (the credential's rate limit and audit entry, see
 :func:`portal.audit.journal.journal_within_limit`), or with a read of its own before any other
 effect (an audit entry, a write, an answer). If the version has moved, nothing has taken effect,
 and the view starts over on the current one; so a change still takes effect at the next request.
+
+A process that serves many short requests with no web request around them (the S3 gateway) may
+instead *pin* the version: it reads it from Redis in the background every fraction of a second
+(:func:`stored_version`, :func:`pin_version`), and the threads that serve its requests, having
+called :func:`follow_pinned_version`, use the pinned value with no round trip. A change is then felt
+within the polling interval rather than at once. Nothing is pinned unless a process asks, and only
+the threads that follow the pin see it, so web and worker processes (and any other thread of a
+pinning process) keep reading Redis.
+
+Every Redis read here refuses to run on an event loop's thread (``SynchronousOnlyOperation``, as the
+ORM does), so a server that answers warm requests on its event loop learns from that refusal to hand
+a cold one to a thread.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import pickle
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +44,7 @@ from typing import Any, NoReturn, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.asyncio import async_unsafe
 
 from portal.core.cache import ProcessMemory, raw_redis
 from portal.core.requests import current_request
@@ -64,12 +78,34 @@ class Assumption:
     stored: bytes
 
 
+_pinned: str | None = None
+_following = threading.local()
+
+
+def pin_version(value: str | None) -> None:
+    """Make ``value`` the version every following thread of this process uses; ``None`` unpins."""
+    global _pinned  # one value for the whole process, set by its poller
+    _pinned = value
+
+
+def pinned_version() -> str | None:
+    return _pinned
+
+
+def follow_pinned_version() -> None:
+    """Make the calling thread use the pinned version, while one is pinned, instead of reading Redis."""
+    _following.active = True
+
+
 def version() -> str:
     """The current version, read once per request (a change within the request updates it).
 
     An :func:`optimistic` request takes the version its process saw last, unread, and must
     confirm it before anything takes effect.
     """
+    pinned = _pinned
+    if pinned is not None and getattr(_following, "active", False):
+        return pinned
     request = current_request.get()
     if request is None:
         return _read()
@@ -86,6 +122,15 @@ def version() -> str:
     return current
 
 
+def stored_version() -> str:
+    """The version as Redis has it now, whatever is pinned or remembered (for a pinning poller)."""
+    return _read()
+
+
+_ROUND_TRIP = "a snapshot not in this process's memory is a round trip to Redis: read it on a thread"
+
+
+@async_unsafe(_ROUND_TRIP)
 def _read() -> str:
     current = cache.get(VERSION_KEY)
     if current is None:
@@ -197,7 +242,7 @@ def cached(kind: str, identity: str, produce: Callable[[], T]) -> T:
     if packed is not None:
         value: T = pickle.loads(packed)  # noqa: S301 - pickled by this process itself, never received
         return value
-    value = cache.get(key)
+    value = _stored(key)
     if value is None:
         value = produce()
         if value is None:
@@ -205,3 +250,8 @@ def cached(kind: str, identity: str, produce: Callable[[], T]) -> T:
         cache.set(key, value, TTL_SECONDS)
     _local.put(local_key, pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
     return value
+
+
+@async_unsafe(_ROUND_TRIP)
+def _stored(key: str) -> Any:
+    return cache.get(key)

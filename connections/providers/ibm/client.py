@@ -56,6 +56,10 @@ class IamTokens:
     def __repr__(self) -> str:
         return f"IamTokens({self.iam_url!r})"
 
+    def due(self) -> bool:
+        """Whether the next :meth:`token` exchanges the API key for a new token (a network call)."""
+        return not self._token or self.clock() >= self._refresh_at
+
     def token(self) -> str:
         with self._lock:
             if not self._token or self.clock() >= self._refresh_at:
@@ -115,6 +119,9 @@ class BearerSigner(RequestSigner):
 
     def __repr__(self) -> str:
         return f"BearerSigner({self.endpoint!r})"
+
+    def waits(self) -> bool:
+        return self.tokens.due()
 
     def signed_headers(self, method: str, url: str, headers: Mapping[str, str]) -> dict[str, str]:
         signed = {**headers, "Authorization": f"bearer {self.tokens.token()}"}

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.auth import UNSIGNED_PAYLOAD, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.credentials import ReadOnlyCredentials
+from botocore.credentials import Credentials, ReadOnlyCredentials, RefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from connections.providers.base import StorageError
@@ -42,6 +42,13 @@ class SigV4Signer(RequestSigner):
 
     def __repr__(self) -> str:
         return f"SigV4Signer({self.endpoint!r}, {self.region!r})"
+
+    def waits(self) -> bool:
+        """A fixed key pair never waits; temporary credentials wait only when they are due for refresh."""
+        held = getattr(self._credentials, "__self__", None)
+        if isinstance(held, RefreshableCredentials):
+            return bool(held.refresh_needed())
+        return not isinstance(held, Credentials)
 
     def signed_headers(self, method: str, url: str, headers: Mapping[str, str]) -> dict[str, str]:
         request = AWSRequest(method=method, url=url, headers={**headers, "X-Amz-Content-SHA256": UNSIGNED_PAYLOAD})

@@ -1,0 +1,55 @@
+"""The access snapshot version, polled once for the whole gateway process.
+
+Everything a request looks up (keys, grants, policies, spaces, connections) is kept per access
+snapshot version (:mod:`portal.core.snapshots`). Reading the version from Redis for every request
+would be a round trip each; the gateway instead reads it every :data:`POLL_SECONDS` in the
+background and pins it, so a revoked grant, a deactivated key or a changed connection is felt within
+that interval, well inside the five seconds promised, on every gateway process. When Redis cannot be
+read, nothing stays pinned: requests read the version themselves, and fail as loudly as Redis does,
+rather than go on with a version that may be old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from portal.core import snapshots
+
+log = logging.getLogger("spaceport.gateway")
+
+POLL_SECONDS = 0.5
+
+
+class VersionPoller:
+    """Pins the access snapshot version for this process, and keeps it current."""
+
+    def __init__(self, interval: float = POLL_SECONDS) -> None:
+        self.interval = interval
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.poll()
+        self.task = asyncio.create_task(self._keep_polling())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        snapshots.pin_version(None)
+
+    async def poll(self) -> None:
+        """Read the version once and pin it; unpin when it cannot be read."""
+        try:
+            snapshots.pin_version(await asyncio.to_thread(snapshots.stored_version))
+        except Exception as failed:  # whatever Redis raises, the pin must go
+            if snapshots.pinned_version() is not None:
+                log.warning("the access snapshot version cannot be read, so it is read per request: %s", failed)
+            snapshots.pin_version(None)
+
+    async def _keep_polling(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.poll()
