@@ -16,6 +16,9 @@ from urllib.parse import quote, unquote_to_bytes
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
 _SPACES = re.compile(r"\s+")
+# Text made only of characters UriEncode leaves alone encodes to itself: most names and values are.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+_UNRESERVED_PATH = re.compile(r"[A-Za-z0-9_.~/-]*")
 
 
 def header_pairs(headers: Headers) -> list[tuple[str, str]]:
@@ -34,11 +37,15 @@ def header_values(headers: Headers) -> dict[str, str]:
 
 def uri_encode(text: str | bytes, *, slash: bool) -> str:
     """AWS's ``UriEncode``: everything but ``A-Za-z0-9-_.~`` percent-encoded (``/`` kept in paths)."""
+    if isinstance(text, str) and (_UNRESERVED_PATH if slash else _UNRESERVED).fullmatch(text):
+        return text
     return quote(text, safe="/~" if slash else "~")
 
 
 def canonical_uri(raw_path: str) -> str:
     """The path as S3 signs it: decoded once and encoded once, segments untouched."""
+    if raw_path and _UNRESERVED_PATH.fullmatch(raw_path):
+        return raw_path
     return uri_encode(unquote_to_bytes(raw_path or "/"), slash=True)
 
 
@@ -57,6 +64,8 @@ def query_pairs(raw_query: str) -> list[tuple[str, str]]:
 
 
 def _decoded(text: str) -> str:
+    if "%" not in text:
+        return text
     return unquote_to_bytes(text).decode("utf-8", "surrogateescape")
 
 
@@ -67,6 +76,8 @@ def canonical_query(pairs: Iterable[tuple[str, str]], *, leave_out: str = "") ->
 
 
 def _encoded(text: str) -> str:
+    if _UNRESERVED.fullmatch(text):
+        return text
     return uri_encode(text.encode("utf-8", "surrogateescape"), slash=False)
 
 

@@ -43,6 +43,7 @@ from gateway.canonical import (
 from gateway.chunked import ChunkedBody, trailer_algorithm
 from gateway.errors import S3Error
 from gateway.payload import BodyCheck, Sha256Body
+from portal.core.cache import ProcessMemory
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "s3"
@@ -55,7 +56,16 @@ STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 STREAMING = (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER)
 
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-_AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_AMZ_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
+
+# By (secret, date, region, service): the signing key, which changes once a day per key.
+_signing_keys: ProcessMemory[tuple[str, str, str, str], bytes] = ProcessMemory(
+    "SigV4 signing keys",
+    entries=4096,
+    secrets="a signing key signs for its access key for a whole day; deriving it takes four HMACs per "
+    "request. It is keyed by the secret itself, so a rotated secret never finds the old key, and a "
+    "key that may no longer sign is refused before its secret is looked up",
+)
 
 SecretLookup = Callable[[str], "str | None"]
 
@@ -66,10 +76,14 @@ def region() -> str:
 
 
 def signing_key(secret: str, date: str, region_name: str, service: str = SERVICE) -> bytes:
-    key = hmac.digest(f"AWS4{secret}".encode(), date.encode(), "sha256")
-    for part in (region_name, service, "aws4_request"):
-        key = hmac.digest(key, part.encode(), "sha256")
-    return key
+    at = (secret, date, region_name, service)
+    found = _signing_keys.get(at)
+    if found is None:
+        found = hmac.digest(f"AWS4{secret}".encode(), date.encode(), "sha256")
+        for part in (region_name, service, "aws4_request"):
+            found = hmac.digest(found, part.encode(), "sha256")
+        _signing_keys.put(at, found)
+    return found
 
 
 def signature(key: bytes, string_to_sign: str) -> str:
@@ -146,8 +160,12 @@ def _credential(text: str, code: str) -> _Credential:
 
 
 def _moment(text: str, code: str) -> datetime:
+    parts = _AMZ_DATE.fullmatch(text)
     try:
-        return datetime.strptime(text, _AMZ_DATE).replace(tzinfo=UTC)
+        if parts is None:
+            raise ValueError(text)
+        year, month, day, hour, minute, second = map(int, parts.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         raise S3Error(code, f"The date '{text}' is not in the ISO 8601 basic format YYYYMMDD'T'HHMMSS'Z'.") from None
 

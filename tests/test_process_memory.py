@@ -8,6 +8,7 @@ import connections.providers.azure.vendor
 import connections.providers.registry
 import connections.providers.s3.presigned
 import gateway.buckets
+import gateway.sigv4
 import gateway.upstream
 import portal.auth.bearer
 import portal.core.snapshots
@@ -20,6 +21,7 @@ HOLDING_SECRETS = {
     "issued credentials",
     "access key secrets",
     "gateway upstreams",
+    "SigV4 signing keys",
 }
 
 
@@ -44,6 +46,7 @@ def test_every_map_is_bounded_and_those_holding_secrets_say_why() -> None:
         connections.providers.registry,
         portal.auth.bearer,
         gateway.buckets,
+        gateway.sigv4,
         gateway.upstream,
     )
     assert all(module.__name__ for module in modules)
