@@ -6,16 +6,21 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp import web
+from botocore.credentials import RefreshableCredentials
 from django.core.cache import cache
 from django.core.exceptions import SynchronousOnlyOperation
 
 from accessgrants.accesskeys import issue_key
 from accessgrants.decisions import decide_for_key
 from connections.active import make_active
+from connections.providers.base import StorageError
+from connections.providers.s3.session import fixed_keys
+from connections.providers.s3.signing import SigV4Signer
 from connections.storage import location_for
 from gateway.buckets import listable_buckets, space_of
 from gateway.freshness import VersionPoller
@@ -150,3 +155,20 @@ def test_the_poller_pins_the_version_and_follows_changes() -> None:
     assert first == stored
     assert second == "changed-elsewhere"
     assert snapshots.pinned_version() is None
+
+
+def test_a_signer_waits_only_for_credentials_it_must_fetch() -> None:
+    def explain(error: Exception) -> StorageError:
+        return StorageError("test", str(error))
+
+    fixed = SigV4Signer("http://127.0.0.1:9", "us-east-1", fixed_keys("AKIDEXAMPLE", "secret"), explain)
+    assert not fixed.waits()
+
+    def session(hours: float) -> RefreshableCredentials:
+        return RefreshableCredentials(
+            "ASIAEXAMPLE", "secret", "token", datetime.now(UTC) + timedelta(hours=hours), lambda: {}, "test"
+        )
+
+    assert not SigV4Signer("http://127.0.0.1:9", "us-east-1", session(2).get_frozen_credentials, explain).waits()
+    assert SigV4Signer("http://127.0.0.1:9", "us-east-1", session(0.1).get_frozen_credentials, explain).waits()
+    assert SigV4Signer("http://127.0.0.1:9", "us-east-1", lambda: fixed_keys("a", "b")(), explain).waits()
