@@ -373,6 +373,9 @@ def profile_group(stack: str) -> str:
     frames = stack.split(";")
     if frames and frames[-1].startswith(IDLE_FRAMES):
         return "idle"
+    # The event loop runs under ``manage.py rungateway``: Django's command frames are on every stack
+    # of the serving thread and say nothing about where a request's time goes.
+    stack = ";".join(frame for frame in frames if "django/core/management/" not in frame)
     for name, marker in PROFILE_RULES:
         if marker in stack:
             return name

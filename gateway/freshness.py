@@ -28,6 +28,7 @@ class VersionPoller:
     def __init__(self, interval: float = POLL_SECONDS) -> None:
         self.interval = interval
         self.task: asyncio.Task[None] | None = None
+        self.last_read: str | None = None
 
     async def start(self) -> None:
         await self.poll()
@@ -41,13 +42,22 @@ class VersionPoller:
         snapshots.pin_version(None)
 
     async def poll(self) -> None:
-        """Read the version once and pin it; unpin when it cannot be read."""
+        """Read the version and pin it when it moved; unpin when it cannot be read.
+
+        A read that finds what the last one found changes nothing: the process may have pinned a
+        newer version of its own making since (:func:`portal.core.snapshots.changed`).
+        """
         try:
-            snapshots.pin_version(await asyncio.to_thread(snapshots.stored_version))
+            read = await asyncio.to_thread(snapshots.stored_version)
         except Exception as failed:  # whatever Redis raises, the pin must go
             if snapshots.pinned_version() is not None:
                 log.warning("the access snapshot version cannot be read, so it is read per request: %s", failed)
             snapshots.pin_version(None)
+            self.last_read = None
+            return
+        if read != self.last_read or snapshots.pinned_version() is None:
+            snapshots.pin_version(read)
+        self.last_read = read
 
     async def _keep_polling(self) -> None:
         while True:

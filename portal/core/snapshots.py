@@ -22,7 +22,8 @@ A process that serves many short requests with no web request around them (the S
 instead *pin* the version: it reads it from Redis in the background every fraction of a second
 (:func:`stored_version`, :func:`pin_version`), and the threads that serve its requests, having
 called :func:`follow_pinned_version`, use the pinned value with no round trip. A change is then felt
-within the polling interval rather than at once. Nothing is pinned unless a process asks, and only
+within the polling interval rather than at once (a change the process makes itself is pinned at
+once). Nothing is pinned unless a process asks, and only
 the threads that follow the pin see it, so web and worker processes (and any other thread of a
 pinning process) keep reading Redis.
 
@@ -207,9 +208,12 @@ def optimistic(view: View) -> View:
 
 
 def _new_version() -> None:
+    global _pinned  # a pinning process sees its own changes at once
     fresh = uuid.uuid4().hex
     cache.set(VERSION_KEY, fresh, None)
     _last_seen.put(_last_seen.key(VERSION_KEY), fresh)
+    if _pinned is not None:
+        _pinned = fresh
     request = current_request.get()
     if request is not None:
         setattr(request, REQUEST_ATTRIBUTE, fresh)
