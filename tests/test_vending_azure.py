@@ -32,13 +32,16 @@ from accessgrants.vending.issuing import NotVendable, issue
 from connections import lifecycle
 from connections.active import active_connection, with_active_connection
 from connections.models import CloudConnection, Status
+from connections.providers.azure import vendor as azure_vendor
 from connections.providers.azure.client import AzureBlobClient
+from connections.providers.azure.policies import ContainerPolicies
 from connections.providers.azure.vendor import PERMISSIONS, AzureVendor, ContainerMissing, service_sas
 from connections.providers.base import Location
 from connections.providers.registry import forget_clients, vendor_for
 from connections.providers.vending import Access, Scope, Target
 from portal.audit import journal
 from portal.audit.models import AuditEvent
+from portal.core import snapshots
 from portal.tenancy.grants import Grant, Role
 from portal.tenancy.grants import Scope as GrantScope
 from portal.tenancy.models import Organization, Space
@@ -234,6 +237,40 @@ def test_a_missing_container_is_named(azure_space: Space) -> None:
     with pytest.raises(ContainerMissing) as caught:
         vend(azure_space, Access.READ, bucket=f"absent-{uuid.uuid4().hex[:8]}")
     assert caught.value.code == "no_such_container"
+
+
+def test_a_container_in_place_is_asked_about_again_only_after_a_minute_or_a_change(
+    azure_space: Space, azurite: Azurite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    container = f"checked-{uuid.uuid4().hex[:8]}"
+    ensure_containers(azurite, container)
+    asked = []
+    current = ContainerPolicies.current
+
+    def counted(policies: ContainerPolicies, level: str, permission: str) -> str | None:
+        asked.append(policies.container)
+        return current(policies, level, permission)
+
+    monkeypatch.setattr(ContainerPolicies, "current", counted)
+    first = vend(azure_space, Access.READ, bucket=container).secret["sas"]
+    second = vend(azure_space, Access.READ, bucket=container).secret["sas"]
+    assert asked == [container], "the second SAS is signed under the policy found for the first"
+    assert parse_qs(first)["si"] == parse_qs(second)["si"]
+    snapshots.changed()
+    vend(azure_space, Access.READ, bucket=container)
+    assert asked == [container, container], "a change to access asks again"
+
+
+def test_a_container_deleted_in_azure_is_named_once_its_check_expires(
+    azure_space: Space, azurite: Azurite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(azure_vendor, "CONTAINER_CHECK_SECONDS", 0)
+    container = f"deleted-{uuid.uuid4().hex[:8]}"
+    ensure_containers(azurite, container)
+    vend(azure_space, Access.READ, bucket=container)
+    BlobServiceClient.from_connection_string(azurite.connection_string).delete_container(container)
+    with pytest.raises(ContainerMissing):
+        vend(azure_space, Access.READ, bucket=container)
 
 
 def test_a_connection_string_without_an_account_key_cannot_sign(azure_space: Space, azurite: Azurite) -> None:

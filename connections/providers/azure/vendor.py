@@ -15,6 +15,8 @@ import base64
 import hashlib
 import hmac
 import shlex
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
@@ -26,6 +28,7 @@ from connections.providers.azure.client import AzureBlobClient
 from connections.providers.azure.policies import SAS_PERMISSIONS, ContainerPolicies
 from connections.providers.base import StorageError
 from connections.providers.vending import Access, Credential, NotVendable, Scope
+from portal.core import snapshots
 from portal.core.cache import ProcessMemory
 
 if TYPE_CHECKING:
@@ -83,6 +86,17 @@ _delegation_keys: ProcessMemory[int, tuple[str, UserDelegationKey, datetime]] = 
     secrets="a delegation key signs SAS tokens for up to seven days; asking Entra ID-backed storage "
     "for one on every vend would add a round trip and count against the account's request limits, "
     "and it is used only while it outlives the token being signed",
+)
+
+
+# How long a container found in place (with its stored access policy) is taken as still there.
+CONTAINER_CHECK_SECONDS = 60
+
+# By connection and its modification time, access snapshot version, container and permissions:
+# the policy tokens are issued under ("" for a delegation SAS, which has none), and until when
+# (monotonic) the container is taken as still there.
+_checked_containers: ProcessMemory[tuple[int, str, str, str, str], tuple[str, float]] = ProcessMemory(
+    "Azure containers checked", entries=4096
 )
 
 
@@ -172,12 +186,33 @@ class AzureVendor:
         expiry = start + scope.lifetime
         if self.client.credential is None:
             account_name, account_key = self._account_key()
-            policy = self._policy(container, str(scope.access), permission)
+            policy = self._checked(
+                container, permission, lambda: self._policy(container, str(scope.access), permission)
+            )
             sas = service_sas(account_name, account_key, container, permission, start, expiry, policy=policy)
         else:
-            self._require_container(container)
+            self._checked(container, "", lambda: self._require_container(container))
             sas = self._delegation_sas(container, permission, start, expiry)
         return self._credential(scope, container, sas, expiry)
+
+    def _checked(self, container: str, permission: str, check: Callable[[], str | None]) -> str:
+        """What ``check`` found (the container is there, with its policy), asked again after a minute.
+
+        A new SAS costs one signature; asking the storage account whether the container and its
+        policy are there costs a round trip, several times more. The answer is kept under the
+        connection's modification time and the access snapshot version, so disabling the
+        connection or changing the space asks again at once; a container deleted in Azure itself
+        is noticed within :data:`CONTAINER_CHECK_SECONDS`, as a cached SAS would be handed out
+        meanwhile anyway.
+        """
+        modified = self.connection.modified.isoformat() if self.connection.modified else ""
+        key = (self.connection.pk or 0, modified, snapshots.version(), container, permission)
+        held = _checked_containers.get(key)
+        if held is not None and held[1] > time.monotonic():
+            return held[0]
+        found = check() or ""
+        _checked_containers.put(key, (found, time.monotonic() + CONTAINER_CHECK_SECONDS))
+        return found
 
     def _policy(self, container: str, level: str, permission: str) -> str:
         """The stored access policy the token is issued under, so disabling the connection revokes it."""
