@@ -167,3 +167,16 @@ def test_a_vend_on_a_moved_version_counts_once_toward_the_rate_limit(acme: Space
     _another_process_moves_the_version(lambda: cache.set(snapshots.VERSION_KEY, "moved-elsewhere", None))
     assert vend(key) == 200, "started over once, counted once"
     assert vend(key) == 429
+
+
+def test_a_new_credential_on_a_moved_version_counts_once_toward_the_rate_limit(
+    acme: Space, member: Any, settings: Any
+) -> None:
+    settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE = 2
+    _, key = ApiToken.issue(member, "script")
+    assert vend(key) == 200
+    _another_process_moves_the_version(lambda: cache.set(snapshots.VERSION_KEY, "moved-elsewhere", None))
+    upload = Client().post(READ.replace("/read?", "/upload?"), HTTP_AUTHORIZATION=f"Token {key}")
+    assert upload.status_code == 200, "a new (upload) credential: started over once, counted once"
+    assert vend(key) == 429
+    assert _credential_events()[-1] == ("credential.refuse", "throttled")

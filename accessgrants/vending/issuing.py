@@ -34,8 +34,8 @@ from connections.storage import (
 from portal.audit.journal import journal, journal_within_limit
 from portal.audit.models import AuditEvent
 from portal.audit.trail import event
-from portal.core import crypto, snapshots
-from portal.core.cache import ProcessMemory, count_hit
+from portal.core import crypto
+from portal.core.cache import ProcessMemory
 from portal.core.errors import AccessDenied, DomainError
 from portal.tenancy.models import LOADINGZONE, Space
 from portal.tenancy.rules import AccessContext
@@ -132,9 +132,13 @@ def _rate_window(user_id: int) -> tuple[str, int]:
 
 
 def _throttle(user_id: int) -> None:
-    """Refuse past the per-minute limit; refused requests count too, so hammering does not help."""
+    """Refuse past the per-minute limit; refused requests count too, so hammering does not help.
+
+    The count also confirms an assumed access snapshot version, in the same round trip.
+    """
     counter, retry_after = _rate_window(user_id)
-    if count_hit(counter, RATE_WINDOW_SECONDS) > settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE:
+    limit = settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE
+    if journal_within_limit(counter, RATE_WINDOW_SECONDS, limit, allowed=None) > limit:
         raise RateLimited(retry_after=retry_after)
 
 
@@ -272,7 +276,6 @@ def issue(
             raise RateLimited(retry_after=retry_after)
         counted("cached", connection.provider)
         return Issued(credential, cached=True)
-    snapshots.confirm()
     try:
         _throttle(user.pk)
         credential = vendor_for(connection).vend(scope)

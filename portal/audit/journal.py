@@ -66,19 +66,19 @@ def journal(action: str, target: models.Model | None = None, **options: Unpack[E
 
 
 # Unless the snapshot version has moved from the one given (then -1, nothing done): count a hit,
-# journal the event only while the count stays within the limit, and answer the count.
+# journal the event (if one is given) only while the count stays within the limit, and answer the count.
 _COUNT_AND_JOURNAL = """
 if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[4] then return -1 end
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-if count <= tonumber(ARGV[2]) then redis.call('XADD', KEYS[2], '*', 'event', ARGV[3]) end
+if ARGV[3] ~= '' and count <= tonumber(ARGV[2]) then redis.call('XADD', KEYS[2], '*', 'event', ARGV[3]) end
 return count
 """
 
 
-def journal_within_limit(counter: str, window_seconds: int, limit: int, allowed: AuditEvent) -> int:
-    """Count a hit on ``counter`` (kept ``window_seconds``) and journal ``allowed`` if the count
-    stays within ``limit``; answers the count, so the caller can refuse (and audit that) past it.
+def journal_within_limit(counter: str, window_seconds: int, limit: int, allowed: AuditEvent | None) -> int:
+    """Count a hit on ``counter`` (kept ``window_seconds``) and journal ``allowed`` (if any) if the
+    count stays within ``limit``; answers the count, so the caller can refuse (and audit that) past it.
 
     On Redis this is one round trip (a script), so a credential served from the cache pays a
     single call for its rate limit, its audit event, and the check that the access snapshot version
@@ -89,7 +89,7 @@ def journal_within_limit(counter: str, window_seconds: int, limit: int, allowed:
     if redis is None:
         snapshots.confirm()
         count = count_hit(counter, window_seconds)
-        if count <= limit:
+        if allowed is not None and count <= limit:
             allowed.save(force_insert=True)
         return count
     assumed = snapshots.unconfirmed()
@@ -97,7 +97,7 @@ def journal_within_limit(counter: str, window_seconds: int, limit: int, allowed:
     count = int(
         _count_and_journal(redis.client)(
             keys=[redis.key(counter), redis.key(STREAM), version_key],
-            args=[window_seconds, limit, _entry(allowed), version],
+            args=[window_seconds, limit, _entry(allowed) if allowed is not None else "", version],
         )
     )
     if count < 0:
