@@ -367,15 +367,17 @@ PROFILE_RULES: list[tuple[str, str]] = [
     ("event loop", "asyncio/"),
 ]
 IDLE_FRAMES = ("select (", "epoll", "wait (", "_worker (")
+COMMAND_FRAMES = ("(django/__main__.py:", "(manage.py:", "(django/core/management/")
 
 
 def profile_group(stack: str) -> str:
     frames = stack.split(";")
     if frames and frames[-1].startswith(IDLE_FRAMES):
         return "idle"
-    # The event loop runs under ``manage.py rungateway``: Django's command frames are on every stack
-    # of the serving thread and say nothing about where a request's time goes.
-    stack = ";".join(frame for frame in frames if "django/core/management/" not in frame)
+    # The event loop runs under ``manage.py rungateway`` (each serving process under ``python -m
+    # django``): Django's command frames are on every stack of the serving thread and say nothing
+    # about where a request's time goes.
+    stack = ";".join(frame for frame in frames if not any(command in frame for command in COMMAND_FRAMES))
     for name, marker in PROFILE_RULES:
         if marker in stack:
             return name
