@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from portal.core import snapshots
 
@@ -29,6 +30,9 @@ class VersionPoller:
         self.interval = interval
         self.task: asyncio.Task[None] | None = None
         self.last_read: str | None = None
+        # One thread of its own, reused: Django's cache handle (and its Redis connection) belongs to
+        # the thread and context that made it, so ``asyncio.to_thread`` would connect anew each time.
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-version")
 
     async def start(self) -> None:
         await self.poll()
@@ -40,6 +44,7 @@ class VersionPoller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         snapshots.pin_version(None)
+        self.reader.shutdown(wait=False)
 
     async def poll(self) -> None:
         """Read the version and pin it when it moved; unpin when it cannot be read.
@@ -48,7 +53,7 @@ class VersionPoller:
         newer version of its own making since (:func:`portal.core.snapshots.changed`).
         """
         try:
-            read = await asyncio.to_thread(snapshots.stored_version)
+            read = await asyncio.get_running_loop().run_in_executor(self.reader, snapshots.stored_version)
         except Exception as failed:  # whatever Redis raises, the pin must go
             if snapshots.pinned_version() is not None:
                 log.warning("the access snapshot version cannot be read, so it is read per request: %s", failed)

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, unquote
 import aiohttp
 from aiohttp import web
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connections
 
 from gateway import copies, deletes, listings, multipart, objects
@@ -100,6 +101,9 @@ class Gateway(Proxy):
             auto_decompress=False,
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=waiting, sock_read=waiting),
         )
+        # Django's caches are context-local: made in the context the server starts from, the default
+        # cache is shared by every request's context instead of being built anew for each request.
+        caches["default"]
         await self.versions.start()
 
     async def stop(self, app: web.Application) -> None:
