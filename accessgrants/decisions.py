@@ -276,7 +276,7 @@ def decide_for_key(
         return refused(why)
     if not resource_path(resource).startswith(bucket_prefix(principal.organization)):
         return refused(f"the key is for the buckets of {principal.organization} only")
-    organization = Organization(pk=principal.organization_id, name=principal.organization)
+    organization = principal.organization_instance
     return decide(
         principal.owner,
         action,

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from accessgrants.models import AccessKey
 from portal.core import snapshots
 from portal.core.cache import ProcessMemory
+from portal.tenancy.models import Organization
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,12 @@ class KeyPrincipal:
     active: bool
     expires: datetime | None
     deactivate_after: datetime | None
+
+    @cached_property
+    def organization_instance(self) -> Organization:
+        """The key's organization as decisions take it (its primary key and name, unsaved and never
+        read from the database), made once per principal rather than once per question."""
+        return Organization(pk=self.organization_id, name=self.organization)
 
     def refusal(self, when: datetime) -> str | None:
         """Why the key may do nothing at ``when``, or ``None`` while it is usable.
