@@ -10,6 +10,7 @@ from aiohttp import web
 from django.conf import settings
 
 from gateway.errors import S3Error
+from gateway.expect import ask_for_body
 
 
 def body_timeout() -> float:
@@ -19,8 +20,9 @@ def body_timeout() -> float:
 async def received(request: web.Request, size: int) -> AsyncIterator[bytes]:
     """The body in pieces of at most ``size`` bytes; ``RequestTimeout`` when the client sends
     nothing for ``SPACEPORT_S3_GATEWAY_BODY_TIMEOUT`` seconds, ``IncompleteBody`` when it hangs up
-    before the end."""
+    before the end. A client waiting on ``Expect: 100-continue`` is told to send it now."""
     timeout = body_timeout()
+    await ask_for_body(request)
     while True:
         try:
             async with asyncio.timeout(timeout):

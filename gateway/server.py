@@ -28,6 +28,7 @@ from django.db import connections
 from gateway import copies, deletes, listings, multipart, objects
 from gateway.buckets import space_of
 from gateway.errors import S3Error
+from gateway.expect import close_after_unasked_body, expect_nothing_yet
 from gateway.facts import FACTS, RequestFacts, facts_of
 from gateway.freshness import VersionPoller
 from gateway.keys import access_key_secret
@@ -202,6 +203,7 @@ def application() -> web.Application:
     app.on_cleanup.append(stop_counting)
     app.on_cleanup.append(gateway.stop)
     app.on_response_prepare.append(_name_the_request)
+    app.on_response_prepare.append(close_after_unasked_body)
     app.router.add_get("/healthz", healthz)
-    app.router.add_route("*", "/{tail:.*}", gateway.handle)
+    app.router.add_route("*", "/{tail:.*}", gateway.handle, expect_handler=expect_nothing_yet)
     return app
