@@ -64,12 +64,13 @@ def signed(
     service: str = "s3",
     unsigned_payload: bool = False,
     at: datetime = SIGNED_AT,
+    host: str = HOST,
 ) -> Raw:
     """A header-signed request (S3SigV4Auth), signing the body's hash unless ``unsigned_payload``.
 
     An ``x-amz-content-sha256`` among ``headers`` (a STREAMING-* mode) is signed as the payload.
     """
-    url = f"http://{HOST}{path}" + (f"?{query}" if query else "")
+    url = f"http://{host}{path}" + (f"?{query}" if query else "")
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
     if unsigned_payload:
         request.context["client_config"] = Config(s3={"payload_signing_enabled": False})
@@ -93,9 +94,10 @@ def presigned(
     region: str = "us-east-1",
     service: str = "s3",
     at: datetime = SIGNED_AT,
+    host: str = HOST,
 ) -> Raw:
     """A presigned URL (S3SigV4QueryAuth) used as a client uses it: no body hash, only ``host`` signed."""
-    url = f"http://{HOST}{path}" + (f"?{query}" if query else "")
+    url = f"http://{host}{path}" + (f"?{query}" if query else "")
     request = AWSRequest(method=method, url=url)
     with mock.patch("botocore.auth.get_current_datetime", return_value=at.replace(tzinfo=None)):
         S3SigV4QueryAuth(Credentials(key_id, secret), service, region, expires=expires).add_auth(request)
@@ -116,6 +118,20 @@ def chunk_signature(key: bytes, amz_date: str, scope: str, previous: str, data: 
     empty = hashlib.sha256(b"").hexdigest()
     text = f"AWS4-HMAC-SHA256-PAYLOAD\n{amz_date}\n{scope}\n{previous}\n{empty}\n{sha256(data)}"
     return hmac.new(key, text.encode(), "sha256").hexdigest()
+
+
+def trailer_signature(key: bytes, amz_date: str, scope: str, previous: str, line: str) -> str:
+    """The signature of the trailer ``line`` (``name:value``), chained from the final chunk's."""
+    text = f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{previous}\n{sha256((line + chr(10)).encode())}"
+    return hmac.new(key, text.encode(), "sha256").hexdigest()
+
+
+def signing_key(secret: str, date: str, region: str = "us-east-1", service: str = "s3") -> bytes:
+    """SigV4's derived key, computed here rather than by the gateway's own code under test."""
+    key = hmac.digest(f"AWS4{secret}".encode(), date.encode(), "sha256")
+    for part in (region, service, "aws4_request"):
+        key = hmac.digest(key, part.encode(), "sha256")
+    return key
 
 
 def aws_chunked(
@@ -145,6 +161,5 @@ def aws_chunked(
     line = f"{trailer[0]}:{trailer[1]}"
     out += line.encode() + b"\r\n"
     if key is not None:
-        text = f"AWS4-HMAC-SHA256-TRAILER\n{amz_date}\n{scope}\n{previous}\n{sha256((line + chr(10)).encode())}"
-        out += f"x-amz-trailer-signature:{hmac.new(key, text.encode(), 'sha256').hexdigest()}\r\n".encode()
+        out += f"x-amz-trailer-signature:{trailer_signature(key, amz_date, scope, previous, line)}\r\n".encode()
     return bytes(out + b"\r\n")
