@@ -7,18 +7,21 @@ Starting a commit goes through ``start_commit``, which makes every decision.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from commits import webhooks
-from commits.models import ACTIVE_STATES, Commit, OrganizationWebhook
+from commits.models import ACTIVE_STATES, Commit, CommitState, OrganizationWebhook
 from commits.starting import start_commit
 from connections.storage import with_active_connection
 from portal.core.errors import DomainError
@@ -36,9 +39,24 @@ def _spaces() -> QuerySet[Space]:
     return with_active_connection(Space.objects.all())
 
 
+def waiting_for(commit: Commit, now: datetime) -> str:
+    """What a commit waits for, when it waits for a worker: none has taken it yet, or the one that
+    had it stopped moving it forward (stopped, or cut off from the database or the broker)."""
+    if commit.state == CommitState.QUEUED:
+        return "Waiting for a worker to take it."
+    stalled_since = commit.heartbeat or commit.started
+    stall = timedelta(seconds=settings.SPACEPORT_COMMIT_STALL_SECONDS)
+    if commit.state == CommitState.RUNNING and stalled_since is not None and now - stalled_since > stall:
+        return "Waiting for a worker: none has moved it forward for a while; Spaceport hands it to another by itself."
+    return ""
+
+
 def card_context(request: HttpRequest, space: Space, **extra: Any) -> dict[str, Any]:
     context = access_for(request)
     recent = list(Commit.objects.filter(space=space).select_related("organization", "space")[:RECENT])
+    now = timezone.now()
+    for commit in recent:
+        commit.waiting = waiting_for(commit, now)  # type: ignore[attr-defined]
     return {
         "request": request,
         "space": space,

@@ -11,7 +11,7 @@ from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spaceport.settings")
 
-app = Celery("spaceport")
+app = Celery("spaceport", task_cls="spaceport.tasking:Task")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -1,4 +1,4 @@
-"""Log filters that keep the console readable: one line per handled client error."""
+"""Log filters and formats: one line per handled client error, and JSON lines for log collectors."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        # The web process's lines carry the request id (the request context filter sets it).
+        request_id = getattr(record, "request_id", None)
+        if request_id is not None:
+            line["request_id"] = request_id
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             line.update(fields)

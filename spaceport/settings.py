@@ -120,6 +120,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that stops answering (rather than refusing) fails a request, a task and /readyz
+    # after this many seconds instead of the operating system's minutes; a URL's connect_timeout wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
 if env_str("DATABASE_TEST_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -269,7 +273,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
-CELERY_RESULT_BACKEND = "django-db"
+# django-celery-results' table, through a store that waits out a database outage (spaceport/tasking.py):
+# it retries with backoff up to 10 s apart, for about five minutes, before it gives up.
+CELERY_RESULT_BACKEND = "spaceport.tasking:ResultStore"
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = env_int("CELERY_RESULT_BACKEND_MAX_RETRIES", 40)
 CELERY_RESULT_EXTENDED = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "spaceport")
 # Validation, commits, webhooks and housekeeping each on a queue of their own (spaceport/queues.py);
@@ -301,6 +309,10 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # --- Logging ---
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# "plain" for people at a console, "json" for log collectors: one object a line, with the request id.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 # One handler on the root logger, and Django's own loggers routed to it alone: Django's default
 # configuration gives them a console handler of their own as well, which printed every warning twice.
 LOGGING = {
@@ -315,7 +327,7 @@ LOGGING = {
         "json": {"()": "spaceport.logfilters.JsonLines"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_context"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]},
         "json_console": {"class": "logging.StreamHandler", "formatter": "json"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

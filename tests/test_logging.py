@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 from collections.abc import Iterator
@@ -58,3 +59,29 @@ def test_a_server_error_keeps_its_traceback(console: io.StringIO) -> None:
     printed = console.getvalue()
     assert "Traceback" in printed
     assert printed.count("Internal Server Error: /x/") == 1
+
+
+def test_json_lines_carry_the_request_id(db: None, settings: Any) -> None:
+    """``LOG_FORMAT=json``: one object a line, with the id the answer names in ``X-Request-ID``."""
+    import json
+
+    from django.test import Client
+
+    from tests.emulators import free_port
+
+    logging_config = copy.deepcopy(settings.LOGGING)
+    logging_config["handlers"]["console"]["formatter"] = "json"
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    printed = io.StringIO()
+    with redirect_stderr(printed):
+        configure_logging(settings.LOGGING_CONFIG, logging_config)
+    try:
+        response = Client().get("/readyz", HTTP_X_REQUEST_ID="a" * 32)
+    finally:
+        configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    assert response.status_code == 503
+    lines = [json.loads(line) for line in printed.getvalue().splitlines() if line.strip()]
+    failed = [line for line in lines if line["message"] == "readiness check broker failed: OperationalError"]
+    assert len(failed) == 1, lines
+    assert failed[0]["request_id"] == response["X-Request-ID"] == "a" * 32
+    assert failed[0]["level"] == "WARNING" and failed[0]["logger"] == "spaceport.health"

@@ -1,0 +1,75 @@
+"""The commit card says when a commit waits for a worker: none took it yet, or the one that had it
+stopped moving it forward (a worker gone, or cut off from the database or the broker)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from commits.models import Commit, CommitState
+from connections import lifecycle
+from connections.models import CloudConnection, Status
+from portal.tenancy.models import Organization, Space
+from tests.pages_support import client_for
+
+
+@pytest.fixture
+def connection(organization: Organization) -> CloudConnection:
+    connection = lifecycle.create_connection(
+        organization,
+        name="store",
+        method="s3_static_keys",
+        values={
+            "endpoint": "http://127.0.0.1:9",
+            "bucket": "acme-data",
+            "access_key_id": "SPACEPORTKEY",
+            "secret_access_key": "not-used-here",
+        },
+        validate=False,
+    )
+    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
+    return connection
+
+
+def card(member: Any, space: Space) -> str:
+    response = client_for(member).get(reverse("space_commits", args=[space.organization.name, space.name]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def make(space: Space, root_dir: str, **fields: Any) -> Commit:
+    return Commit.objects.create(organization=space.organization, space=space, root_dir=root_dir, **fields)
+
+
+def test_a_queued_commit_waits_for_a_worker(member: Any, space: Space, connection: CloudConnection) -> None:
+    make(space, "batch-1")
+    page = card(member, space)
+    assert "Waiting for a worker to take it." in page
+    assert 'hx-trigger="every 2s"' in page, "the card keeps polling until a worker takes it"
+
+
+def test_a_commit_no_worker_moves_forward_says_so_and_a_moving_one_does_not(
+    member: Any, space: Space, connection: CloudConnection, settings: Any
+) -> None:
+    settings.SPACEPORT_COMMIT_STALL_SECONDS = 120
+    now = timezone.now()
+    make(
+        space,
+        "stuck",
+        state=CommitState.RUNNING,
+        started=now - timedelta(minutes=10),
+        heartbeat=now - timedelta(minutes=5),
+    )
+    make(space, "moving", state=CommitState.RUNNING, started=now - timedelta(minutes=10), heartbeat=now)
+    make(
+        space, "done", state=CommitState.SUCCEEDED, started=now - timedelta(hours=2), finished=now - timedelta(hours=1)
+    )
+    page = card(member, space)
+    assert page.count("data-waiting") == 1
+    assert "none has moved it forward for a while" in page
+    stuck_row = page[page.index("stuck/") :].split("</tr>", 1)[0]
+    assert "data-waiting" in stuck_row
