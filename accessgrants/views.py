@@ -23,6 +23,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from accessgrants.forms import UPLOAD, CredentialRequestForm
+from accessgrants.profiles import aws_profile
 from accessgrants.vending.issuing import Issued, NotVendable, RateLimited, connection_of, issue
 from connections.storage import (
     Access,
@@ -279,7 +280,15 @@ def card_context(request: HttpRequest, space: Space) -> dict[str, Any]:
     card = getattr(request, _ATTRIBUTE, None)
     if card is None or card.space.pk != space.pk:
         card = new_card(access_for(request), space)
-    return {"card": card, "space": space, "organization": space.organization, "request": request}
+    levels = [offer.value for offer in card.offers if offer.value in Access.values]
+    profile = None if card.unavailable else aws_profile(request, space, levels)
+    return {
+        "card": card,
+        "space": space,
+        "organization": space.organization,
+        "request": request,
+        "aws_profile": profile,
+    }
 
 
 @sensitive_variables("issued")

@@ -20,7 +20,7 @@ from portal.tenancy.grants import Grant, Role, Scope
 from tests.conftest import PASSWORD, make_user
 from tests.emulators import RcloneS3
 from tests.fixtures.browser import SCREENSHOTS
-from tests.test_space_credentials_page import connect_rclone
+from tests.test_space_credentials_page import connect_aws, connect_rclone
 
 pytestmark = pytest.mark.browser
 
@@ -97,3 +97,33 @@ def test_one_click_shows_the_credential_without_a_page_load(
     page.mouse.move(0, 0)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=SCREENSHOTS / "space-credentials.png", full_page=True)
+
+
+def test_an_aws_space_offers_the_profile_for_long_jobs(page: Page, live_server: Any, transactional_db: None) -> None:
+    owner = make_user("owner@example.com")
+    member = make_user("member@example.com")
+    acme = create_organization(name="acme", display_name="Acme Research", owner=owner)
+    raw = create_space(acme, name="raw", display_name="Raw measurements")
+    Grant.objects.create(user=member, scope=Scope.ORGANIZATION, role=Role.ACCESS, organization=acme)
+    Grant.objects.create(user=member, scope=Scope.SPACE, role=Role.SUPPLIER, organization=acme, space=raw)
+    connect_aws(acme)
+    page.goto(f"{live_server.url}/accounts/login/?next=/o/acme/s/raw/")
+    page.fill("#id_login", "member@example.com")
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url(f"{live_server.url}/o/acme/s/raw/")
+
+    profile = page.locator("#aws-profile")
+    expect(profile).to_be_hidden()
+    page.get_by_text("For jobs that run longer than a credential lives").click()
+    expect(profile).to_be_visible()
+    expect(profile).to_have_text(
+        "[profile acme-raw]\n"
+        f"credential_process = spaceport credentials --url {live_server.url} --organization acme --space raw "
+        "--access write --format aws\n"
+        "region = eu-central-1"
+    )
+    expect(page.locator("#long-jobs").get_by_role("link", name="API token")).to_have_attribute(
+        "href", "/account/tokens/"
+    )
+    page.locator("#get-access").screenshot(path=SCREENSHOTS / "space-long-jobs.png")

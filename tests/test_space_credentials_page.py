@@ -283,3 +283,64 @@ def test_someone_without_data_access_sees_why(organization: Organization, space:
     assert "lets you manage this space, not use its data" in page
     assert offered(response) == []
     assert client_for(admin).post(ISSUE, {"access": "read"}).status_code == 403
+
+
+def connect_aws(organization: Organization) -> CloudConnection:
+    """An Amazon S3 connection by cross-account role, marked valid; the page only reads where it points."""
+    connection = lifecycle.create_connection(
+        organization,
+        name="aws",
+        method="aws_cross_account_role",
+        values={
+            "role_arn": "arn:aws:iam::123456789012:role/spaceport",
+            "bucket": "acme-lab",
+            "region": "eu-central-1",
+            "prefix": "spaceport",
+        },
+        validate=False,
+    )
+    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
+    organization.refresh_from_db()
+    return connection
+
+
+def aws_profile(response: Any) -> str:
+    found = re.search(
+        r'<pre class="code" id="aws-profile" data-aws-profile>(.*?)</pre>', response.content.decode(), re.S
+    )
+    assert found, "no ~/.aws/config profile on the page"
+    return html.unescape(found.group(1))
+
+
+def test_an_aws_space_shows_the_profile_for_long_jobs(member: Any, space: Space, organization: Organization) -> None:
+    connect_aws(organization)
+    response = client_for(member).get(PAGE)
+    assert response.status_code == 200
+    assert aws_profile(response) == (
+        "[profile acme-raw]\n"
+        "credential_process = spaceport credentials --url http://testserver --organization acme --space raw "
+        "--access write --format aws\n"
+        "region = eu-central-1"
+    )
+    assert "aws s3 ls --profile acme-raw s3://acme-lab/spaceport/raw/" in response.content.decode()
+
+
+def test_a_reader_gets_a_read_profile(organization: Organization, space: Space) -> None:
+    reader = make_user("reader@example.com")
+    Grant.objects.create(user=reader, scope=Scope.ORGANIZATION, role=Role.ACCESS, organization=organization)
+    Grant.objects.create(user=reader, scope=Scope.SPACE, role=Role.USER, organization=organization, space=space)
+    connect_aws(organization)
+    assert "--access read --format aws" in aws_profile(client_for(reader).get(PAGE))
+
+
+def test_stores_without_aws_keys_show_no_profile(member: Any, space: Space, connection: CloudConnection) -> None:
+    response = client_for(member).get(PAGE)
+    assert response.status_code == 200
+    assert "data-aws-profile" not in response.content.decode()
+    assert "Get access" in response.content.decode()
+
+
+def test_no_profile_where_no_credential_can_be_had(member: Any, space: Space, organization: Organization) -> None:
+    connection = connect_aws(organization)
+    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.DISABLED)
+    assert "data-aws-profile" not in client_for(member).get(PAGE).content.decode()

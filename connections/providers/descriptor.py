@@ -80,3 +80,6 @@ class ProviderDescriptor:
     revocability: Revocation = nothing_issued
     # How the workers replace a long-term key the customer opted in to rotating; None where no method can.
     key_rotation: KeyRotation | None = None
+    # The settings of an AWS profile whose ``credential_process`` fetches this store's credentials
+    # (region, endpoint), for providers whose credentials are AWS keys with an expiry; None elsewhere.
+    aws_profile: Callable[[CloudConnection], Mapping[str, str]] | None = None

@@ -6,7 +6,14 @@ from connections.providers.aws import instructions, revocation
 from connections.providers.aws.client import build_client
 from connections.providers.aws.methods import METHODS, PROVIDER
 from connections.providers.aws.rotation import ROTATION
-from connections.providers.aws.vendor import KIND, PER_USER, SECRET_LABELS, SNIPPET_LABELS, build_vendor
+from connections.providers.aws.vendor import (
+    KIND,
+    PER_USER,
+    SECRET_LABELS,
+    SNIPPET_LABELS,
+    build_vendor,
+    profile_settings,
+)
 from connections.providers.descriptor import ProviderDescriptor, Tile
 from connections.providers.territories import s3_store
 
@@ -32,4 +39,5 @@ AWS = ProviderDescriptor(
     operator_settings=instructions.OPERATOR_SETTINGS,
     revocability=revocation.revocability,
     key_rotation=ROTATION,
+    aws_profile=profile_settings,
 )

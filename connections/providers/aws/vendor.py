@@ -272,6 +272,13 @@ def snippets(location: dict[str, str], secret: dict[str, str], access: str) -> d
     }
 
 
+def profile_settings(connection: CloudConnection) -> dict[str, str]:
+    """What an ``~/.aws/config`` profile needs beside ``credential_process``: where the bucket is."""
+    config = connection.config
+    found = {"region": str(config.get("region") or ""), "endpoint_url": str(config.get("endpoint_url") or "")}
+    return {name: value for name, value in found.items() if value}
+
+
 def build_vendor(connection: CloudConnection, client_for: ClientSource) -> StsVendor:
     """The vendor for the connection's method, sharing the provider client's STS client and identity token."""
     try:
