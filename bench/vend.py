@@ -12,7 +12,7 @@ the other, for three rounds or more; a vend's figure is its ratio to the bare ru
 Two gunicorns run side by side with the same settings, one with the token cache in use (every vend
 after the first is a hit) and one with it defeated (every vend signs a new SAS); only the one
 under load is busy. SQL queries per vend are counted in-process, and ``--profile`` samples one
-worker with py-spy under the cached load and writes where its time goes.
+worker with py-spy under each load (cached, uncached, bare) and writes where its time goes.
 """
 
 from __future__ import annotations
@@ -261,14 +261,15 @@ PROFILE_RULES: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("Redis: reading the snapshot version (`portal/core/snapshots.py`)", ("redis/", "_read (portal/core/snapshots.py")),
     (
-        "Redis: rate limit, audit entry (and, now, version check) in one script (`portal/audit/journal.py`)",
+        "Redis: the script counting the rate limit and journaling the audit entry (`portal/audit/journal.py`)",
         ("redis/", "journal_within_limit (portal/audit/journal.py"),
     ),
-    ("Redis: other calls (a miss's rate limit and audit entry)", ("redis/",)),
-    ("Azure SDK: asking for the container's stored access policy (HTTP to Azurite)", ("azure/core/",)),
-    ("Azure SDK: asking for the container's stored access policy (HTTP to Azurite)", ("azure/storage/",)),
+    ("Redis: other calls (a miss's cache read and audit entry)", ("redis/",)),
+    # py-spy names the Azure SDK's files below the ``azure`` namespace package: "(core/...", "(blob/...".
+    ("Azure SDK: asking for the container's stored access policy (HTTP to Azurite)", ("(core/",)),
+    ("Azure SDK: asking for the container's stored access policy (HTTP to Azurite)", ("(blob/",)),
     ("signing the SAS and building the credential (`connections/providers/azure/`)", ("connections/providers/azure/",)),
-    ("encrypting the credential for the cache (Fernet)", ("portal/core/crypto.py",)),
+    ("Fernet: a credential in Redis encrypted or decrypted (`portal/core/crypto.py`)", ("portal/core/crypto.py",)),
     ("JWT verification (PyJWT, RSA signature)", ("jwt/",)),
     ("JWT verification (PyJWT, RSA signature)", ("cryptography/",)),
     ("bearer authentication besides the JWT (claims to user)", ("portal/auth/bearer.py",)),
@@ -412,8 +413,9 @@ settings, PostgreSQL and Redis on this machine, wrk on the same machine, {args.s
 
 Each vend is `POST {PATH}` with a bearer JWT (RS256, verified against the issuer's JWKS) whose
 role claims allow read; the answer is the SAS query string, as AccessManager answers it. The
-organization's storage is an Azure connection string to Azurite (a miss checks the container
-exists, as AccessManager does). Cached: the token cache in use, every vend after the first a hit.
+organization's storage is an Azure connection string to Azurite (a miss signs the SAS under the
+container's stored access policy; whether the container and the policy are there is asked at most
+once a minute, see `docs/vending.md`). Cached: the token cache in use, every vend after the first a hit.
 Uncached: `SPACEPORT_CREDENTIAL_CACHE_BUFFER` longer than the lifetime, every vend signs a new SAS
 (a second gunicorn with the same settings otherwise, idle while the others run).
 
