@@ -295,3 +295,17 @@ def test_ibm_api_key_requests_carry_an_iam_bearer_token(
     assert store.objects == {"/cos-bucket/raw/kept.csv": b"kept"}
     assert store.refused == 2
     assert len(iam.issued) == 1
+
+
+def test_ibm_hmac_keys_sign_with_sigv4(gateway_url: str, writer: Any, organization: Any, rclone_s3: RcloneS3) -> None:
+    """IBM COS HMAC keys are S3 keys: rclone stands in for COS and checks the signature."""
+    bucket = f"cos-{secrets.token_hex(4)}"
+    rclone_s3.client().create_bucket(Bucket=bucket)
+    values = {
+        "endpoint": rclone_s3.endpoint_url,
+        "bucket": bucket,
+        "access_key_id": rclone_s3.key.access_key_id,
+        "secret_access_key": rclone_s3.key.secret_access_key,
+    }
+    make_active(ibm_connection(organization, Method.IBM_HMAC, values))
+    assert round_trip(gateway_url, writer) == ["runs/a.csv"]

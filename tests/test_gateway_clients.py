@@ -220,13 +220,14 @@ def test_boto3(world: World) -> None:
 
     @check("delete")
     def _() -> None:
-        s3.delete_object(Bucket="acme-raw", Key="boto3/copy.csv")
-        stored(world, "boto3/copy.csv", None)  # type: ignore[arg-type]
+        world.store.write("raw", "boto3/gone.csv", SMALL)
+        s3.delete_object(Bucket="acme-raw", Key="boto3/gone.csv")
+        assert world.store.read("raw", "boto3/gone.csv") is None
 
     @check("delete many")
     def _() -> None:
-        s3.put_object(Bucket="acme-raw", Key="boto3/x/1", Body=b"1")
-        s3.put_object(Bucket="acme-raw", Key="boto3/x/2", Body=b"2")
+        world.store.write("raw", "boto3/x/1", b"1")
+        world.store.write("raw", "boto3/x/2", b"2")
         answer = s3.delete_objects(Bucket="acme-raw", Delete={"Objects": [{"Key": "boto3/x/1"}, {"Key": "boto3/x/2"}]})
         assert sorted(d["Key"] for d in answer.get("Deleted", [])) == ["boto3/x/1", "boto3/x/2"]
         assert world.store.keys("raw", "boto3/x/") == []
@@ -343,13 +344,14 @@ def test_aws_cli(world: World) -> None:
 
     @check("delete")
     def _() -> None:
-        ok(aws(env, "s3", "rm", "s3://acme-raw/awscli/copy.csv"))
-        assert world.store.read("raw", "awscli/copy.csv") is None
+        world.store.write("raw", "awscli/gone.csv", SMALL)
+        ok(aws(env, "s3", "rm", "s3://acme-raw/awscli/gone.csv"))
+        assert world.store.read("raw", "awscli/gone.csv") is None
 
     @check("delete many")
     def _() -> None:
-        for name in ("1", "2"):
-            ok(aws(env, "s3", "cp", str(small), f"s3://acme-raw/awscli/x/{name}"))
+        world.store.write("raw", "awscli/x/1", b"1")
+        world.store.write("raw", "awscli/x/2", b"2")
         objects = json.dumps({"Objects": [{"Key": "awscli/x/1"}, {"Key": "awscli/x/2"}]})
         ok(aws(env, "s3api", "delete-objects", "--bucket", "acme-raw", "--delete", objects))
         assert world.store.keys("raw", "awscli/x/") == []
@@ -443,13 +445,14 @@ def test_rclone(world: World) -> None:
 
     @check("delete")
     def _() -> None:
-        ok(rclone(world, "deletefile", "gw:acme-raw/rclone/copy.csv"))
-        assert world.store.read("raw", "rclone/copy.csv") is None
+        world.store.write("raw", "rclone/gone.csv", SMALL)
+        ok(rclone(world, "deletefile", "gw:acme-raw/rclone/gone.csv"))
+        assert world.store.read("raw", "rclone/gone.csv") is None
 
     @check("delete many")
     def _() -> None:
-        ok(rclone(world, "copyto", str(small), "gw:acme-raw/rclone/x/1"))
-        ok(rclone(world, "copyto", str(small), "gw:acme-raw/rclone/x/2"))
+        world.store.write("raw", "rclone/x/1", b"1")
+        world.store.write("raw", "rclone/x/2", b"2")
         ok(rclone(world, "delete", "gw:acme-raw/rclone/x/"))
         assert world.store.keys("raw", "rclone/x/") == []
 
@@ -533,13 +536,14 @@ def test_minio(world: World) -> None:
 
     @check("delete")
     def _() -> None:
-        client.remove_object("acme-raw", "minio/copy.csv")
-        assert world.store.read("raw", "minio/copy.csv") is None
+        world.store.write("raw", "minio/gone.csv", SMALL)
+        client.remove_object("acme-raw", "minio/gone.csv")
+        assert world.store.read("raw", "minio/gone.csv") is None
 
     @check("delete many")
     def _() -> None:
-        for name in ("1", "2"):
-            client.put_object("acme-raw", f"minio/x/{name}", io.BytesIO(b"x"), 1)
+        world.store.write("raw", "minio/x/1", b"1")
+        world.store.write("raw", "minio/x/2", b"2")
         errors = list(client.remove_objects("acme-raw", [DeleteObject("minio/x/1"), DeleteObject("minio/x/2")]))
         assert errors == []
         assert world.store.keys("raw", "minio/x/") == []
@@ -617,12 +621,14 @@ def test_s3fs(world: World) -> None:
 
     @check("delete")
     def _() -> None:
-        fs.rm_file("acme-raw/s3fs/copy.csv")
-        assert world.store.read("raw", "s3fs/copy.csv") is None
+        world.store.write("raw", "s3fs/gone.csv", SMALL)
+        fs.rm_file("acme-raw/s3fs/gone.csv")
+        assert world.store.read("raw", "s3fs/gone.csv") is None
 
     @check("delete many")
     def _() -> None:
-        fs.pipe({"acme-raw/s3fs/x/1": b"1", "acme-raw/s3fs/x/2": b"2"})
+        world.store.write("raw", "s3fs/x/1", b"1")
+        world.store.write("raw", "s3fs/x/2", b"2")
         fs.rm(["acme-raw/s3fs/x/1", "acme-raw/s3fs/x/2"])
         assert world.store.keys("raw", "s3fs/x/") == []
 
