@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from celery import states
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django_celery_results.models import TaskResult
 
 from connections.models import CloudConnection, Status
 from connections.retrying import describe_seconds, window_seconds
 
+VALIDATION_TASK = "connections.tasks.validate_connection"
 OPERATIONS = ("authenticate", "list", "write", "read", "delete")
 TITLES = {
     "connect": "Connect",
@@ -52,6 +55,7 @@ class ReportView:
     gives_up_at: datetime | None = None
     next_try_in: int = 0
     retry_window: str = ""
+    waiting: bool = False
 
     @property
     def polling(self) -> bool:
@@ -114,6 +118,14 @@ def _retry_schedule(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def validation_started(connection_id: int) -> bool:
+    """Whether a worker is on the connection's validation: its task's result row says STARTED
+    (``CELERY_TASK_TRACK_STARTED``) from the moment a worker takes it until the run ends."""
+    return TaskResult.objects.filter(
+        task_name=VALIDATION_TASK, status=states.STARTED, task_args__contains=f"({connection_id},)"
+    ).exists()
+
+
 def report_of(connection: CloudConnection) -> ReportView:
     """What to show for the connection now: pending operations while validating, else the last report."""
     report = connection.validation_report or {}
@@ -136,5 +148,6 @@ def report_of(connection: CloudConnection) -> ReportView:
         rows=rows,
         checked_at=checked_at,
         retrying=retrying,
+        waiting=connection.status == Status.VALIDATING and not retrying and not validation_started(connection.pk),
         **(_retry_schedule(report) if retrying else {}),
     )

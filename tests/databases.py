@@ -41,7 +41,7 @@ BOTH_DATABASES = frozenset(
         "test_api_keys.py",
         "test_s3keys_compat.py",
         "test_key_pages.py",
-        "test_commit_waiting.py",
+        "test_waiting_pages.py",
     }
 )
 

@@ -1,4 +1,5 @@
-"""A TCP link to a real service that a test can cut and restore, on the same address.
+"""A TCP link to a real service that a test can cut and restore, on the same address, and a
+silent server that accepts connections and never answers (a hung host, a dropping firewall).
 
 The machine's PostgreSQL, Redis and RabbitMQ serve other test runs and are never stopped; a
 process pointed at the link instead sees its service go away (every open connection dropped, new
@@ -83,3 +84,15 @@ def link_to(target_port: int) -> Iterator[Link]:
         yield link
     finally:
         link.cut()
+
+
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """A port whose connections the kernel accepts and nothing ever answers."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +21,9 @@ from django.db import connection
 from django.test import Client, override_settings
 
 from tests.emulators import free_port
+from tests.outage import silent_server
 
 PROMPT = 5  # seconds within which an orchestrator must learn of the outage
-
-
-@contextmanager
-def silent_server() -> Iterator[int]:
-    """A port whose connections the kernel accepts and nothing ever answers."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        listener.close()
 
 
 class PrivateRedis:

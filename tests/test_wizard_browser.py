@@ -96,7 +96,7 @@ def test_owner_connects_s3_compatible_storage_and_watches_it_validate_live(
     expect(page).to_have_url(f"{live_server.url}/o/acme/connections/s3-store/")
     report = page.locator("#report")
     expect(report).to_have_attribute("data-status", "validating")
-    expect(report.get_by_role("heading", name="Validating…")).to_be_visible()
+    expect(report.get_by_role("heading", name="Waiting for a worker")).to_be_visible()
     assert operation_states(page) == [(operation, "pending") for operation in OPERATIONS]
     shoot(page, "validating")
     page.evaluate("window.stillTheSamePage = true")
