@@ -54,11 +54,15 @@ def task_routes(default_queue: str) -> dict[str, dict[str, str]]:
     return {task: {"queue": queue_name(default_queue, kind)} for kind, tasks in ROUTES.items() for task in tasks}
 
 
-def queue_lengths(broker_url: str, names: list[str], timeout: int = 1) -> dict[str, int]:
+def queue_lengths(
+    broker_url: str, names: list[str], timeout: int = 1, transport_options: dict[str, object] | None = None
+) -> dict[str, int]:
     """How many tasks wait on each queue, asked of the broker with a passive declare (which creates
-    nothing); a queue nobody declared yet, or Redis's empty list, holds none."""
+    nothing); a queue nobody declared yet, or Redis's empty list, holds none. ``transport_options``
+    are the broker's own (``CELERY_BROKER_TRANSPORT_OPTIONS``: the embedded broker's folders)."""
     lengths: dict[str, int] = {}
-    with Connection(broker_url, connect_timeout=timeout, transport_options=_timeouts(timeout)) as broker:
+    options = {**(transport_options or {}), **_timeouts(timeout)}
+    with Connection(broker_url, connect_timeout=timeout, transport_options=options) as broker:
         broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
         for name in names:
             # A refused passive declare closes the AMQP channel: each queue gets a channel of its own.

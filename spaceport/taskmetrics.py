@@ -62,7 +62,9 @@ class CeleryCollector(Collector):
         up = GaugeMetricFamily("spaceport_celery_broker_up", "Whether the broker answered this scrape.")
         names = queue_names(settings.CELERY_TASK_DEFAULT_QUEUE)
         try:
-            lengths = queue_lengths(settings.CELERY_BROKER_URL, names)
+            lengths = queue_lengths(
+                settings.CELERY_BROKER_URL, names, transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS
+            )
         except Exception as error:  # any failure means no figures this time, whatever raised it
             log.warning("queue lengths unavailable: %s", type(error).__name__)
             up.add_metric([], 0)

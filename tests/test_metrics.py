@@ -252,6 +252,23 @@ def test_the_length_of_each_queue_is_the_brokers_own_count(
     assert waiting(after, validation) == waiting(before, validation)
 
 
+def test_the_embedded_broker_reports_its_queues(db: None, settings: Any, token: str, tmp_path: Path) -> None:
+    folders = {name: tmp_path / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir()
+    settings.CELERY_BROKER_URL = "filesystem://localhost//"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
+    }
+    samples = scrape()
+    assert value(samples, "spaceport_celery_broker_up") == 1
+    housekeeping = queue_name(settings.CELERY_TASK_DEFAULT_QUEUE, "housekeeping")
+    assert ("spaceport_celery_queue_length", (("queue", housekeeping),)) in samples
+
+
 def test_a_broker_gone_away_is_reported_not_raised(db: None, settings: Any, token: str) -> None:
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     started = time.monotonic()
