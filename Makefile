@@ -53,7 +53,7 @@ bench-policy: test-deps
 bench-gateway: test-deps
 	scripts/ensure-services
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	cd bench && ../$(BIN)/python gateway.py
+	cd bench && ../$(BIN)/python s3_gateway.py
 
 lint:
 	$(BIN)/ruff check .

@@ -295,15 +295,17 @@ def small_objects(
     return runs
 
 
+# PUTs go to many keys in turn: rclone answers some concurrent PUTs of one key with 500.
+SOAK_PUT_KEYS = 256
 SOAK_SCRIPT = """
 local get_path = "{get}"
-local put_path = "{put}"
+local put_paths = {{{puts}}}
 local body = string.rep("x", {size})
 local n = 0
 request = function()
   n = n + 1
   if n % 2 == 0 then
-    return wrk.format("PUT", put_path, nil, body)
+    return wrk.format("PUT", put_paths[(n / 2) % #put_paths + 1], nil, body)
   end
   return wrk.format("GET", get_path)
 end
@@ -331,10 +333,11 @@ class Soak:
 def soak(through: Target, seconds: int, connections: int = 64) -> Soak:
     """``connections`` wrk connections mixing GET and PUT through the gateway for ``seconds``."""
     get_url = through.presigned("GET", "small.bin")
-    put_url = through.presigned("PUT", "soak.bin")
+    puts = [through.presigned("PUT", f"soak/{n}.bin") for n in range(SOAK_PUT_KEYS)]
     base = get_url.split("/", 3)
     script = ROOT / "var" / "bench-gateway-soak.lua"
-    script.write_text(SOAK_SCRIPT.format(get="/" + base[3], put="/" + put_url.split("/", 3)[3], size=SOAK_PUT))
+    quoted = ", ".join(f'"/{url.split("/", 3)[3]}"' for url in puts)
+    script.write_text(SOAK_SCRIPT.format(get="/" + base[3], puts=quoted, size=SOAK_PUT))
     process = subprocess.Popen(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), "/".join(base[:3])],
         stdout=subprocess.PIPE,
