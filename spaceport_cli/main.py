@@ -21,6 +21,9 @@ from spaceport_cli.portal import fetch_credential
 
 ACCESS_LEVELS = ("read", "write", "delete")
 TARGETS = ("space", "loadingzone")
+# botocore asks a credential_process again 15 minutes before Expiration; a credential closer to its
+# end than that would bring it straight back, so the AWS form asks for one with more left.
+AWS_REFRESH_MINUTES = 16
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,9 +48,20 @@ def parser() -> argparse.ArgumentParser:
     credentials.add_argument(
         "--lifetime-minutes", type=int, help="the portal's default for the access level if left out"
     )
+    credentials.add_argument(
+        "--min-remaining-minutes",
+        type=int,
+        help=f"reuse an earlier credential only with more than this left (default {AWS_REFRESH_MINUTES} for aws)",
+    )
     credentials.add_argument("--format", "-f", choices=tuple(formats.FORMS), default="aws")
     credentials.add_argument("--remote", help="the rclone remote's name (default: spaceport-<space>)")
     return top
+
+
+def min_remaining(form: str, asked: int | None) -> int | None:
+    if asked is not None:
+        return asked
+    return AWS_REFRESH_MINUTES if form == "aws" else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             access=arguments.access,
             target=arguments.target,
             lifetime_minutes=arguments.lifetime_minutes,
+            min_remaining_minutes=min_remaining(arguments.format, arguments.min_remaining_minutes),
         )
         text = formats.render(arguments.format, answer, arguments.remote or f"spaceport-{arguments.space}")
     except ClientError as exc:

@@ -13,11 +13,23 @@ from spaceport_cli.errors import REFUSED, UNREACHABLE, ClientError
 TIMEOUT_SECONDS = 30
 
 # The API's request fields, as the person typed them.
-FLAGS = {"access": "--access", "lifetime_minutes": "--lifetime-minutes", "target": "--target"}
+FLAGS = {
+    "access": "--access",
+    "lifetime_minutes": "--lifetime-minutes",
+    "min_remaining_minutes": "--min-remaining-minutes",
+    "target": "--target",
+}
 
 
 def fetch_credential(
-    portal: Portal, organization: str, space: str, *, access: str, target: str, lifetime_minutes: int | None
+    portal: Portal,
+    organization: str,
+    space: str,
+    *,
+    access: str,
+    target: str,
+    lifetime_minutes: int | None,
+    min_remaining_minutes: int | None = None,
 ) -> dict[str, Any]:
     """``POST .../credentials/``: the credential with its expiry, location and secret."""
     url = (
@@ -26,6 +38,8 @@ def fetch_credential(
     body: dict[str, Any] = {"access": access, "target": target}
     if lifetime_minutes is not None:
         body["lifetime_minutes"] = lifetime_minutes
+    if min_remaining_minutes is not None:
+        body["min_remaining_minutes"] = min_remaining_minutes
     headers = {"Authorization": f"Token {portal.token}", "Accept": "application/json"}
     try:
         response = requests.post(url, json=body, headers=headers, timeout=TIMEOUT_SECONDS)

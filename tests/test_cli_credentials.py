@@ -170,8 +170,10 @@ def test_the_sas_form_opens_the_container(capsys: Any, live_server: Any, azure_s
     _, env, _ = ask(capsys, live_server, "--access", "write", "--format", "env")
     names = exported(env)
     container = ContainerClient(names["AZURE_STORAGE_ACCOUNT_URL"], "raw", credential=sas.strip())
-    container.upload_blob("cli.txt", b"from the laptop")
-    assert [blob.name for blob in container.list_blobs()] == ["cli.txt"]
+    name = f"cli-{uuid.uuid4().hex}.txt"
+    container.upload_blob(name, b"from the laptop")
+    assert name in [blob.name for blob in container.list_blobs()]
+    assert container.download_blob(name).readall() == b"from the laptop"
     code, out, _ = ask(capsys, live_server, "--format", "rclone")
     assert code == 0
     assert "type = azureblob\nsas_url = " in out and "[spaceport-raw]" in out

@@ -4,9 +4,9 @@ the first credential's expiry.
 
 The credential lives 15 minutes, the least STS allows. So that the test takes seconds, botocore is
 told to refresh 880 seconds before expiry instead of 15 minutes (its class-wide windows, which every
-refreshable credential reads): it keeps each credential about 20 seconds. The portal's cache would
-hand the same credential back while more than its buffer is left, so the buffer is set to the
-whole lifetime here; nothing else changes.
+refreshable credential reads): it keeps each credential about 20 seconds. Nothing else changes; in
+particular the portal's credential cache keeps its default buffer, and the client's
+``min_remaining_minutes`` is what keeps it from handing botocore the same credential again.
 """
 
 from __future__ import annotations
@@ -40,8 +40,7 @@ MANDATORY_SECONDS = ADVISORY_SECONDS - 10
 
 
 @pytest.fixture
-def short_lived(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
-    settings.SPACEPORT_CREDENTIAL_CACHE_BUFFER_MINUTES = LIFETIME_SECONDS // 60
+def short_lived(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RefreshableCredentials, "_advisory_refresh_timeout", ADVISORY_SECONDS)
     monkeypatch.setattr(RefreshableCredentials, "_mandatory_refresh_timeout", MANDATORY_SECONDS)
 

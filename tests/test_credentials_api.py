@@ -102,3 +102,19 @@ def test_the_rate_limit_answers_429_with_retry_after(
     assert response.status_code == 429
     assert response.json()["error"] == "throttled"
     assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_a_cached_credential_is_reused_only_with_the_time_left_asked_for(
+    api: Any, member: Any, space: Space, connection: CloudConnection
+) -> None:
+    """Tools that refresh a set time before expiry (botocore: 15 minutes) say so, and get a fresh one."""
+    first = post(api, member, access="read", lifetime_minutes=30)
+    assert (first.status_code, first.json()["cached"]) == (201, False)
+    again = post(api, member, access="read", lifetime_minutes=30, min_remaining_minutes=20)
+    assert (again.json()["cached"], again.json()["expires_at"]) == (True, first.json()["expires_at"])
+    fresh = post(api, member, access="read", lifetime_minutes=30, min_remaining_minutes=30)
+    assert fresh.json()["cached"] is False
+    assert fresh.json()["expires_at"] >= first.json()["expires_at"]
+    assert post(api, member, access="read", min_remaining_minutes=-1).status_code == 400
+    too_long = post(api, member, access="read", min_remaining_minutes=100_000)
+    assert "min_remaining_minutes" in too_long.json()["fields"]

@@ -27,6 +27,12 @@ class CredentialRequestSerializer(serializers.Serializer):
     lifetime_minutes = serializers.IntegerField(
         required=False, min_value=1, help_text="Defaults per access level; at most the configured maximum."
     )
+    min_remaining_minutes = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="Reuse an earlier credential only if it has more than this many minutes left: for tools that "
+        "refresh a set time before expiry (the AWS SDKs: 15 minutes).",
+    )
     object_keys = serializers.ListField(
         child=serializers.CharField(max_length=1024),
         required=False,
@@ -36,6 +42,12 @@ class CredentialRequestSerializer(serializers.Serializer):
 
     def validate_lifetime_minutes(self, value: int) -> int:
         """Bounded here, before any arithmetic (see :func:`longest_lifetime_minutes`)."""
+        longest = longest_lifetime_minutes()
+        if value > longest:
+            raise serializers.ValidationError(f"Ask for at most {longest} minutes.")
+        return value
+
+    def validate_min_remaining_minutes(self, value: int) -> int:
         longest = longest_lifetime_minutes()
         if value > longest:
             raise serializers.ValidationError(f"Ask for at most {longest} minutes.")
@@ -89,6 +101,7 @@ class SpaceCredentialsView(SpaceScopedView):
             target=data["target"],
             lifetime=lifetime,
             object_keys=tuple(data.get("object_keys", ())),
+            min_remaining=timedelta(minutes=data["min_remaining_minutes"]) if "min_remaining_minutes" in data else None,
         )
         credential = issued.credential
         body = {

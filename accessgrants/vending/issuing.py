@@ -156,8 +156,8 @@ def cache_key(scope: Scope, per_user: bool) -> str:
     return CACHE_PREFIX + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _cached(key: str) -> Credential | None:
-    """A cached credential with more than the buffer left.
+def _cached(key: str, min_remaining: timedelta | None = None) -> Credential | None:
+    """A cached credential with more than the buffer (or the caller's ``min_remaining``) left.
 
     Entries are encrypted in Redis like secrets at rest; each process keeps the ones it has
     read or issued, decrypted, so a warm request needs no round trip and no decryption.
@@ -177,8 +177,11 @@ def _cached(key: str) -> Credential | None:
     except (ValueError, KeyError, TypeError):
         return None
     buffer = timedelta(minutes=settings.SPACEPORT_CREDENTIAL_CACHE_BUFFER_MINUTES)
-    if credential.remaining(timezone.now()) <= buffer:
+    remaining = credential.remaining(timezone.now())
+    if remaining <= buffer:
         _recent.forget(local_key)
+        return None
+    if min_remaining is not None and remaining <= min_remaining:
         return None
     _recent.put(local_key, text)
     return credential
@@ -236,8 +239,12 @@ def issue(
     target: str = Target.SPACE,
     lifetime: timedelta | None = None,
     object_keys: tuple[str, ...] = (),
+    min_remaining: timedelta | None = None,
 ) -> Issued:
     """Issue (or reuse) a credential for ``access`` on ``space``; refusals are audited too.
+
+    ``min_remaining`` is for tools that refresh a set time before expiry (botocore: 15 minutes): a
+    cached credential closer to its end than that would send them straight back for another.
 
     A credential found in the cache costs one Redis call for its rate limit and its audit event
     together (:func:`journal_within_limit`); a new one is rate-limited before the provider is asked.
@@ -261,7 +268,7 @@ def issue(
         object_keys=object_keys,
     )
     key = cache_key(scope, per_user(connection))
-    credential = _cached(key)
+    credential = _cached(key, min_remaining)
     if credential is not None:
         counter, retry_after = _rate_window(user.pk)
         count = journal_within_limit(
