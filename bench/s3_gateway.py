@@ -410,11 +410,27 @@ def verdict(met: bool) -> str:
     return "**met**" if met else "**missed**"
 
 
+def soak_report(args: argparse.Namespace, soaked: Soak, load: tuple[float, float]) -> str:
+    growth = soaked.growth(60)
+    ends = zip(soaked.level(60), soaked.samples[-1][1], strict=True)
+    levels = ", ".join(f"{s:.0f} -> {e:.0f} MiB" for s, e in ends)
+    peak = max(max(values) for _, values in soaked.samples)
+    worst = max(abs(g) for g in growth)
+    return f"""
+Measured {today()} on {machine()}; `make bench-gateway` ({args.processes} gateway processes, load average
+(1 min) {load[0]:.1f} before and {load[1]:.1f} after). {soaked.seconds} s of 64 wrk connections mixing
+4 KiB GETs and 64 KiB PUTs (over {SOAK_PUT_KEYS} keys) through the gateway to `rclone serve s3`
+({soaked.result.requests_per_second:,.0f} requests/s, p50 {soaked.result.p50_ms:.1f} ms, p99
+{soaked.result.p99_ms:.1f} ms, {soaked.result.errors} socket errors, {soaked.result.non_2xx} non-2xx
+answers). Resident memory of each gateway process after the first minute and at the end: {levels}
+(peak {peak:.0f} MiB); largest change {worst:.1%}; within 10 %: {verdict(worst <= 0.10)}.
+"""
+
+
 def report(
     args: argparse.Namespace,
     large: dict[str, Pairs],
     small: dict[str, dict[str, list[Loaded]]],
-    soaked: Soak | None,
     profiled: tuple[dict[str, float], int, float] | None,
     load: tuple[float, float],
 ) -> str:
@@ -431,8 +447,8 @@ def report(
             f"| >= 0.9: {verdict(statistics.median(ratios) >= 0.9)} |"
         )
     many_d, many_g = small["many"]["direct"], small["many"]["gateway"]
-    pairs = zip(many_d, many_g, strict=True)
-    rps_ratios = [g.result.requests_per_second / d.result.requests_per_second for d, g in pairs]
+    side_by_side = zip(many_d, many_g, strict=True)
+    rps_ratios = [g.result.requests_per_second / d.result.requests_per_second for d, g in side_by_side]
     one_d, one_g = small["one"]["direct"], small["one"]["gateway"]
     added = [g.result.p50_ms - d.result.p50_ms for d, g in zip(one_d, one_g, strict=True)]
     small_table = [
@@ -475,19 +491,6 @@ wrk sends a presigned URL (one signature check per request like any other). CPU 
 every process of each server (the gateway's CPU includes its database threads; rclone's is its one
 process).
 """
-    if soaked is not None:
-        growth = soaked.growth(60)
-        ends = zip(soaked.level(60), soaked.samples[-1][1], strict=True)
-        levels = ", ".join(f"{s:.0f} -> {e:.0f} MiB" for s, e in ends)
-        peak = max(max(values) for _, values in soaked.samples)
-        worst = max(abs(g) for g in growth)
-        body += f"""
-Memory over {soaked.seconds} s of 64 wrk connections mixing 4 KiB GETs and 64 KiB PUTs through the
-gateway ({soaked.result.requests_per_second:,.0f} requests/s, p50 {soaked.result.p50_ms:.1f} ms, p99
-{soaked.result.p99_ms:.1f} ms, {soaked.result.errors} socket errors, {soaked.result.non_2xx} non-2xx):
-resident memory per gateway process after the first minute and at the end {levels} (peak {peak:.0f}
-MiB); largest change {worst:.1%}; within 10 %: {verdict(worst <= 0.10)}.
-"""
     if profiled is not None:
         shares, samples, rps = profiled
         rows = "\n".join(
@@ -507,7 +510,7 @@ first line whose code is on its stack; raw stacks in `var/bench-gateway-profile.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="0 to run only the memory run")
     parser.add_argument("--seconds", type=int, default=10, help="each wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
@@ -552,18 +555,24 @@ def main() -> None:
                 rclone,
             )
             through = Target("gateway", url, key_id, secret, GATEWAY_BUCKET, "", pids)
-            large = large_objects(direct, through, payload, args.rounds)
-            small = small_objects(direct, through, args.rounds, args.seconds, args.connections)
-            profiled = profile(through, args.profile, args.connections) if args.profile else None
-            soaked = soak(through, args.soak) if args.soak else None
-        load_after = os.getloadavg()[0]
+            if args.rounds:
+                large = large_objects(direct, through, payload, args.rounds)
+                small = small_objects(direct, through, args.rounds, args.seconds, args.connections)
+                profiled = profile(through, args.profile, args.connections) if args.profile else None
+                body = report(args, large, small, profiled, (load_before, os.getloadavg()[0]))
+                if not args.no_write:
+                    write_section(ROOT / "docs" / "benchmarks.md", "S3 gateway", body)
+                print(body)
+            if args.soak:
+                load_before = os.getloadavg()[0]
+                soaked = soak(through, args.soak)
+                body = soak_report(args, soaked, (load_before, os.getloadavg()[0]))
+                if not args.no_write:
+                    write_section(ROOT / "docs" / "benchmarks.md", "S3 gateway: memory under a long mixed load", body)
+                print(body)
     finally:
         issuer.stop()
         store.process.stop()
-    body = report(args, large, small, soaked, profiled, (load_before, load_after))
-    if not args.no_write:
-        write_section(ROOT / "docs" / "benchmarks.md", "S3 gateway", body)
-    print(body)
 
 
 if __name__ == "__main__":
