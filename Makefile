@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-vend bench-commit bench-copy bench-policy bench-gateway venv test-deps clean
+.PHONY: run test lint bench bench-vend bench-commit bench-commit-scale bench-commit-memory bench-copy bench-policy bench-gateway venv test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ test: test-deps
 	SPACEPORT_TEST_DB=sqlite $(BIN)/pytest -m both_databases
 
 ## bench: run every benchmark and write the figures to docs/benchmarks.md
-bench: bench-vend bench-commit bench-copy bench-policy bench-gateway
+bench: bench-vend bench-commit bench-commit-scale bench-commit-memory bench-copy bench-policy bench-gateway
 
 bench-vend: test-deps
 	scripts/ensure-services
@@ -43,6 +43,15 @@ bench-vend: test-deps
 bench-commit: test-deps
 	scripts/ensure-services
 	cd bench && ../$(BIN)/python commit.py
+
+bench-commit-scale: test-deps
+	scripts/ensure-services
+	command -v ip >/dev/null && command -v tc >/dev/null || (apt-get update -qq && apt-get install -y -qq iproute2)
+	cd bench && ../$(BIN)/python commit_scale.py
+
+bench-commit-memory: test-deps
+	scripts/ensure-services
+	cd bench && ../$(BIN)/python commit_scale.py --memory
 
 bench-copy: test-deps
 	cd bench && ../$(BIN)/python copy_request.py
