@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +48,7 @@ from support import (
     production_env,
     recreate_database,
     today,
+    wait_until_healthy,
     write_section,
     wrk,
 )
@@ -171,15 +171,7 @@ def gateway(env: dict[str, str], processes: int) -> Iterator[tuple[str, tuple[in
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"{url}/healthz", timeout=2)
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(log_path.read_text()[-3000:]) from None
-                    time.sleep(0.3)
+            wait_until_healthy(url, process, log_path)
             time.sleep(1)
             serving = children(process.pid) if processes > 1 else []
             yield url, tuple(serving or [process.pid])

@@ -165,6 +165,19 @@ class Server:
         return [int(child) for child in children]
 
 
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Path, seconds: float = 60) -> None:
+    """Wait for ``url/healthz`` to answer; the server's log tail is the error if it exits or never does."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2)
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(log_path.read_text()[-3000:]) from None
+            time.sleep(0.3)
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int, name: str = "gunicorn") -> Iterator[Server]:
     port = free_port()
@@ -179,15 +192,7 @@ def gunicorn(env: dict[str, str], workers: int, name: str = "gunicorn") -> Itera
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log_path.read_text()[-3000:]) from None
-                time.sleep(0.3)
+        wait_until_healthy(url, process, log_path)
         yield Server(url, process.pid)
     finally:
         process.terminate()
