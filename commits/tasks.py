@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from celery import Task, group, shared_task
 from django.conf import settings
@@ -25,21 +26,25 @@ TASK_SECONDS = 20 * 60
 MOVE_RETRIES = 6
 
 
+# Planning a commit and moving a slice retry and time out alike.
 # Retries wait 10 s doubling, at most 10 minutes, through Celery's backoff. Without jitter: the
 # retry count is what bounds how long a commit waits out an unreachable store before it fails, and
 # Celery's jitter draws each wait from zero up, which would halve that window on average.
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(engine.TransientCommitError,),
-    max_retries=MOVE_RETRIES,
-    retry_backoff=10,
-    retry_backoff_max=600,
-    retry_jitter=False,
-    soft_time_limit=TASK_SECONDS + 5 * 60,
-    time_limit=TASK_SECONDS + 10 * 60,
-)
+MOVING_TASK: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (engine.TransientCommitError,),
+    "max_retries": MOVE_RETRIES,
+    "retry_backoff": 10,
+    "retry_backoff_max": 600,
+    "retry_jitter": False,
+    "soft_time_limit": TASK_SECONDS + 5 * 60,
+    "time_limit": TASK_SECONDS + 10 * 60,
+}
+
+
+@shared_task(**MOVING_TASK)
 def run_commit(self: Task, commit_id: int) -> str:
     """Plan a commit and hand its slices to the workers; unreachable storage is retried, then the commit fails."""
     try:
@@ -60,18 +65,7 @@ def hand_off(pieces: list[engine.Slice]) -> None:
         group(move_slice.s(p.commit_id, p.after, p.upto, p.space_was_empty) for p in pieces).apply_async()
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(engine.TransientCommitError,),
-    max_retries=MOVE_RETRIES,
-    retry_backoff=10,
-    retry_backoff_max=600,
-    retry_jitter=False,
-    soft_time_limit=TASK_SECONDS + 5 * 60,
-    time_limit=TASK_SECONDS + 10 * 60,
-)
+@shared_task(**MOVING_TASK)
 def move_slice(self: Task, commit_id: int, after: int, upto: int, space_was_empty: bool) -> str:
     """Move one slice of a commit (items ``after < pk <= upto``); the last slice to end settles the commit."""
     piece = engine.Slice(commit_id, after, upto, space_was_empty)
