@@ -124,14 +124,8 @@ def run(commit_id: int, *, deadline: float | None = None, hand_off: HandOff | No
             if not commit.total:
                 _finish(commit, error=NOTHING_TO_COMMIT)
                 return "finished"
-        except StorageError as exc:
-            if exc.transient:
-                raise TransientCommitError(exc.message) from exc
-            _finish(commit, error=f"{exc.message} {exc.hint}".strip())
-            return "finished"
-        except DomainError as exc:
-            _finish(commit, error=exc.message)
-            return "finished"
+        except (StorageError, DomainError) as exc:
+            return _end_on_error(commit, exc)
         _finish(commit)
         return "finished"
 
@@ -152,15 +146,21 @@ def move_slice(piece: Slice, *, deadline: float | None = None) -> str:
     try:
         if not _work(commit, _slice_route(_route(commit), piece), piece, deadline):
             return "more"
-    except StorageError as exc:
+    except (StorageError, DomainError) as exc:
+        return _end_on_error(commit, exc)
+    return "finished" if settle(commit) else "moved"
+
+
+def _end_on_error(commit: Commit, exc: StorageError | DomainError) -> str:
+    """Settle the commit with the error a user can act on, or hand a transient storage failure back
+    to the task so it retries with backoff; planning and moving a slice end the same way."""
+    if isinstance(exc, StorageError):
         if exc.transient:
             raise TransientCommitError(exc.message) from exc
         _finish(commit, error=f"{exc.message} {exc.hint}".strip())
-        return "finished"
-    except DomainError as exc:
+    else:
         _finish(commit, error=exc.message)
-        return "finished"
-    return "finished" if settle(commit) else "moved"
+    return "finished"
 
 
 def settle(commit: Commit) -> bool:
