@@ -17,7 +17,13 @@ from portal.tenancy.changes import create_organization, create_space
 from portal.tenancy.grants import Grant, Role, Scope
 from portal.tenancy.models import Organization, Space
 
-pytest_plugins = ["tests.databases", "tests.fixtures.emulators", "tests.fixtures.worker", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.databases",
+    "tests.fixtures.emulators",
+    "tests.fixtures.worker",
+    "tests.fixtures.browser",
+    "tests.fixtures.gateway",
+]
 
 PASSWORD = "correct-horse-battery-staple"
 

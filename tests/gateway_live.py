@@ -1,5 +1,6 @@
 """A gateway served in-process on a loopback port, its application at hand for the tests that
-look inside it (its key usage, its upstream connector), and stopped as ``rungateway`` stops it."""
+look inside it (its key usage, its upstream connector), and stopped as ``rungateway`` stops it;
+the world the gateway's end-to-end tests share, and a boto3 client signing with a Spaceport key."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 from aiohttp import web
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from gateway.server import GATEWAY, USAGE, application
 from tests.emulators import LOOPBACK, free_port
@@ -73,3 +77,19 @@ def acme_world(organization: Any, member: Any, rclone_s3: Any) -> dict[str, Any]
     create_space(other, name="raw", description="Theirs")
     make_active(connect_new_bucket(other, rclone_s3))
     return {"key": issue_key(member, organization), "ref": ref}
+
+
+def s3_for(url: str, issued: Any) -> Any:
+    """A boto3 client that signs with the issued Spaceport access key and never retries."""
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        aws_access_key_id=issued.key.access_key_id,
+        aws_secret_access_key=issued.secret_key,
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+def code_of(error: ClientError) -> str:
+    return str(error.response["Error"]["Code"])

@@ -6,32 +6,18 @@ from typing import Any
 
 import pytest
 
-from connections import lifecycle
 from connections.models import CloudConnection, Status
 from portal.audit import journal
 from portal.audit.models import AuditEvent
 from portal.tenancy.models import Organization, Space
+from tests.valid_connections import valid_connection
 
 URL = "/api/v1/organizations/acme/spaces/{space}/credentials/"
 
 
 @pytest.fixture
 def connection(organization: Organization) -> CloudConnection:
-    connection = lifecycle.create_connection(
-        organization,
-        name="store",
-        method="s3_static_keys",
-        values={
-            "endpoint": "http://127.0.0.1:9",
-            "bucket": "acme-data",
-            "access_key_id": "SPACEPORTKEY",
-            "secret_access_key": "not-used-here",
-        },
-        validate=False,
-    )
-    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    organization.refresh_from_db()
-    return connection
+    return valid_connection(organization)
 
 
 def post(api: Any, user: Any, space: str = "raw", **body: Any) -> Any:

@@ -32,8 +32,8 @@ from portal.tenancy.changes import create_organization
 from portal.tenancy.grants import Grant, Role
 from tests.emulators import LOOPBACK, MotoServer, RcloneS3, free_port
 from tests.fixtures.emulators import use_spaceport_principal
+from tests.gateway_live import code_of, s3_for
 from tests.gateway_process import serving_app, serving_gateway
-from tests.test_gateway_server import code_of, s3_for
 from tests.test_provider_aws import Clock, bucket_policy, connect, create_role, keys_connection
 from tests.test_provider_azure import make_connection as azure_connection
 from tests.test_provider_ibm import API_KEY, INSTANCE, Loopback, iam  # noqa: F401

@@ -25,19 +25,13 @@ from botocore.exceptions import ClientError
 from accessgrants.accesskeys import issue_key
 from connections.active import make_active
 from tests.emulators import LOOPBACK, RcloneS3, free_port
-from tests.gateway_live import LiveGateway, acme_world, start_gateway
+from tests.gateway_live import LiveGateway, s3_for, start_gateway
 from tests.gateway_signing import Raw, signed
-from tests.test_gateway_server import s3_for
 from tests.test_provider_s3compat import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SHORT = 1  # seconds: the body and upstream timeouts in these tests
-
-
-@pytest.fixture
-def world(organization: Any, space: Any, member: Any, rclone_s3: Any) -> dict[str, Any]:
-    return acme_world(organization, member, rclone_s3)
 
 
 @pytest.fixture

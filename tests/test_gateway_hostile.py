@@ -36,7 +36,6 @@ from tests.gateway_world import (  # noqa: F401
     streaming_put,
     world_fixture,
 )
-from tests.test_gateway_server import gateway_url  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -25,14 +25,10 @@ from connections.storage import active_connection, location_for
 from portal.tenancy.changes import create_space
 from portal.tenancy.grants import Grant, Role, Scope
 from portal.tenancy.models import Organization
-from tests import test_gateway_server
 from tests.emulators import MotoServer, RcloneS3
+from tests.gateway_live import code_of, s3_for
 from tests.gateway_signing import signed
-from tests.test_gateway_server import code_of, s3_for
 from tests.test_provider_s3compat import connect
-
-gateway_url = test_gateway_server.gateway_url
-world = test_gateway_server.world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MiB = 1024 * 1024

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.gateway_live import code_of
 from tests.gateway_signing import Raw
 from tests.gateway_world import (  # noqa: F401
     ACME_OBJECTS,
@@ -29,7 +30,6 @@ from tests.gateway_world import (  # noqa: F401
     streaming_put,
     world_fixture,
 )
-from tests.test_gateway_server import gateway_url  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,10 +46,6 @@ def refused(answer: Answer, code: str, status: int) -> None:
     """``answer`` is the S3 error ``code`` with ``status``, and the body was never asked for."""
     assert (answer.status, answer.error()[0]) == (status, code), answer.body
     assert not answer.continued
-
-
-def code_of(error: ClientError) -> str:
-    return str(error.response["Error"]["Code"])
 
 
 def test_a_write_with_a_wrong_secret_is_refused_and_not_stored(world: GatewayWorld) -> None:

@@ -3,80 +3,34 @@ and ``rclone serve s3`` as the organization's S3-compatible store."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import io
-import threading
 import time
 import urllib.request
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 import requests
-from aiohttp import web
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from accessgrants.accesskeys import deactivate_key, issue_key
+from accessgrants.accesskeys import deactivate_key
 from connections.active import make_active
-from gateway.server import application
 from portal.core import snapshots
-from portal.tenancy.changes import create_organization, create_space
-from portal.tenancy.grants import Grant, Role, Scope
+from portal.tenancy.grants import Grant, Role
 from portal.tenancy.models import Space
-from tests.emulators import LOOPBACK, RcloneS3, free_port
+from tests.emulators import RcloneS3
+from tests.gateway_live import code_of, s3_for
 from tests.gateway_signing import aws_chunked, signed
 from tests.test_provider_s3compat import connect_new_bucket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def gateway_url() -> Iterator[str]:
-    """The gateway served from a thread of its own on a free loopback port."""
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(application())
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, LOOPBACK, port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield f"http://{LOOPBACK}:{port}"
-    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
-
-
-def s3_for(url: str, issued: Any) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=url,
-        aws_access_key_id=issued.key.access_key_id,
-        aws_secret_access_key=issued.secret_key,
-        region_name="us-east-1",
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
-@pytest.fixture
-def world(organization: Any, space: Any, member: Any, rclone_s3: RcloneS3) -> dict[str, Any]:
-    """acme's raw (member supplies it) and ref (member may only read it) in rclone, and another organization."""
-    make_active(connect_new_bucket(organization, rclone_s3))
-    ref = create_space(organization, name="ref", description="Reference data")
-    Grant.objects.create(user=member, scope=Scope.SPACE, role=Role.USER, organization=organization, space=ref)
-    other = create_organization(name="globex", display_name="Globex", owner=member)
-    create_space(other, name="raw", description="Theirs")
-    make_active(connect_new_bucket(other, rclone_s3))
-    return {"key": issue_key(member, organization), "ref": ref}
 
 
 def made_elsewhere(change: Callable[[], object]) -> None:
@@ -99,10 +53,6 @@ def deleting_within(s3: Any, bucket: str, key: str, seconds: float = 5) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-
-
-def code_of(error: ClientError) -> str:
-    return str(error.response["Error"]["Code"])
 
 
 def test_health_needs_no_signature(gateway_url: str) -> None:

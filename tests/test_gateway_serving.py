@@ -33,17 +33,11 @@ from gateway.metrics import scrape
 from spaceport.logfilters import JsonLines
 from tests.emulators import LOOPBACK, free_port
 from tests.fixtures.worker import worker_database_url
-from tests.gateway_live import LiveGateway, acme_world, start_gateway
-from tests.test_gateway_server import s3_for
+from tests.gateway_live import LiveGateway, s3_for, start_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def world(organization: Any, space: Any, member: Any, rclone_s3: Any) -> dict[str, Any]:
-    return acme_world(organization, member, rclone_s3)
 
 
 @pytest.fixture

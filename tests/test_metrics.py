@@ -19,13 +19,13 @@ from django_celery_results.models import TaskResult
 from prometheus_client.parser import text_string_to_metric_families
 
 from commits.models import Commit, CommitState
-from connections import lifecycle
-from connections.models import CloudConnection, Status
+from connections.models import CloudConnection
 from portal.tasks import purge_expired_api_tokens
 from portal.tenancy.models import Organization, Space
 from spaceport.queues import queue_name
 from tests.emulators import answers_http, free_port
 from tests.fixtures.worker import BROKER_URLS, BROKERS, ROOT, worker_database_url
+from tests.valid_connections import valid_connection
 
 TOKEN = "metrics-scrape-token-0123456789"
 
@@ -128,20 +128,7 @@ def test_requests_are_counted_by_view_and_status_with_their_latency(db: None, to
 
 @pytest.fixture
 def connection(organization: Organization) -> CloudConnection:
-    connection = lifecycle.create_connection(
-        organization,
-        name="store",
-        method="s3_static_keys",
-        values={
-            "endpoint": "http://127.0.0.1:9",
-            "bucket": "acme-data",
-            "access_key_id": "SPACEPORTKEY",
-            "secret_access_key": "not-used-here",
-        },
-        validate=False,
-    )
-    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    return connection
+    return valid_connection(organization)
 
 
 def test_vends_are_counted_as_issued_cached_or_refused_by_provider(

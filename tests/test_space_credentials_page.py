@@ -17,7 +17,6 @@ import requests
 from django.test import Client
 from django.urls import reverse
 
-from connections import lifecycle
 from connections.models import CloudConnection, Status
 from connections.providers.registry import forget_clients
 from portal.audit import journal
@@ -27,6 +26,7 @@ from portal.tenancy.models import Organization, Space
 from tests.conftest import make_user
 from tests.emulators import RcloneS3
 from tests.pages_support import client_for
+from tests.valid_connections import valid_connection
 
 PAGE = "/o/acme/s/raw/"
 ISSUE = "/o/acme/s/raw/credentials/"
@@ -46,29 +46,20 @@ def bucket(rclone_s3: RcloneS3) -> str:
 
 @pytest.fixture
 def connection(organization: Organization, rclone_s3: RcloneS3, bucket: str) -> CloudConnection:
-    connection = connect_rclone(organization, rclone_s3, bucket)
-    organization.refresh_from_db()
-    return connection
+    return connect_rclone(organization, rclone_s3, bucket)
 
 
 def connect_rclone(organization: Organization, rclone_s3: RcloneS3, bucket: str) -> CloudConnection:
     """The organization's storage: ``bucket`` on rclone's S3 server under ``spaceport/``, valid."""
-    connection = lifecycle.create_connection(
-        organization,
-        name="store",
-        method="s3_static_keys",
-        values={
-            "endpoint": rclone_s3.endpoint_url,
-            "bucket": bucket,
-            "prefix": "spaceport",
-            "access_key_id": rclone_s3.key.access_key_id,
-            "secret_access_key": rclone_s3.key.secret_access_key,
-            "verify_tls": False,
-        },
-        validate=False,
-    )
-    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    return connection
+    values = {
+        "endpoint": rclone_s3.endpoint_url,
+        "bucket": bucket,
+        "prefix": "spaceport",
+        "access_key_id": rclone_s3.key.access_key_id,
+        "secret_access_key": rclone_s3.key.secret_access_key,
+        "verify_tls": False,
+    }
+    return valid_connection(organization, "s3_static_keys", values)
 
 
 def secret_value(response: Any, label: str) -> str:
@@ -287,21 +278,13 @@ def test_someone_without_data_access_sees_why(organization: Organization, space:
 
 def connect_aws(organization: Organization) -> CloudConnection:
     """An Amazon S3 connection by cross-account role, marked valid; the page only reads where it points."""
-    connection = lifecycle.create_connection(
-        organization,
-        name="aws",
-        method="aws_cross_account_role",
-        values={
-            "role_arn": "arn:aws:iam::123456789012:role/spaceport",
-            "bucket": "acme-lab",
-            "region": "eu-central-1",
-            "prefix": "spaceport",
-        },
-        validate=False,
-    )
-    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    organization.refresh_from_db()
-    return connection
+    values = {
+        "role_arn": "arn:aws:iam::123456789012:role/spaceport",
+        "bucket": "acme-lab",
+        "region": "eu-central-1",
+        "prefix": "spaceport",
+    }
+    return valid_connection(organization, "aws_cross_account_role", values, name="aws")
 
 
 def aws_profile(response: Any) -> str:

@@ -13,29 +13,17 @@ from django.utils import timezone
 
 from commits.models import Commit, CommitState
 from connections import lifecycle
-from connections.models import CloudConnection, Status
+from connections.models import CloudConnection
 from portal.tenancy.models import Organization, Space
 from tests.fixtures.worker import Worker
 from tests.outage import silent_server
 from tests.pages_support import client_for
+from tests.valid_connections import valid_connection
 
 
 @pytest.fixture
 def connection(organization: Organization) -> CloudConnection:
-    connection = lifecycle.create_connection(
-        organization,
-        name="store",
-        method="s3_static_keys",
-        values={
-            "endpoint": "http://127.0.0.1:9",
-            "bucket": "acme-data",
-            "access_key_id": "SPACEPORTKEY",
-            "secret_access_key": "not-used-here",
-        },
-        validate=False,
-    )
-    CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALID)
-    return connection
+    return valid_connection(organization)
 
 
 def card(member: Any, space: Space) -> str:
