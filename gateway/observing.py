@@ -4,6 +4,10 @@ request's :class:`~gateway.facts.RequestFacts` once the answer is out.
 The access log (logger ``spaceport.gateway.access``, one JSON object a line through the project's
 logging configuration) names the request, never its credentials: no secret, no signature, no
 ``Authorization`` header and no query string (a presigned URL's query is its signature).
+
+A client that hangs up while its answer streams is an everyday event: it is counted as status 499
+and named in one line of the gateway's log, not left to aiohttp to report as a server error with
+a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from gateway.facts import FACTS, RequestFacts
 from gateway.usage import KeyUsage
 
 access_log = logging.getLogger("spaceport.gateway.access")
+log = logging.getLogger("spaceport.gateway")
 
 
 def access_fields(request: web.Request, facts: RequestFacts, seconds: float) -> dict[str, object]:
@@ -46,6 +51,18 @@ def observer(usage: KeyUsage) -> Middleware:
         failure: BaseException | None = None
         try:
             return await handler(request)
+        except ConnectionError as raised:
+            failure = raised
+            if not client_went_away(request):
+                raise
+            facts = request.get(FACTS)
+            if facts is not None:
+                log.info(
+                    "%s %s %s %s: the client went away after %d bytes of the answer",
+                    facts.request_id, request.method, facts.operation or "-", request.path, facts.bytes_out,
+                )  # fmt: skip
+            # Never reaches the client: aiohttp finds the connection closed and lets it go quietly.
+            return web.Response(status=499)
         except BaseException as raised:
             failure = raised
             raise
@@ -55,6 +72,13 @@ def observer(usage: KeyUsage) -> Middleware:
                 finish(request, facts, failure, usage)
 
     return observe
+
+
+def client_went_away(request: web.Request) -> bool:
+    """Whether the client's own connection is gone, which makes a failed write the client's doing;
+    a store's connection failing leaves the client's open, and stays a server error."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def finish(request: web.Request, facts: RequestFacts, failure: BaseException | None, usage: KeyUsage) -> None:

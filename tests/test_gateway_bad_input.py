@@ -9,6 +9,7 @@ import asyncio
 import gc
 import hashlib
 import http.client
+import logging
 import socket
 import struct
 import threading
@@ -17,10 +18,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from prometheus_client import REGISTRY
 
 from accessgrants.accesskeys import issue_key
 from connections.active import make_active
@@ -297,3 +300,35 @@ def test_a_raw_request_sent_as_above_is_accepted(live: LiveGateway, world: dict[
         sock.sendall(head_of(raw) + b"fine")
         status, content = answer_of(sock)
     assert status == 200, content
+
+
+def hung_up_gets() -> float:
+    return (
+        REGISTRY.get_sample_value("spaceport_gateway_requests_total", {"operation": "GetObject", "status": "499"}) or 0
+    )
+
+
+def test_a_client_that_hangs_up_mid_answer_is_one_line_without_a_traceback(
+    live: LiveGateway, world: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that goes away while its object streams is an everyday event, not a server error."""
+    s3 = s3_for(live.url, world["key"])
+    s3.put_object(Bucket="acme-raw", Key="long.bin", Body=b"x" * (8 * 1024 * 1024))
+    url = urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": "acme-raw", "Key": "long.bin"}))
+    s3.close()  # its pooled connection is not the one under test
+    before = hung_up_gets()
+    caplog.set_level(logging.DEBUG)
+    with connected(live) as sock:
+        sock.sendall(f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200 ")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset, as a killed client
+    deadline = time.monotonic() + 5
+    while hung_up_gets() == before:
+        assert time.monotonic() < deadline, "the request the client left is counted as 499"
+        time.sleep(0.05)
+    settled(live)
+    assert hung_up_gets() == before + 1
+    assert [(r.name, r.getMessage()) for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING] == []
+    gone = [r for r in caplog.records if "went away" in r.getMessage()]
+    assert len(gone) == 1 and gone[0].levelno == logging.INFO, [r.getMessage() for r in caplog.records]
+    assert "GetObject" in gone[0].getMessage() and url.query not in gone[0].getMessage()
