@@ -146,8 +146,15 @@ class Proxy:
             data = body.pieces() if isinstance(body, CheckedBody) else body
             # Sent exactly as signed: yarl would otherwise decode %2F in the query (stores that build
             # their canonical request from the received query refuse the signature) and fold '..'.
+            # A connection that turns certificate checks off does so for its own requests only:
+            # aiohttp pools connections by this choice too, so no other connection reuses them.
             return await self.session.request(
-                method, URL(url, encoded=True), headers=signed, data=data, allow_redirects=False
+                method,
+                URL(url, encoded=True),
+                headers=signed,
+                data=data,
+                allow_redirects=False,
+                ssl=upstream.verify_tls,
             )
         except AddressRefused as refused:
             log.warning("upstream %s refused by the address policy: %s", upstream.host, refused)

@@ -60,6 +60,10 @@ class Upstream:
     def port(self) -> int:
         return self.signer.port
 
+    @property
+    def verify_tls(self) -> bool:
+        return self.signer.verify_tls
+
     def url(self, key: str = "") -> str:
         path = quote(f"{self.location.bucket}/{self.location.key(key)}" if key else self.location.bucket, safe="/~")
         return f"{self.endpoint}/{path}"

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -28,8 +29,8 @@ from connections.providers.aws import client as aws
 from connections.providers.registry import forget_clients
 from connections.storage import NotSignable, client_for, request_signer_for
 from gateway.server import S3_NS
-from portal.tenancy.changes import create_organization
-from portal.tenancy.grants import Grant, Role
+from portal.tenancy.changes import create_organization, create_space
+from portal.tenancy.grants import Grant, Role, Scope
 from tests.emulators import LOOPBACK, MotoServer, RcloneS3, free_port
 from tests.fixtures.emulators import use_spaceport_principal
 from tests.gateway_live import code_of, s3_for
@@ -38,7 +39,8 @@ from tests.test_provider_aws import Clock, bucket_policy, connect, create_role, 
 from tests.test_provider_azure import make_connection as azure_connection
 from tests.test_provider_ibm import API_KEY, INSTANCE, Loopback, iam  # noqa: F401
 from tests.test_provider_ibm import connect as ibm_connection
-from tests.test_provider_s3compat import connect_new_bucket
+from tests.test_provider_s3compat import connect as s3compat_connection
+from tests.test_provider_s3compat import connect_new_bucket, rclone_over_tls
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -309,3 +311,32 @@ def test_ibm_hmac_keys_sign_with_sigv4(gateway_url: str, writer: Any, organizati
     }
     make_active(ibm_connection(organization, Method.IBM_HMAC, values))
     assert round_trip(gateway_url, writer) == ["runs/a.csv"]
+
+
+def test_a_self_signed_store_is_reached_only_by_the_connection_that_turns_checks_off(
+    gateway_url: str, writer: Any, organization: Any, member: Any, rclone_s3: RcloneS3, tmp_path: Path
+) -> None:
+    """``verify_tls: false`` is the connection's own choice: another organization's connection to
+    the same store, checking certificates, is still refused after the first one got through."""
+    keys = (rclone_s3.key.access_key_id, rclone_s3.key.secret_access_key)
+    bucket = f"tls-{secrets.token_hex(4)}"
+    rclone_s3.client().create_bucket(Bucket=bucket)
+    other = create_organization(name="globex", display_name="Globex", owner=member)
+    theirs = create_space(other, name="raw", description="Theirs")
+    Grant.objects.create(user=member, scope=Scope.SPACE, role=Role.USER, organization=other, space=theirs)
+    with rclone_over_tls(rclone_s3, tmp_path) as endpoint:
+        make_active(s3compat_connection(organization, endpoint, *keys, bucket=bucket))
+        make_active(s3compat_connection(other, endpoint, *keys, bucket=bucket))
+        acme = s3_for(gateway_url, writer)
+        with pytest.raises(ClientError) as checked:
+            acme.put_object(Bucket="acme-raw", Key="x.txt", Body=b"x")
+        assert code_of(checked.value) == "ServiceUnavailable"
+
+        make_active(s3compat_connection(organization, endpoint, *keys, bucket=bucket, verify_tls=False))
+        acme.put_object(Bucket="acme-raw", Key="x.txt", Body=b"over tls")
+        assert acme.get_object(Bucket="acme-raw", Key="x.txt")["Body"].read() == b"over tls"
+
+        globex = s3_for(gateway_url, issue_key(member, other))
+        with pytest.raises(ClientError) as still_checked:
+            globex.get_object(Bucket="globex-raw", Key="x.txt")
+        assert code_of(still_checked.value) == "ServiceUnavailable"

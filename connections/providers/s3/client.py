@@ -78,6 +78,7 @@ class S3Client(StorageClient):
         self._strikes: dict[str, int] = {}
         self._credentials = credentials
         self._signer: RequestSigner | None = None
+        self.verify_tls = verify is not False
         if credentials is not None:
             config = s3.meta.config
             self.direct = DirectCopy(
@@ -100,7 +101,7 @@ class S3Client(StorageClient):
             raise NotSignable(f"{type(self).__name__} has no credentials to sign requests with.")
         meta = self.s3.meta
         region = str(meta.region_name or "us-east-1")
-        return SigV4Signer(str(meta.endpoint_url), region, self._credentials, self.explain)
+        return SigV4Signer(str(meta.endpoint_url), region, self._credentials, self.explain, verify_tls=self.verify_tls)
 
     def list_objects(self, location: Location, prefix: str = "", limit: int | None = None) -> Iterator[StoredObject]:
         paginator = self.s3.get_paginator("list_objects_v2")

@@ -35,8 +35,10 @@ class SigV4Signer(RequestSigner):
         region: str,
         credentials: Callable[[], ReadOnlyCredentials],
         explain: Callable[[Exception], StorageError],
+        *,
+        verify_tls: bool = True,
     ) -> None:
-        super().__init__(endpoint, region)
+        super().__init__(endpoint, region, verify_tls=verify_tls)
         self._credentials = credentials
         self._explain = explain
 
