@@ -4,7 +4,8 @@ A key's owner is told by e-mail ``SPACEPORT_ACCESS_KEY_EXPIRY_WARNING_DAYS`` bef
 once: the warning is claimed on the key (``expiry_warned_at``) in the transaction that sends it,
 so a mail that fails is tried again by the next sweep and one that went out is never repeated. At
 expiry the key is deactivated; ``SPACEPORT_ACCESS_KEY_DELETE_AFTER_DAYS`` later it is deleted. A
-rotated key stops once its ``deactivate_after`` has passed. The changes themselves are
+rotated key stops once its ``deactivate_after`` has passed. The same sweep expires the key requests
+nobody decided in time (:func:`accessgrants.keyrequests.expire_undecided`). The changes themselves are
 :mod:`accessgrants.accesskeys`' (which audits each one); this module picks the keys and says why.
 Every function takes ``now``, so a test moves time by passing it.
 """
@@ -21,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accessgrants.accesskeys import deactivate_key, delete_key
+from accessgrants.keyrequests import expire_undecided
 from accessgrants.models import AccessKey
 from portal.audit.trail import record
 
@@ -35,6 +37,7 @@ class Sweep:
     expired: int
     grace_ended: int
     deleted: int
+    requests_expired: int
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -129,11 +132,13 @@ def delete_expired(now: datetime | None = None) -> int:
 
 
 def sweep(now: datetime | None = None) -> Sweep:
-    """Every step, in the order that lets one sweep take a key from expiring to deleted."""
+    """Every step, in the order that lets one sweep take a key from expiring to deleted, then the
+    requests nobody decided."""
     now = _now(now)
     return Sweep(
         warned=warn_expiring(now),
         expired=deactivate_expired(now),
         grace_ended=end_rotation_grace(now),
         deleted=delete_expired(now),
+        requests_expired=expire_undecided(now),
     )

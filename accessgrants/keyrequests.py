@@ -3,12 +3,15 @@
 An organization whose key policy issues keys at once approves a request as it is made; otherwise
 its owners and admins (and platform admins) approve or decline it with a reason, and the requester
 is told by e-mail. An approved request is collected once: that makes the key and returns its
-secret, and a second collection is refused. Everything is audited (``keyrequest.request``,
-``.approve``, ``.decline``, ``.withdraw``, ``.collect``), never with the secret.
+secret, and a second collection is refused. A request nobody decides within
+``SPACEPORT_KEY_REQUEST_EXPIRY_DAYS`` expires in the workers' sweep. Everything is audited
+(``keyrequest.request``, ``.approve``, ``.decline``, ``.withdraw``, ``.collect``, ``.expire``),
+never with the secret.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -183,6 +186,31 @@ def collect_key(access: AccessContext, by: Any, request: KeyRequest) -> IssuedKe
     request.save(update_fields=["status", "key"])
     _audit("collect", request, key_id=issued.access_key)
     return issued
+
+
+def expire_undecided(now: datetime | None = None) -> int:
+    """Close each request still waiting for a decision ``SPACEPORT_KEY_REQUEST_EXPIRY_DAYS`` after it
+    was made: an approval weeks later would issue a key for a need that may be gone, and the
+    requester's page says it expired, so they ask again if they still need one."""
+    now = now or timezone.now()
+    days = settings.SPACEPORT_KEY_REQUEST_EXPIRY_DAYS
+    undecided = KeyRequest.objects.filter(status=KeyRequest.Status.REQUESTED, created__lte=now - timedelta(days=days))
+    why = f"Expired: nobody decided it within {days} day(s). Request again if you still need a key."
+    expired = 0
+    for request_id in list(undecided.values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Conditional on the state it was read in: a decision taken meanwhile stands.
+            changed = KeyRequest.objects.filter(pk=request_id, status=KeyRequest.Status.REQUESTED).update(
+                status=KeyRequest.Status.EXPIRED, decided_at=now, decision_reason=why
+            )
+            if changed:
+                _audit(
+                    "expire",
+                    KeyRequest.objects.select_related("organization", "requester").get(pk=request_id),
+                    days=days,
+                )
+                expired += changed
+    return expired
 
 
 def organization_for(access: AccessContext, name: str | None) -> Organization:

@@ -156,6 +156,7 @@ class KeyRequest(models.Model):
         DECLINED = "declined", "Declined"
         ISSUED = "issued", "Issued"
         WITHDRAWN = "withdrawn", "Withdrawn"
+        EXPIRED = "expired", "Expired"
 
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="key_requests")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="key_requests")

@@ -1,5 +1,5 @@
 """Access keys in the background: the sweep that warns about, expires, ends the rotation grace of,
-and deletes keys (:mod:`accessgrants.keyexpiry`)."""
+and deletes keys, and expires the key requests nobody decided (:mod:`accessgrants.keyexpiry`)."""
 
 from __future__ import annotations
 

@@ -412,6 +412,8 @@ SPACEPORT_ACCESS_KEY_ROTATION_GRACE_HOURS = env_int("SPACEPORT_ACCESS_KEY_ROTATI
 # warn this many days before a key expires, and delete a key this many days after it expired.
 SPACEPORT_ACCESS_KEY_EXPIRY_WARNING_DAYS = env_int("SPACEPORT_ACCESS_KEY_EXPIRY_WARNING_DAYS", 7)
 SPACEPORT_ACCESS_KEY_DELETE_AFTER_DAYS = env_int("SPACEPORT_ACCESS_KEY_DELETE_AFTER_DAYS", 30)
+# The same sweep closes a key request nobody decided within this many days.
+SPACEPORT_KEY_REQUEST_EXPIRY_DAYS = env_int("SPACEPORT_KEY_REQUEST_EXPIRY_DAYS", 14)
 SPACEPORT_S3_GATEWAY_URL = env_str("SPACEPORT_S3_GATEWAY_URL", "http://localhost:9000" if DEBUG else "").rstrip("/")
 
 # --- Commits (loadingzone to space) ---

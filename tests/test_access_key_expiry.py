@@ -7,6 +7,7 @@ real worker on Redis against this run's database.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,12 +21,13 @@ from django.utils import timezone
 
 from accessgrants import keyexpiry
 from accessgrants.accesskeys import issue_key, rotate_key
-from accessgrants.models import AccessKey
+from accessgrants.models import AccessKey, KeyRequest
 from accessgrants.tasks import sweep_access_keys
 from portal.audit.models import AuditEvent
 from portal.tenancy.models import Organization
 from tests.emulators import free_port
 from tests.fixtures.worker import ROOT, Worker, worker_database_url
+from tests.pages_support import client_for
 
 
 def events(key: AccessKey, action: str) -> list[AuditEvent]:
@@ -114,9 +116,47 @@ def test_a_key_that_is_rotated_away_is_not_warned_about(key: AccessKey) -> None:
 
 
 def test_one_sweep_runs_every_step_and_the_task_reports_it(key: AccessKey) -> None:
-    assert keyexpiry.sweep(timezone.now()).as_dict() == {"warned": 0, "expired": 0, "grace_ended": 0, "deleted": 0}
+    assert keyexpiry.sweep(timezone.now()).as_dict() == {
+        "warned": 0,
+        "expired": 0,
+        "grace_ended": 0,
+        "deleted": 0,
+        "requests_expired": 0,
+    }
     AccessKey.objects.filter(pk=key.pk).update(expires=timezone.now() - timedelta(seconds=1))
-    assert sweep_access_keys() == {"warned": 0, "expired": 1, "grace_ended": 0, "deleted": 0}
+    assert sweep_access_keys() == {"warned": 0, "expired": 1, "grace_ended": 0, "deleted": 0, "requests_expired": 0}
+
+
+def test_a_request_nobody_decides_expires_once_and_its_page_says_so(
+    member: Any, owner: Any, organization: Organization, settings: Any
+) -> None:
+    settings.SPACEPORT_KEY_REQUEST_EXPIRY_DAYS = 14
+    now = timezone.now()
+    stale, fresh, approved = (
+        KeyRequest.objects.create(requester=member, organization=organization, reason=reason)
+        for reason in ("a forgotten need", "a recent need", "an approved need")
+    )
+    KeyRequest.objects.filter(pk=approved.pk).update(status=KeyRequest.Status.APPROVED)
+    KeyRequest.objects.filter(pk__in=[stale.pk, approved.pk]).update(created=now - timedelta(days=14))
+    KeyRequest.objects.filter(pk=fresh.pk).update(created=now - timedelta(days=13, hours=23))
+
+    assert keyexpiry.sweep(now).requests_expired == 1
+    assert keyexpiry.sweep(now).requests_expired == 0
+    statuses = dict(KeyRequest.objects.values_list("pk", "status"))
+    assert statuses == {stale.pk: "expired", fresh.pk: "requested", approved.pk: "approved"}
+    [expired] = AuditEvent.objects.filter(action="keyrequest.expire")
+    assert (expired.target_id, expired.details["days"], expired.details["status"]) == (str(stale.pk), 14, "expired")
+
+    page = client_for(member).get("/keys/").content.decode()
+    row = re.search(rf'<tr data-key-request="{stale.pk}">(.*?)</tr>', page, re.S)
+    assert row is not None
+    assert "Expired" in row.group(1) and "nobody decided it within 14 day(s)" in row.group(1)
+    assert "Withdraw" not in row.group(1)
+
+    admin = client_for(owner)
+    assert "a forgotten need" not in admin.get(f"/o/{organization.name}/").content.decode()
+    admin.post(f"/o/{organization.name}/key-requests/{stale.pk}/decide/", {"decision": "approve"})
+    assert KeyRequest.objects.get(pk=stale.pk).status == "expired"
 
 
 @pytest.fixture
