@@ -525,3 +525,25 @@ def test_issuance_and_refusal_are_audited_without_the_token(idp: IdentityProvide
     assert not AuditEvent.objects.filter(details__icontains=signature).exists()
     for event in events:
         assert signature not in json.dumps(event.details)
+
+
+def test_a_repeated_vend_is_audited_each_time_as_the_first_hit_was(idp: IdentityProvider, acme: Space) -> None:
+    """The third and fourth vends answer from what the second decided; their entries match its entry
+    but for the request's own time and id."""
+    token = mint_access_token(idp, SUPPLIER, subject="repeating")
+    ids = [f"repeat-{n}-{uuid.uuid4().hex[:8]}" for n in range(4)]
+    answers = {
+        sas_of(call("upload", token, headers={"HTTP_X_REQUEST_ID": i}, organization="acme", space="raw")) for i in ids
+    }
+    assert len(answers) == 1, "the same cached credential every time"
+    journal.drain()
+    events = list(AuditEvent.objects.filter(action="credential.issue").order_by("time", "pk"))
+    assert [e.request_id for e in events] == ids
+    assert [e.details["cached"] for e in events] == [False, True, True, True]
+    kept = ("actor_id", "actor_label", "target_type", "target_id", "target_label", "organization_id", "outcome")
+    second = events[1]
+    for later in events[2:]:
+        assert {name: getattr(later, name) for name in kept} == {name: getattr(second, name) for name in kept}
+        assert later.details == second.details
+        assert later.ip_address == second.ip_address == "127.0.0.1"
+        assert later.time > second.time

@@ -239,3 +239,22 @@ def test_a_remembered_token_is_not_accepted_for_another_issuer(idp: IdentityProv
     assert call_me(token).status_code == 200
     settings.OIDC_ISSUER = "http://127.0.0.1:9/other-issuer"
     assert call_me(token).status_code in (401, 503)
+
+
+def test_a_token_sent_again_is_refused_once_its_account_is_disabled(idp: IdentityProvider, db: None) -> None:
+    token = mint(idp, sub="leaving")
+    assert call_me(token).status_code == 200
+    assert call_me(token).status_code == 200, "the second request finds the token's user and roles in memory"
+    user = SocialAccount.objects.get(provider="sso", uid="leaving").user
+    user.is_active = False
+    user.save()
+    assert_refused(call_me(token), token, "disabled")
+
+
+def test_a_token_sent_again_gets_a_copy_of_its_user(idp: IdentityProvider, db: None) -> None:
+    token = mint(idp, sub="copied")
+    first, _ = bearer.authenticate_bearer([b"Bearer", token.encode()])
+    first.first_name = "changed by one request"
+    second, _ = bearer.authenticate_bearer([b"Bearer", token.encode()])
+    assert second.pk == first.pk
+    assert second.first_name != "changed by one request", "what one request does to its user stays there"

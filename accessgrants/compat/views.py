@@ -41,6 +41,7 @@ from accessgrants.compat.errors import (
     token_response,
     unauthorized_response,
 )
+from accessgrants.vending import plans
 from accessgrants.vending.issuing import NotVendable, RateLimited, check_access, issue
 from connections.storage import Access, StorageError, Target, active_connection, descriptor_of, with_active_connection
 from portal.audit.models import AuditEvent
@@ -187,6 +188,18 @@ def _require_azure(context: AccessContext, space: Space, operation: Operation) -
 
 
 def sas_for(request: HttpRequest, operation: Operation, organization_name: str, space_name: str) -> str:
+    """The SAS for the caller, from the plan of the same request at this snapshot version if there is one."""
+    key = plans.plan_key(
+        request.user, getattr(request, "auth", None), organization_name, space_name, operation.access, operation.target
+    )
+    plan = plans.remembered(key)
+    if plan is not None:
+        try:
+            credential = plans.reissue(plan, request.user)
+        except RateLimited as exc:
+            raise _too_many(exc) from None
+        if credential is not None:
+            return str(credential.secret["sas"])
     space = find_space(organization_name, space_name, operation.denied, operation)
     context = access_for(request)
     _require_azure(context, space, operation)
@@ -195,16 +208,21 @@ def sas_for(request: HttpRequest, operation: Operation, organization_name: str, 
     except AccessDenied:
         raise CompatError(operation.denied) from None
     except RateLimited as exc:
-        raise CompatError(
-            TOO_MANY_REQUESTS, f"Try again in {exc.retry_after} s.", headers={"Retry-After": str(exc.retry_after)}
-        ) from None
+        raise _too_many(exc) from None
     except NotVendable as exc:
         raise CompatError(CONTAINER_NOT_EXISTS if exc.code == NO_CONTAINER else UNABLE_FIND_ACCOUNT) from None
     except DomainError:
         raise CompatError(UNKNOWN_ERROR) from None
     except StorageError as exc:
         raise CompatError(UNKNOWN_ERROR, exc.message) from None
+    plans.remember(key, issued, operation.access, operation.target)
     return str(issued.credential.secret["sas"])
+
+
+def _too_many(exc: RateLimited) -> CompatError:
+    return CompatError(
+        TOO_MANY_REQUESTS, f"Try again in {exc.retry_after} s.", headers={"Retry-After": str(exc.retry_after)}
+    )
 
 
 @stateless

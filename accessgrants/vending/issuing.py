@@ -64,8 +64,17 @@ class RateLimited(DomainError):
 
 @dataclass
 class Issued:
+    """A credential and how it came: from the cache or new, for which space, through which provider.
+
+    ``space`` is the space asked for and ``opened`` the one the credential opens (the loadingzone for
+    an upload); both are what a repeated request's plan is made of (:mod:`accessgrants.vending.plans`).
+    """
+
     credential: Credential
     cached: bool
+    space: Space | None = None
+    opened: Space | None = None
+    provider: str = ""
 
 
 def default_lifetime(access: str) -> timedelta:
@@ -125,7 +134,7 @@ def connection_of(space: Space) -> CloudConnection:
     return connection
 
 
-def _rate_window(user_id: int) -> tuple[str, int]:
+def rate_window(user_id: int) -> tuple[str, int]:
     """The user's counter for the current minute, and the seconds until the next one starts."""
     now = timezone.now().timestamp()
     return f"vend-rate:{user_id}:{int(now // 60)}", 60 - int(now) % 60
@@ -136,7 +145,7 @@ def _throttle(user_id: int) -> None:
 
     The count also confirms an assumed access snapshot version, in the same round trip.
     """
-    counter, retry_after = _rate_window(user_id)
+    counter, retry_after = rate_window(user_id)
     limit = settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE
     if journal_within_limit(counter, RATE_WINDOW_SECONDS, limit, allowed=None) > limit:
         raise RateLimited(retry_after=retry_after)
@@ -209,14 +218,14 @@ def _checked_lifetime(access: str, lifetime: timedelta | None) -> timedelta:
     return lifetime
 
 
-def _refusal(access: str, target: str, reason: str) -> dict[str, Any]:
+def refusal_options(access: str, target: str, reason: str) -> dict[str, Any]:
     return {
         "outcome": AuditEvent.Outcome.DENIED,
         "details": {"access": access, "target": target, "reason": reason},
     }
 
 
-def _issuance(space: Space, access: str, target: str, credential: Credential, cached: bool) -> dict[str, Any]:
+def issuance_options(space: Space, access: str, target: str, credential: Credential, cached: bool) -> dict[str, Any]:
     return {
         "details": {
             "access": access,
@@ -255,7 +264,7 @@ def issue(
         connection = connection_of(space)
         lifetime = _checked_lifetime(access, lifetime)
     except DomainError as exc:
-        journal("credential.refuse", space, **_refusal(access, target, exc.code))
+        journal("credential.refuse", space, **refusal_options(access, target, exc.code))
         counted("refused")
         raise
     scope = Scope(
@@ -270,19 +279,20 @@ def issue(
     key = cache_key(scope, per_user(connection))
     credential = _cached(key, min_remaining)
     if credential is not None:
-        counter, retry_after = _rate_window(user.pk)
+        counter, retry_after = rate_window(user.pk)
+        issuance = issuance_options(space, access, target, credential, cached=True)
         count = journal_within_limit(
             counter,
             RATE_WINDOW_SECONDS,
             settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE,
-            allowed=event("credential.issue", opened, **_issuance(space, access, target, credential, cached=True)),
+            allowed=event("credential.issue", opened, **issuance),
         )
         if count > settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE:
-            journal("credential.refuse", space, **_refusal(access, target, "throttled"))
+            journal("credential.refuse", space, **refusal_options(access, target, "throttled"))
             counted("refused", connection.provider)
             raise RateLimited(retry_after=retry_after)
         counted("cached", connection.provider)
-        return Issued(credential, cached=True)
+        return Issued(credential, cached=True, space=space, opened=opened, provider=connection.provider)
     try:
         _throttle(user.pk)
         credential = vendor_for(connection).vend(scope)
@@ -290,11 +300,11 @@ def issue(
         journal(
             "credential.refuse",
             space if exc.code == "throttled" else opened,
-            **_refusal(access, target, exc.code),
+            **refusal_options(access, target, exc.code),
         )
         counted("refused", connection.provider)
         raise
     _store(key, credential)
-    journal("credential.issue", opened, **_issuance(space, access, target, credential, cached=False))
+    journal("credential.issue", opened, **issuance_options(space, access, target, credential, cached=False))
     counted("issued", connection.provider)
-    return Issued(credential, cached=False)
+    return Issued(credential, cached=False, space=space, opened=opened, provider=connection.provider)

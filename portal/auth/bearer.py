@@ -8,6 +8,7 @@ in the token apply to that one request only; they are not stored as grants.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import time
@@ -92,6 +93,7 @@ def forget_parsed_keys() -> None:
     configuration change."""
     _parsed_keys.clear()
     _verified.clear()
+    _principals.clear()
 
 
 def issuer_keys(issuer: str, *, refresh: bool = False) -> jwt.PyJWKSet:
@@ -152,13 +154,25 @@ _verified: ProcessMemory[str, tuple[str, dict[str, Any]]] = ProcessMemory(
 )
 
 
-def verify_bearer_token(token: str) -> dict[str, Any]:
+# The user and roles a verified token stands for, by the token's digest and the access snapshot
+# version they were found at: a change to the user, their link or the spaces the claims name starts
+# a new version, so an entry is never used past one.
+_principals: ProcessMemory[tuple[str, str], tuple[Any, BearerAuth]] = ProcessMemory(
+    "bearer principals", entries=VERIFIED_TOKENS_KEPT
+)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def verify_bearer_token(token: str, digest: str | None = None) -> dict[str, Any]:
     """The verified claims of ``token``, or :class:`BearerTokenError` saying what is wrong.
 
     Clients send the same token for many requests; a token whose signature this process has
     already verified (for the same issuer) is not verified again, only its times are checked.
     """
-    digest = hashlib.sha256(token.encode()).hexdigest()
+    digest = digest or _digest(token)
     remembered = _verified.get(digest)
     if remembered is not None and remembered[0] == settings.OIDC_ISSUER:
         claims = remembered[1]
@@ -259,27 +273,37 @@ def user_for_claims(claims: Mapping[str, Any]) -> Any:
 
 
 def authenticate_bearer(header: list[bytes]) -> tuple[Any, BearerAuth]:
-    """``Authorization: Bearer <jwt>`` split in two; the user and the token's per-request roles."""
+    """``Authorization: Bearer <jwt>`` split in two; the user and the token's per-request roles.
+
+    A token sent again at the same snapshot version stands for the same user and roles, kept per
+    process; the caller gets its own copy of the user, and the token's times are checked every time.
+    """
     if len(header) != 2:
         raise exceptions.AuthenticationFailed("Send the token as 'Authorization: Bearer <jwt>'.")
     try:
         token = header[1].decode("ascii")
     except UnicodeDecodeError as exc:
         raise exceptions.AuthenticationFailed("The bearer token is not a well-formed JWT.") from exc
+    digest = _digest(token)
     try:
-        claims = verify_bearer_token(token)
+        claims = verify_bearer_token(token, digest)
     except BearerTokenError as exc:
         raise exceptions.AuthenticationFailed(str(exc)) from None
     except IssuerUnavailableError:
         raise IssuerUnavailable() from None
+    known = _principals.get((digest, snapshots.version()))
+    if known is not None:
+        return copy.copy(known[0]), known[1]
     user = user_for_claims(claims)
     if not user.is_active:
         raise exceptions.AuthenticationFailed("The account for this token is disabled.")
     role_names = role_names_from_claims(claims)
-    return user, BearerAuth(
+    auth = BearerAuth(
         issuer=str(claims["iss"]),
         subject=str(claims["sub"]),
         expires_at=int(claims["exp"]),
         role_names=role_names,
         role_facts=facts_from_role_names(role_names),
     )
+    _principals.put((digest, snapshots.version()), (copy.copy(user), auth))
+    return user, auth
