@@ -25,7 +25,7 @@ RUN python3 -m venv "$VIRTUAL_ENV" \
     && install -d -o spaceport -g spaceport /app/staticfiles /app/var
 USER spaceport
 EXPOSE 8000
-CMD ["gunicorn", "spaceport.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "spaceport.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "-c", "python:spaceport.gunicorn_config"]
 
 # The project, copied whole (.dockerignore keeps out tests, docs, caches and venvs, so a new app is
 # never left out), owned by root and run as the unprivileged user. Static files are collected with

@@ -116,7 +116,11 @@ class Issuer:
 
 
 def production_env(database: str, issuer: Issuer, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "GUNICORN_CMD_ARGS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in ("PATH", "HOME", "LANG", "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "GUNICORN_THREADS")
+    }
     env.update(
         {
             "DEBUG": "false",
@@ -179,12 +183,15 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Pat
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, name: str = "gunicorn") -> Iterator[Server]:
+def gunicorn(env: dict[str, str], workers: int | None = None, name: str = "gunicorn") -> Iterator[Server]:
+    """gunicorn as the product ships it (``spaceport/gunicorn_config.py``); ``workers`` overrides its count."""
     port = free_port()
     log_path = ROOT / "var" / f"bench-{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115
+    command = [PYTHON, "-m", "gunicorn", "spaceport.wsgi:application", "-b", f"127.0.0.1:{port}"]
+    command += ["-c", "python:spaceport.gunicorn_config"] + (["-w", str(workers)] if workers else [])
     process = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "spaceport.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", str(workers)],
+        command,
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -196,7 +203,11 @@ def gunicorn(env: dict[str, str], workers: int, name: str = "gunicorn") -> Itera
         yield Server(url, process.pid)
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
         log.close()
 
 

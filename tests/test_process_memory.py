@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import accessgrants.keysecrets
 import accessgrants.vending.issuing
+import accessgrants.vending.plans
 import connections.providers.azure.vendor
 import connections.providers.registry
 import connections.providers.s3.presigned
@@ -19,6 +20,7 @@ HOLDING_SECRETS = {
     "presigning clients",
     "Azure user delegation keys",
     "issued credentials",
+    "vend plans",
     "access key secrets",
     "gateway upstreams",
     "SigV4 signing keys",
@@ -41,6 +43,7 @@ def test_every_map_is_bounded_and_those_holding_secrets_say_why() -> None:
         portal.core.snapshots,
         connections.providers.azure.vendor,
         accessgrants.vending.issuing,
+        accessgrants.vending.plans,
         accessgrants.keysecrets,
         connections.providers.s3.presigned,
         connections.providers.registry,
@@ -56,6 +59,7 @@ def test_every_map_is_bounded_and_those_holding_secrets_say_why() -> None:
     assert all(0 < memory.entries <= 4096 for memory in memories.values())
     assert {name for name, memory in memories.items() if memory.secrets} >= HOLDING_SECRETS
     assert not memories["access snapshots"].secrets and not memories["verified bearer tokens"].secrets
+    assert not memories["bearer principals"].secrets
     assert not memories["gateway buckets"].secrets and not memories["access key principals"].secrets
 
 
