@@ -283,14 +283,16 @@ PROFILE_RULES: list[tuple[str, tuple[str, ...]]] = [
     ("gunicorn: reading the request, writing the answer, closing", ("gunicorn/workers/",)),
 ]
 RATE = 250  # py-spy samples per second
-IDLE_FRAMES = ("select (", "wait (", "accept (", "poll (", "_worker (")
+# The functions a thread waits in for a connection or a request (py-spy names methods "Class.name").
+IDLE_FUNCTIONS = frozenset({"select", "wait", "accept", "poll", "_worker"})
 IDLE = "idle, waiting for a connection or a request"
 
 
 def profile_group(stack: str) -> str:
     """The group of one sampled stack; a thread of the pool waiting for work (``_worker``) is idle."""
     frames = stack.split(";")
-    if frames and "django/" not in stack and frames[-1].startswith(IDLE_FRAMES):
+    function = frames[-1].split(" (", 1)[0].rsplit(".", 1)[-1] if frames else ""
+    if "django/" not in stack and function in IDLE_FUNCTIONS:
         return IDLE
     for name, markers in PROFILE_RULES:
         if all(marker in stack for marker in markers):
