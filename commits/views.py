@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from commits import webhooks
 from commits.models import ACTIVE_STATES, Commit, CommitState, OrganizationWebhook
 from commits.starting import start_commit
-from connections.storage import with_active_connection
+from connections.storage import active_connection_id, with_active_connection
 from portal.core.errors import DomainError
 from portal.tenancy.access import access_for
 from portal.tenancy.models import Organization, Space
@@ -53,6 +53,8 @@ def waiting_for(commit: Commit, now: datetime) -> str:
 
 def card_context(request: HttpRequest, space: Space, **extra: Any) -> dict[str, Any]:
     context = access_for(request)
+    may_commit = context.may_write(space) and not space.is_loadingzone
+    administers = context.may_administer(space.organization)
     recent = list(Commit.objects.filter(space=space).select_related("organization", "space")[:RECENT])
     now = timezone.now()
     for commit in recent:
@@ -63,7 +65,11 @@ def card_context(request: HttpRequest, space: Space, **extra: Any) -> dict[str, 
         "organization": space.organization,
         "commits": recent,
         "polling": any(commit.state in ACTIVE_STATES for commit in recent),
-        "may_commit": context.may_write(space) and not space.is_loadingzone,
+        "may_commit": may_commit,
+        # Without storage a commit can only be refused: the card tells whoever would commit, or could
+        # connect storage, what to do instead of offering the form.
+        "needs_storage": (may_commit or administers) and active_connection_id(space.organization) is None,
+        "administers": administers,
         "root_dir": extra.pop("root_dir", ""),
         **extra,
     }

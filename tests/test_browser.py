@@ -96,4 +96,5 @@ def test_owner_signs_in_creates_a_space_and_grants_a_role(page: Page, live_serve
     page.locator("#spaces").get_by_role("link", name="Raw measurements").click()
     expect(page).to_have_url(f"{live_server.url}/o/acme/s/raw/")
     expect(page.locator(".permissions .is-allowed")).to_have_count(2)
+    expect(page.locator("[data-no-storage]").get_by_role("link", name="Connect storage")).to_be_visible()
     page.screenshot(path=SCREENSHOTS / "space.png", full_page=True)

@@ -15,6 +15,7 @@ from portal.tenancy.grants import Grant, Role, Scope
 from portal.tenancy.models import LOADINGZONE, Organization, Space, State
 from tests.conftest import PASSWORD, make_user
 from tests.pages_support import client_for, field_errors
+from tests.valid_connections import valid_connection
 
 # --- sign-in ---
 
@@ -368,6 +369,22 @@ def test_space_page_shows_what_the_member_may_do(member: Any, space: Space) -> N
     assert allowed == [("is-allowed", "Read"), ("is-allowed", "Write"), ("is-denied", "Delete")]
     assert reverse("space_update", args=["acme", "raw"]) not in html
     assert "Who has access" not in html
+
+
+def test_without_storage_the_space_page_says_what_to_do_instead_of_offering_a_commit(
+    owner: Any, member: Any, space: Space
+) -> None:
+    connect = reverse("connection_new", args=["acme"])
+    for user, advice in ((owner, f'href="{connect}"'), (member, "Ask an owner or admin of Acme Research")):
+        html = client_for(user).get(reverse("space", args=["acme", "raw"])).content.decode()
+        assert "data-no-storage" in html and "No storage is connected yet" in html
+        assert advice in html
+        assert 'id="commit-root-dir"' not in html
+    assert connect not in client_for(member).get(reverse("space", args=["acme", "raw"])).content.decode()
+
+    valid_connection(space.organization)
+    html = client_for(member).get(reverse("space", args=["acme", "raw"])).content.decode()
+    assert 'id="commit-root-dir"' in html and "data-no-storage" not in html
 
 
 def test_space_page_is_404_for_outsiders_and_unknown_spaces(outsider: Any, member: Any, space: Space) -> None:
