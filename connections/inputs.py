@@ -71,6 +71,13 @@ def url(value: Any) -> str:
 
     Plain http is accepted for stores inside a private network.
     """
+    value = url_form(value)
+    reachable(value)
+    return value
+
+
+def url_form(value: Any) -> str:
+    """An http(s) URL without credentials, query or fragment; where its host points is not asked."""
     value = text(value, max_length=2048).rstrip("/")
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -79,7 +86,6 @@ def url(value: Any) -> str:
         raise ValueError("Do not put credentials in the URL; use the key fields.")
     if parts.query or parts.fragment:
         raise ValueError("Enter the URL without a query string or fragment.")
-    reachable(value)
     return value
 
 
@@ -133,14 +139,16 @@ def secret_text(value: Any) -> str:
     return printable(value.strip())
 
 
-def allowed_choice(value: Any, allowed: list[str], what: str, *, origin_only: bool) -> str:
+def allowed_choice(value: Any, allowed: list[str], what: str, *, origin_only: bool, vetted: bool = True) -> str:
     """One of the operator's URLs, compared after the same normalization the settings apply.
 
-    The outbound address policy is applied first, so an inward address is refused with its reason
-    even before the list is consulted.
+    As input, the outbound address policy is applied first, so an inward address is refused with
+    its reason even before the list is consulted. A stored choice about to be used
+    (``vetted=False``) is held to the list alone: the guarded transport applies the policy as it
+    connects, with the one lookup whose address it then connects to.
     """
     value = text(value, max_length=2048).rstrip("/")
-    candidate = url(value if "://" in value else f"https://{value}")
+    candidate = (url if vetted else url_form)(value if "://" in value else f"https://{value}")
     parts = urlsplit(candidate)
     port = egress.port_of(parts)
     origin = f"{parts.scheme}://{(parts.hostname or '').lower()}{f':{port}' if port else ''}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import http.server
 import ipaddress
+import json
 import secrets
 import ssl
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from connections import egress
 from connections.egress_http import GuardedHTTPSConnection, guarded_session
 from connections.methods import Method, clean_input, spec_for
 from connections.models import CloudConnection
+from connections.providers.azure.signin import service_principal_credential
 from connections.providers.base import StorageError
 from connections.providers.ibm.client import IamTokens
 from connections.providers.registry import client_for, validation_location
@@ -321,4 +323,62 @@ def test_tls_keeps_the_hostname_for_sni_and_the_certificate_check(
             with pytest.raises(requests.exceptions.SSLError):
                 session.get(url, verify=str(cert), timeout=5)
     assert sni == ["store.pinned.test"]
+    assert lookups == [LOOPBACK]
+
+
+def test_ibms_token_host_is_looked_up_once_for_the_connection_that_fetches_the_token(
+    organization: Organization, listener: RecordingListener, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the client holds the token URL to the operator's list; the policy's lookup is the
+    guarded connection's own, whose address it then connects to."""
+    with json_endpoint(lambda call: (200, {"access_token": "ibm-iam-token", "expires_in": 3600})) as served:
+        iam_url = f"http://iam.pinned.test:{urlsplit(served).port}/identity/token"
+        settings.SPACEPORT_IBM_IAM_TOKEN_URLS = [iam_url]
+        lookups = resolving(monkeypatch, "iam.pinned.test", [LOOPBACK])
+        connection = stored(organization, Method.IBM_API_KEY, {"endpoint": listener.url, "iam_url": iam_url})
+        lookups.clear()
+        assert client_for(connection).tokens.token() == "ibm-iam-token"
+    assert lookups == [LOOPBACK]
+
+
+def test_an_entra_authority_is_looked_up_once_for_the_connection_that_fetches_the_token(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """azure-identity asks the authority for its OpenID configuration, then for the token, on one
+    connection: one lookup, not one more while the credential is made."""
+    cert, key = certificate_for("login.pinned.test", tmp_path)
+
+    class Entra(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def answer(self, body: dict[str, Any]) -> None:
+            payload = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            base = f"{authority}/{self.path.strip('/').split('/')[0]}"
+            endpoints = {"token_endpoint": f"{base}/oauth2/v2.0/token", "authorization_endpoint": f"{base}/authorize"}
+            self.answer({**endpoints, "issuer": f"{base}/v2.0"})
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.answer({"token_type": "Bearer", "expires_in": 3600, "access_token": "entra-token"})
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with serve(Entra, tls=context) as served:
+        authority = f"https://login.pinned.test:{urlsplit(served).port}"
+        settings.SPACEPORT_AZURE_AUTHORITY_HOSTS = [authority]
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+        lookups = resolving(monkeypatch, "login.pinned.test", [LOOPBACK])
+        config = {"tenant_id": "acme-tenant", "client_id": "acme-app", "authority_host": authority}
+        credential = service_principal_credential(config, {"client_secret": "entra-secret"})
+        assert credential.get_token("https://storage.azure.com/.default").token == "entra-token"
     assert lookups == [LOOPBACK]

@@ -31,9 +31,10 @@ AZURE_CLOUD_NAMES = {
 }
 
 
-def azure_authority_host(value: Any) -> str:
+def azure_authority_host(value: Any, *, vetted: bool = True) -> str:
     """Only the operator's Entra ID authorities: the client secret or certificate assertion goes there."""
-    return allowed_choice(value, list(settings.SPACEPORT_AZURE_AUTHORITY_HOSTS), "authority hosts", origin_only=True)
+    allowed = list(settings.SPACEPORT_AZURE_AUTHORITY_HOSTS)
+    return allowed_choice(value, allowed, "authority hosts", origin_only=True, vetted=vetted)
 
 
 def azure_authority_choices() -> tuple[tuple[str, str], ...]:

@@ -9,9 +9,10 @@ from django.conf import settings
 from connections.inputs import allowed_choice
 
 
-def ibm_iam_token_url(value: Any) -> str:
+def ibm_iam_token_url(value: Any, *, vetted: bool = True) -> str:
     """Only the operator's IBM Cloud IAM token URLs: the API key is sent there."""
-    return allowed_choice(value, list(settings.SPACEPORT_IBM_IAM_TOKEN_URLS), "IAM token URLs", origin_only=False)
+    allowed = list(settings.SPACEPORT_IBM_IAM_TOKEN_URLS)
+    return allowed_choice(value, allowed, "IAM token URLs", origin_only=False, vetted=vetted)
 
 
 def ibm_iam_token_choices() -> tuple[tuple[str, str], ...]:
