@@ -131,8 +131,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SILENCED_SYSTEM_CHECKS = ["models.W047"]
 
 REDIS_URL = env_str("REDIS_URL")
+# Several deployments (or test runs) may share one Redis: each keeps its keys, the audit journal
+# among them, under a prefix of its own.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "portal.core.cache.SharedClientRedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "portal.core.cache.SharedClientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -293,7 +302,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler behind a lock: one beat sends the schedule, a second
+# one stands by and takes over when the first is gone (spaceport/beat.py, docs/operations.md).
+CELERY_BEAT_SCHEDULER = "spaceport.beat:SingleBeatScheduler"
+SPACEPORT_BEAT_STANDBY_SECONDS = env_int("SPACEPORT_BEAT_STANDBY_SECONDS", 5)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "purge-expired-api-tokens": {"task": "portal.tasks.purge_expired_api_tokens", "schedule": 6 * 3600.0},
     "revalidate-connections": {"task": "connections.tasks.revalidate_connections", "schedule": 24 * 3600.0},
@@ -303,7 +315,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(env_int("SPACEPORT_ACCESS_KEY_SWEEP_SECONDS", 3600)),
     },
     "resume-stalled-commits": {"task": "commits.tasks.resume_stalled_commits", "schedule": 60.0},
-    "drain-audit-journal": {"task": "portal.tasks.drain_audit_journal", "schedule": 5.0},
+    # How long a credential's audit event may wait in Redis before it is a row in the trail.
+    "drain-audit-journal": {
+        "task": "portal.tasks.drain_audit_journal",
+        "schedule": float(env_int("SPACEPORT_AUDIT_DRAIN_SECONDS", 5)),
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 
