@@ -42,6 +42,7 @@ BOTH_DATABASES = frozenset(
         "test_s3keys_compat.py",
         "test_key_pages.py",
         "test_waiting_pages.py",
+        "test_beat_lock.py",
     }
 )
 
