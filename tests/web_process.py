@@ -49,9 +49,10 @@ class WebProcess:
                 self.process.wait(timeout=10)
 
 
-def start_web(log: Path, env_extra: dict[str, str], workers: int = 2) -> WebProcess:
-    """A gunicorn master with ``workers`` sync workers on a free loopback port, on this run's
-    database and broker; ``env_extra`` holds the deployment's settings."""
+def start_web(log: Path, env_extra: dict[str, str], workers: int = 1) -> WebProcess:
+    """A gunicorn master with ``workers`` threaded worker processes (``spaceport.gunicorn_config``)
+    on a free loopback port, on this run's database and broker; ``env_extra`` holds the
+    deployment's settings."""
     env = os.environ.copy()
     env["DATABASE_URL"] = worker_database_url()
     env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
