@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import DatabaseScheduler
 
+from spaceport.beat import AdvisoryLock, FileLock, SingleBeatScheduler
+from spaceport.celery import app
 from tests.fixtures.worker import Worker, delete_queues, start_beat, stop_worker
 
 DRAIN = "drain-audit-journal"
@@ -54,3 +59,67 @@ def test_a_second_beat_stands_by_and_takes_over_when_the_first_dies(beats: list[
     holder.process.wait(timeout=10)
     standby.wait_for(lambda: standby.sent(DRAIN) >= 1, timeout=30, what="the standby to take over")
     assert "this one sends the schedule now" in standby.output()
+
+
+# --- the locks themselves, in this process ---
+
+
+@pytest.mark.postgres_only(reason="PostgreSQL's advisory lock and its release with the session")
+def test_the_advisory_lock_is_one_holders_and_goes_with_its_connection(db: None) -> None:
+    holder, other = AdvisoryLock(), AdvisoryLock()
+    try:
+        assert holder.acquire() and holder.held()
+        assert not other.acquire(), "a second session cannot take it"
+        with holder.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+        assert not holder.held(), "the holder knows it lost its session"
+        assert other.acquire(), "PostgreSQL released the lock with the session"
+    finally:
+        holder.release()
+        other.release()
+
+
+@pytest.mark.postgres_only(reason="PostgreSQL's advisory lock and its release with the session")
+def test_a_beat_that_lost_its_lock_stands_by_and_reads_the_schedule_afresh(
+    transactional_db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The scheduler runs in this process: its database scheduler opens and closes Django's
+    connection as in beat, hence a database without the test's transaction around it."""
+    scheduler = SingleBeatScheduler(app=app, lazy=True)
+    scheduler.lock = lock = AdvisoryLock()
+    try:
+        assert lock.acquire()
+        DatabaseScheduler.setup_schedule(scheduler)
+        scheduler.tick()
+        assert DRAIN in scheduler.schedule
+        # Changed behind the scheduler's back, as another beat's run changes what it sent: a
+        # scheduler that merely went on would keep its own copy for minutes.
+        PeriodicTask.objects.filter(name=DRAIN).update(enabled=False)
+        with lock.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+        with caplog.at_level("INFO", logger="spaceport.beat"):
+            scheduler.tick()
+
+        assert "the connection holding the beat lock was lost" in caplog.text
+        assert lock.held(), "it took the lock again before it sent anything"
+        assert DRAIN not in scheduler.schedule, "and read the schedule from the database again"
+    finally:
+        lock.release()
+
+
+def test_the_file_lock_is_one_holders_until_released(tmp_path: Path) -> None:
+    path = tmp_path / "spaceport.sqlite3.beat-lock"
+    holder, other = FileLock(path), FileLock(path)
+    assert holder.acquire()
+    assert not other.acquire(), "a second open of the file cannot take it"
+    holder.release()
+    assert other.acquire()
+    other.release()
