@@ -10,7 +10,6 @@ resolver for the one name they use (a mock standing in for DNS).
 
 from __future__ import annotations
 
-import datetime as dt
 import http.server
 import ipaddress
 import json
@@ -25,10 +24,6 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from botocore.credentials import Credentials
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from commits.models import WebhookDelivery
 from commits.webhooks import configure, deliver
@@ -42,6 +37,7 @@ from connections.providers.ibm.client import IamTokens
 from connections.providers.registry import client_for, validation_location
 from connections.providers.s3.direct import DirectCopy
 from portal.tenancy.models import Organization
+from tests.certificates import self_signed
 from tests.connection_inputs import VALID_INPUTS, service_account_key
 from tests.emulators import LOOPBACK
 from tests.loopback import Call, RecordingListener, json_endpoint, recording_listener, serve
@@ -270,36 +266,12 @@ def test_through_a_proxy_the_tunnels_target_is_vetted_before_the_proxy_is_asked(
     assert b"CONNECT 8.8.8.8:443" in listener.received, "the proxy itself is the operator's, reached as it is"
 
 
-def certificate_for(name: str, workdir: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = workdir / f"{name}.pem", workdir / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
-
-
 @pytest.mark.parametrize(("served_name", "trusted"), [("store.pinned.test", True), ("other.example.test", False)])
 def test_tls_keeps_the_hostname_for_sni_and_the_certificate_check(
     served_name: str, trusted: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The socket goes to the vetted address; SNI and the certificate check still use the name."""
-    cert, key = certificate_for(served_name, tmp_path)
+    cert, key = self_signed(tmp_path, served_name)
     sni: list[str | None] = []
 
     class Hello(http.server.BaseHTTPRequestHandler):
@@ -346,7 +318,7 @@ def test_an_entra_authority_is_looked_up_once_for_the_connection_that_fetches_th
 ) -> None:
     """azure-identity asks the authority for its OpenID configuration, then for the token, on one
     connection: one lookup, not one more while the credential is made."""
-    cert, key = certificate_for("login.pinned.test", tmp_path)
+    cert, key = self_signed(tmp_path, "login.pinned.test")
 
     class Entra(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -23,14 +23,11 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from accessgrants.models import AccessKey
 from gateway.metrics import scrape
 from spaceport.logfilters import JsonLines
+from tests.certificates import self_signed
 from tests.emulators import LOOPBACK, free_port
 from tests.fixtures.worker import worker_database_url
 from tests.gateway_live import LiveGateway, s3_for, start_gateway
@@ -160,32 +157,6 @@ def test_key_use_is_written_every_few_seconds(settings: Any, world: dict[str, An
         assert 1 <= live.usage.writes <= 3
     finally:
         live.stop()
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gateway.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address(LOOPBACK))]), False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "gateway.crt", directory / "gateway.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
 
 
 class Rungateway:

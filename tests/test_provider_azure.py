@@ -10,7 +10,6 @@ server replaying Azure's documented error responses.
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
 import http.server
 import ipaddress
@@ -31,9 +30,6 @@ import jwt
 import pytest
 from azure.storage.blob import BlobServiceClient
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
@@ -41,6 +37,7 @@ from connections.providers.azure.client import AzureBlobClient, build_client
 from connections.providers.base import Location, StorageError
 from connections.providers.registry import client_for, forget_clients, location_for
 from portal.tenancy.models import Organization
+from tests.certificates import self_signed
 from tests.emulators import AZURITE_ACCOUNT, AZURITE_KEY, LOOPBACK, REPO, Azurite, Process, free_port
 from tests.loopback import recording_listener
 from tests.storage_contract import assert_round_trip
@@ -253,29 +250,9 @@ class Tls:
         return context
 
 
-def self_signed(directory: Path) -> Tls:
+def self_signed_tls(directory: Path) -> Tls:
     """A certificate for 127.0.0.1 that the clients trust through REQUESTS_CA_BUNDLE."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOOPBACK)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    tls = Tls(directory / "cert.pem", directory / "key.pem")
-    tls.cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    tls.key.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return tls
+    return Tls(*self_signed(directory))
 
 
 @dataclass
@@ -306,7 +283,7 @@ def answers_https(port: int, tls: Tls) -> bool:
 @pytest.fixture(scope="module")
 def oauth_azurite(tmp_path_factory: Any) -> Iterator[OAuthAzurite]:
     workdir = tmp_path_factory.mktemp("azurite-oauth")
-    tls = self_signed(workdir)
+    tls = self_signed_tls(workdir)
     program = REPO / "node_modules" / ".bin" / "azurite-blob"
     if not program.exists():
         pytest.fail(f"Azurite is not installed at {program}; run scripts/install-test-tools.", pytrace=False)

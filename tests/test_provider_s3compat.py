@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,10 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from connections.methods import Method, Provider, clean_input
 from connections.models import CloudConnection
@@ -21,6 +16,7 @@ from connections.providers.base import Location, StorageError
 from connections.providers.registry import location_for
 from connections.providers.s3 import client as s3client
 from connections.providers.s3compat import client as s3compat
+from tests.certificates import self_signed
 from tests.emulators import LOOPBACK, RcloneS3, free_port, start, venv_program
 
 
@@ -204,25 +200,3 @@ def rclone_over_tls(rclone_s3: RcloneS3, folder: Path) -> Iterator[str]:
 def test_explain_passes_storage_errors_through(store: s3compat.StaticKeyClient) -> None:
     error = StorageError("unreachable", "x", transient=True)
     assert store.explain(error) is error
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "spaceport-test-store")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "store.crt", folder / "store.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path

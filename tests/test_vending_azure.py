@@ -6,7 +6,6 @@ list and read but not write, a tampered or expired one must be refused.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import subprocess
 import time
@@ -14,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,10 +21,6 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient, ContainerClient
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from accessgrants.vending.issuing import NotVendable, issue
 from connections import lifecycle
@@ -46,6 +40,7 @@ from portal.tenancy.grants import Grant, Role
 from portal.tenancy.grants import Scope as GrantScope
 from portal.tenancy.models import Organization, Space
 from portal.tenancy.rules import AccessContext
+from tests.certificates import self_signed
 from tests.emulators import AZURITE_ACCOUNT, LOOPBACK, REPO, Azurite, Process, free_port
 
 SAS_FORMAT = re.compile(
@@ -407,37 +402,12 @@ class StandInEntraId:
         return AccessToken(jwt.encode(claims, "stand-in-key-not-verified-by-azurite", algorithm="HS256"), now + 3600)
 
 
-def _self_signed(workdir: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LOOPBACK)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(LOOPBACK))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = workdir / "cert.pem", workdir / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
 @pytest.fixture(scope="module")
 def azurite_oauth(tmp_path_factory: Any) -> Iterator[str]:
     """A second Azurite with Entra ID sign-in (which it serves only over HTTPS); it issues user-delegation keys
     and checks user-delegation SAS signatures."""
     workdir = tmp_path_factory.mktemp("azurite-oauth")
-    cert, key = _self_signed(workdir)
+    cert, key = self_signed(workdir)
     port = free_port()
     argv = [
         str(REPO / "node_modules" / ".bin" / "azurite-blob"),
