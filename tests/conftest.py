@@ -19,6 +19,7 @@ from portal.tenancy.models import Organization, Space
 
 pytest_plugins = [
     "tests.databases",
+    "tests.emptying",
     "tests.fixtures.emulators",
     "tests.fixtures.worker",
     "tests.fixtures.browser",

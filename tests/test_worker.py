@@ -82,7 +82,7 @@ def test_a_worker_without_queues_named_consumes_them_all() -> None:
     assert len(KINDS) == 4
 
 
-FLOOD = 200
+FLOOD = 50
 
 
 @pytest.mark.worker
@@ -91,7 +91,7 @@ FLOOD = 200
 def test_a_flooded_housekeeping_queue_holds_up_no_validation(
     broker: str, worker_factory: Any, organization: Organization, rclone_s3: RcloneS3
 ) -> None:
-    """200 housekeeping tasks wait behind one stuck on a slow query; a validation goes straight through.
+    """50 housekeeping tasks wait behind one stuck on a slow query; a validation goes straight through.
 
     The stuck query is real: another session holds the API token table locked, so the purge the
     housekeeping worker runs waits on it, as it would behind a long migration or a vacuum.
