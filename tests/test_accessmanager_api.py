@@ -547,3 +547,17 @@ def test_a_repeated_vend_is_audited_each_time_as_the_first_hit_was(idp: Identity
         assert later.details == second.details
         assert later.ip_address == second.ip_address == "127.0.0.1"
         assert later.time > second.time
+
+
+def test_parameters_may_come_in_a_form_body(idp: IdentityProvider, acme: Space) -> None:
+    """Spring binds form fields like query parameters; a body of another type has none."""
+    token = mint_access_token(idp, READER)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    fields = {"organization": "acme", "space": "raw"}
+    form = urlencode(fields)
+    sas_of(Client().post(f"{V2}read", form, content_type="application/x-www-form-urlencoded", **auth))
+    sas_of(Client().post(f"{V2}read", fields, **auth))
+    sas_of(Client().post(f"{V2}read?space=raw", {"organization": "acme"}, **auth))
+    ignored = Client().post(f"{V2}read", form, content_type="text/plain", **auth)
+    assert ignored.status_code == 400
+    assert "organization" in ignored.content.decode()

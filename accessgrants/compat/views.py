@@ -118,9 +118,17 @@ def authenticate(request: HttpRequest) -> HttpResponse | None:
     return None
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def parameter(request: HttpRequest, name: str) -> str | None:
-    """A query or form parameter; repeated values are joined with commas, as Spring binds them."""
-    values = request.GET.getlist(name) + request.POST.getlist(name)
+    """A query or form parameter; repeated values are joined with commas, as Spring binds them.
+
+    Only a form body has parameters (Django parses no other), so a call without one skips the parse.
+    """
+    values = request.GET.getlist(name)
+    if request.content_type in FORM_TYPES:
+        values += request.POST.getlist(name)
     return ",".join(values) if values else None
 
 
