@@ -302,14 +302,15 @@ def profile_group(stack: str) -> str:
 
 @dataclass(frozen=True)
 class Profile:
-    """Samples of one worker process (every thread of it) under load, by group, and the load it served.
+    """Samples of every thread of every worker process under load, by group, and the load they served.
 
-    ``thread_seconds`` is what one thread sampled all the time would give: with a pool of threads, a
-    group's time per request adds up what every thread spent on it, waits included.
+    With a pool of threads, a group's time per request adds up what every thread spent on it, waits
+    included. Every worker is sampled: a kept-alive connection stays with the worker that accepted
+    it, so the load need not split evenly between them.
     """
 
     counts: dict[str, int]
-    thread_seconds: float
+    seconds: float
     rate: int
     requests_per_second: float
 
@@ -323,29 +324,32 @@ class Profile:
         busy = sum(count for group, count in self.counts.items() if group != IDLE) or 1
         return {group: count / busy for group, count in self.counts.items() if group != IDLE}
 
-    def ms_per_request(self, group: str, workers: int) -> float:
-        """Thread time spent in the group, spread over the requests this worker served."""
-        seconds = self.counts.get(group, 0) / self.rate
-        return seconds * 1000 / (self.requests_per_second * self.thread_seconds / workers)
+    def ms_per_request(self, group: str) -> float:
+        """Thread time spent in the group, spread over the requests served while sampling."""
+        return self.counts.get(group, 0) / self.rate * 1000 / (self.requests_per_second * self.seconds)
 
 
 def profile(
     name: str, server: Server, path: str, method: str, headers: dict[str, str], connections: int, seconds: int
 ) -> Profile:
-    """Sample one worker with py-spy (idle time included) while wrk loads ``path``."""
-    output = ROOT / "var" / f"bench-vend-profile-{name}.txt"
-    worker = server.workers()[0]
-    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(worker)]
-    command += ["--duration", str(seconds), "--rate", str(RATE), "--format", "raw", "--nonblocking", "--idle"]
-    sampler = subprocess.Popen(
-        [*command, "--output", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    """Sample every worker with py-spy (idle time included) while wrk loads ``path``."""
+    outputs = []
+    samplers = []
+    for number, worker in enumerate(server.workers()):
+        output = ROOT / "var" / f"bench-vend-profile-{name}-{number}.txt"
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(worker)]
+        command += ["--duration", str(seconds), "--rate", str(RATE), "--format", "raw", "--nonblocking", "--idle"]
+        samplers.append(
+            subprocess.Popen([*command, "--output", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+        outputs.append(output)
     result = wrk(server.url + path, headers, connections, seconds + 2, method)
-    sampler.wait(timeout=60)
     counts: Counter[str] = Counter()
-    for line in output.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        counts[profile_group(stack)] += int(count)
+    for sampler, output in zip(samplers, outputs, strict=True):
+        sampler.wait(timeout=60)
+        for line in output.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            counts[profile_group(stack)] += int(count)
     return Profile(dict(counts), seconds, RATE, result.requests_per_second)
 
 
@@ -361,12 +365,12 @@ def breakdown(profiles: dict[str, Profile], workers: int) -> str:
     ]
     for group in groups:
         lines.append(
-            f"| {group} | {vend.shares.get(group, 0.0):.0%} | {vend.ms_per_request(group, workers):.2f} "
-            f"| {profiles['uncached'].ms_per_request(group, workers):.2f} "
-            f"| {profiles['bare'].ms_per_request(group, workers):.2f} |"
+            f"| {group} | {vend.shares.get(group, 0.0):.0%} | {vend.ms_per_request(group):.2f} "
+            f"| {profiles['uncached'].ms_per_request(group):.2f} "
+            f"| {profiles['bare'].ms_per_request(group):.2f} |"
         )
     order = KINDS[1:] + KINDS[:1]
-    totals = " | ".join(f"{sum(profiles[kind].ms_per_request(g, workers) for g in groups):.2f}" for kind in order)
+    totals = " | ".join(f"{sum(profiles[kind].ms_per_request(g) for g in groups):.2f}" for kind in order)
     lines.append(f"| all (thread time per request served, waits included) | 100% | {totals} |")
     elapsed = " | ".join(f"{1000 * workers / profiles[kind].requests_per_second:.2f}" for kind in KINDS[1:] + KINDS[:1])
     lines.append(f"| a worker process's elapsed time per request served | | {elapsed} |")
@@ -473,12 +477,13 @@ Goals (issue 16), judged on the medians:
             for kind in KINDS[1:] + KINDS[:1]
         )
         body += f"""
-Where a worker's time goes at 16 connections (py-spy sampling every thread of one of the {workers}
+Where the time goes at 16 connections (py-spy sampling every thread of each of the {workers}
 worker processes for {args.profile} s, idle threads included: {loads}). A sample counts toward the
-first line whose code is on its stack, so a Redis call's line includes the wait for Redis's answer;
-ms per request adds up what the worker's threads spent on the line and spreads it over the requests
-that worker served (threads overlap, so the total exceeds the process's elapsed time per request,
-the last line). The share leaves out threads waiting for a connection or a request. The raw stacks
+first line whose code is on its stack, so a Redis call's line includes the wait for Redis's answer
+(and, with threads, a wait for the interpreter lock after a system call counts where the thread
+stands); ms per request adds up what the threads spent on the line and spreads it over the requests
+served meanwhile. Threads overlap, so the total exceeds a worker process's elapsed time per request
+(the last line). The share leaves out threads waiting for a connection or a request. The raw stacks
 are in `var/bench-vend-profile-*.txt`.
 
 {breakdown(profiles, workers)}
