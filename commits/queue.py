@@ -1,29 +1,29 @@
-"""What the commits app runs on a worker, enqueued once the current transaction commits.
+"""What the commits app runs on a worker, sent once the current transaction commits.
 
 Domain modules import this instead of :mod:`commits.tasks`, so the tasks (which call the engine)
 and the code that starts them never import each other. The engine announces a finished commit
 with :data:`commits.engine.finished`; :func:`notify_webhook` answers it, connected when the app is
-ready.
+ready. Each task is recorded as owed with the row that asked for it (:mod:`portal.core.dispatch`),
+so a broker away at that moment loses none.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-
 from commits import tasks, webhooks
 from commits.models import Commit
+from portal.core.dispatch import owe
 
 
 def run_commit(commit_id: int) -> None:
     """Move a commit's objects from the loadingzone into its space."""
-    transaction.on_commit(lambda: tasks.run_commit.delay(commit_id))
+    owe(tasks.run_commit, commit_id)
 
 
 def deliver_webhook(delivery_id: int) -> None:
     """POST one recorded webhook delivery."""
-    transaction.on_commit(lambda: tasks.deliver_webhook.delay(delivery_id))
+    owe(tasks.deliver_webhook, delivery_id)
 
 
 def notify_webhook(sender: Any, commit: Commit, **kwargs: Any) -> None:

@@ -115,5 +115,8 @@ def deliver_webhook(self: Task, delivery_id: int) -> str:
     delivery = WebhookDelivery.objects.filter(pk=delivery_id, state=WebhookDelivery.State.PENDING).first()
     if delivery is None:
         return "skipped"
-    delivered = webhooks.deliver(delivery, final=self.request.retries >= settings.SPACEPORT_WEBHOOK_MAX_RETRIES)
+    try:
+        delivered = webhooks.deliver(delivery, final=self.request.retries >= settings.SPACEPORT_WEBHOOK_MAX_RETRIES)
+    except webhooks.AttemptTaken:
+        return "skipped"
     return "delivered" if delivered else "failed"

@@ -40,6 +40,10 @@ class DeliveryFailed(Exception):
     """The receiver could not be reached or answered with an error worth retrying."""
 
 
+class AttemptTaken(Exception):
+    """Another run (a second copy of the task) claimed this attempt, or settled the delivery, first."""
+
+
 def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
@@ -98,7 +102,8 @@ def check_url(url: str) -> None:
 
 
 def deliver(delivery: WebhookDelivery, *, final: bool) -> bool:
-    """Send once; True when delivered. Raises :class:`DeliveryFailed` for what may pass with time."""
+    """Send once; True when delivered. Raises :class:`DeliveryFailed` for what may pass with time, and
+    :class:`AttemptTaken` when another run took this attempt (each attempt is claimed on its count)."""
     hook = OrganizationWebhook.objects.filter(organization_id=delivery.organization_id).first()
     if hook is None or not hook.enabled:
         _settle(delivery, WebhookDelivery.State.FAILED, error="The webhook was removed or disabled.")
@@ -115,7 +120,10 @@ def deliver(delivery: WebhookDelivery, *, final: bool) -> bool:
     secret = (hook.secret or {}).get("secret", "")
     if secret:
         headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=delivery.attempts + 1)
+    if not WebhookDelivery.objects.filter(
+        pk=delivery.pk, state=WebhookDelivery.State.PENDING, attempts=delivery.attempts
+    ).update(attempts=delivery.attempts + 1):
+        raise AttemptTaken(f"delivery {delivery.pk} attempt {delivery.attempts + 1} is another run's")
     delivery.attempts += 1
     try:
         check_url(hook.url)

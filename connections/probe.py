@@ -14,9 +14,11 @@ import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from connections import spaces
 from connections.models import CloudConnection, Status
@@ -175,6 +177,7 @@ def validate(connection: CloudConnection, *, final: bool = True, retries_so_far:
     caller can retry; the report still shows what happened, and when the next try is
     (``retries_so_far`` places this try on :mod:`connections.retrying`'s schedule).
     """
+    started = timezone.now()
     try:
         checks, transient = probe(connection)
     except Exception as exc:
@@ -183,6 +186,7 @@ def validate(connection: CloudConnection, *, final: bool = True, retries_so_far:
     retrying = status == Status.INVALID and transient and not final
     now = timezone.now()
     report: dict[str, Any] = {
+        "started_at": started.isoformat(),
         "checked_at": now.isoformat(),
         "status": status,
         "retrying": retrying,
@@ -209,3 +213,11 @@ def validate(connection: CloudConnection, *, final: bool = True, retries_so_far:
             },
         )
     return status, retrying
+
+
+def validated_since(connection: CloudConnection, requested: datetime) -> bool:
+    """Whether a validation that started at or after ``requested`` has reported (an outcome, or a retry
+    its own task carries on): a second copy of the request has nothing left to do."""
+    started = (connection.validation_report or {}).get("started_at")
+    moment = parse_datetime(started) if isinstance(started, str) else None
+    return moment is not None and moment >= requested

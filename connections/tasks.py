@@ -4,9 +4,14 @@ rotating the long-term keys of connections that opted in."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from celery import Task, shared_task
+from django.db import connection as db
+from django.utils.dateparse import parse_datetime
 
 from connections import probe, rotation, spaces
 from connections.active import with_active_connection
@@ -17,14 +22,23 @@ from portal.audit.trail import record
 from portal.core.crypto import DecryptionError
 from portal.tenancy.models import Space
 
+VALIDATION_LOCK_CLASS = 0x5C1
+
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=180, soft_time_limit=150)
-def validate_connection(self: Task, connection_id: int) -> str:
+def validate_connection(self: Task, connection_id: int, requested: str | None = None) -> str:
     """Validate one connection; a storage that may just be unreachable for now is retried with backoff.
 
     Every way this can fail ends in a status and a message (``probe.validate`` turns unexplained
-    errors into one), so a connection is never left in ``validating`` with nothing to show.
+    errors into one), so a connection is never left in ``validating`` with nothing to show. A request
+    sent twice (``requested``: when it was made) validates once: validations of one connection run one
+    at a time, and a copy that finds a validation begun since its request has reported does nothing.
     """
+    with validation_lock(connection_id):
+        return _validate(self, connection_id, parse_datetime(requested) if requested else None)
+
+
+def _validate(self: Task, connection_id: int, requested: datetime | None) -> str:
     try:
         connection = CloudConnection.objects.select_related("organization").filter(pk=connection_id).first()
     except DecryptionError:
@@ -37,12 +51,30 @@ def validate_connection(self: Task, connection_id: int) -> str:
     if connection is None or connection.status == Status.DISABLED:
         return "skipped"
     retries = self.request.retries
+    if requested is not None and not retries and probe.validated_since(connection, requested):
+        return "already validated"
     status, retrying = probe.validate(connection, final=retries >= MAX_RETRIES, retries_so_far=retries)
     if retrying:
         # Not Celery's backoff: this schedule is a domain rule, the report shows the person when the
         # next try comes and when Spaceport gives up (``connections.retrying``).
         raise self.retry(countdown=delay_after(retries))
     return str(status)
+
+
+@contextmanager
+def validation_lock(connection_id: int) -> Iterator[None]:
+    """Hold the connection's validation lock on PostgreSQL (released by it should the worker die);
+    SQLite runs one worker, which needs none."""
+    if db.vendor != "postgresql":
+        yield
+        return
+    with db.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [VALIDATION_LOCK_CLASS, connection_id])
+    try:
+        yield
+    finally:
+        with db.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [VALIDATION_LOCK_CLASS, connection_id])
 
 
 @shared_task(acks_late=True, time_limit=120)

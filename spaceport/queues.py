@@ -27,6 +27,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
         "accessgrants.tasks.sweep_access_keys",
         "portal.tasks.purge_expired_api_tokens",
         "portal.tasks.drain_audit_journal",
+        "portal.tasks.send_owed_tasks",
         "celery.backend_cleanup",
     ),
 }

@@ -282,6 +282,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Without timeouts a request sending a task to a Redis that accepts connections and never answers
+    # (a hung host, a dropped route) waited forever; now it gives up and the task waits as owed
+    # (portal/core/dispatch.py). RabbitMQ's client already gives up after CELERY_BROKER_CONNECTION_TIMEOUT.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 5),
+        "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 10),
+    }
 # django-celery-results' table, through a store that waits out a database outage (spaceport/tasking.py):
 # it retries with backoff up to 10 s apart, for about five minutes, before it gives up.
 CELERY_RESULT_BACKEND = "spaceport.tasking:ResultStore"
@@ -320,6 +328,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "portal.tasks.drain_audit_journal",
         "schedule": float(env_int("SPACEPORT_AUDIT_DRAIN_SECONDS", 5)),
     },
+    "send-owed-tasks": {"task": "portal.tasks.send_owed_tasks", "schedule": 30.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -431,6 +440,10 @@ SPACEPORT_ACCESS_KEY_DELETE_AFTER_DAYS = env_int("SPACEPORT_ACCESS_KEY_DELETE_AF
 # The same sweep closes a key request nobody decided within this many days.
 SPACEPORT_KEY_REQUEST_EXPIRY_DAYS = env_int("SPACEPORT_KEY_REQUEST_EXPIRY_DAYS", 14)
 SPACEPORT_S3_GATEWAY_URL = env_str("SPACEPORT_S3_GATEWAY_URL", "http://localhost:9000" if DEBUG else "").rstrip("/")
+
+# --- Background work asked for while the broker was away (portal/core/dispatch.py) ---
+# Work a request could not hand to the broker is sent again by beat's sweep once it has waited this long.
+SPACEPORT_OWED_TASK_SECONDS = env_int("SPACEPORT_OWED_TASK_SECONDS", 60)
 
 # --- Commits (loadingzone to space) ---
 # Objects copied at once per commit task; objects per slice (a commit is cut into slices that any

@@ -54,7 +54,7 @@ def test_owners_create_a_connection_and_validation_is_enqueued_on_commit(
     assert data["secret_fields_set"] == ["secret_access_key"]
     assert data["config"]["bucket"] == "acme-data"
     assert SECRET not in json.dumps(data)
-    assert [c.__qualname__ for c in callbacks].count("validate.<locals>.<lambda>") == 1
+    assert [c.__qualname__ for c in callbacks].count("owe.<locals>.<lambda>") == 1
     connection = CloudConnection.objects.get(name="primary")
     assert [m["task"] for m in published] == ["connections.tasks.validate_connection"]
     assert list(published[0]["body"][0]) == [connection.pk]
