@@ -93,10 +93,10 @@ def create_connection(
             connection.save()
             if not draft:
                 serve_if_unserved(connection)
+            if connection.status == Status.VALIDATING:
+                queue.validate(connection.pk)
     except IntegrityError:
         raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
-    if connection.status == Status.VALIDATING:
-        queue.validate(connection.pk)
     return connection
 
 
@@ -152,10 +152,10 @@ def update_connection(
             serve_if_unserved(connection)
             if replaced or dropped:
                 _record_secret_change(connection, replaced=replaced, removed=sorted(dropped))
+            if validate:
+                queue.validate(connection.pk)
     except IntegrityError:
         raise ConnectionInputError({"name": "A connection with this name already exists here."}) from None
-    if validate:
-        queue.validate(connection.pk)
     return connection
 
 
@@ -188,8 +188,8 @@ def start_validation(connection: CloudConnection) -> CloudConnection:
     with transaction.atomic():
         territory.claim(connection)
         CloudConnection.objects.filter(pk=connection.pk).update(status=Status.VALIDATING, status_message="")
+        queue.validate(connection.pk)
     connection.status = Status.VALIDATING
-    queue.validate(connection.pk)
     return connection
 
 
@@ -228,5 +228,5 @@ def enable_connection(connection: CloudConnection) -> CloudConnection:
         connection.status = Status.VALIDATING
         connection.status_message = ""
         connection.save(update_fields=["status", "status_message", "modified"])
-    queue.validate(connection.pk)
+        queue.validate(connection.pk)
     return connection

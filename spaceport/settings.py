@@ -288,7 +288,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # (portal/core/dispatch.py). RabbitMQ's client already gives up after CELERY_BROKER_CONNECTION_TIMEOUT.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 5),
-        "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 10),
+        "socket_timeout": env_int("CELERY_BROKER_SOCKET_TIMEOUT", 5),
     }
 # django-celery-results' table, through a store that waits out a database outage (spaceport/tasking.py):
 # it retries with backoff up to 10 s apart, for about five minutes, before it gives up.
