@@ -3,7 +3,9 @@
 Real Celery worker processes on Redis take the slices of one commit from the same queue and move
 them on ``rclone serve s3``. Every object must end in the space exactly once with its bytes, none
 may stay in the loadingzone, and the commit must finish once: one ``commit.finish`` event, one
-webhook delivery, received once.
+webhook delivery, received once. On Redis a killed worker's slice comes back through beat's resume
+(or the visibility timeout, an hour); on RabbitMQ the broker hands the unacknowledged slice to
+another worker as soon as the killed one's connection drops.
 """
 
 from __future__ import annotations
@@ -76,13 +78,26 @@ def slices_by_worker(commit: Commit) -> dict[str, int]:
     return counts
 
 
+def slice_tasks(worker: Worker, event: str) -> list[str]:
+    """The ids of the slice tasks the worker's log says it ``received`` or ``succeeded`` in, in order."""
+    log = worker.log.read_text(errors="replace")
+    return re.findall(rf"Task commits\.tasks\.move_slice\[([^\]]+)\] {event}", log)
+
+
 def in_second_slice(worker: Worker) -> bool:
     """Whether the worker moved a slice to the end and has taken its next (its log says so; with a
     prefetch of one, a slice it received is a slice it is moving)."""
-    log = worker.log.read_text(errors="replace")
-    started = len(re.findall(r"Task commits\.tasks\.move_slice\[[^\]]+\] received", log))
-    done = len(re.findall(r"Task commits\.tasks\.move_slice\[[^\]]+\] succeeded", log))
-    return started > done >= 1
+    return len(slice_tasks(worker, "received")) > len(slice_tasks(worker, "succeeded")) >= 1
+
+
+def kill_mid_slice(victim: Worker, survivor: Worker, commit: Commit, objects: int) -> int:
+    """SIGKILL the victim in the middle of its second slice; how many objects were moved by then."""
+    survivor.wait_for(lambda: in_second_slice(victim), what="the worker to be in the middle of a slice")
+    victim.process.send_signal(signal.SIGKILL)
+    victim.process.wait(timeout=10)
+    at_kill = moved(commit)
+    assert at_kill < objects, "killed in the middle, not after the end"
+    return at_kill
 
 
 @pytest.mark.worker
@@ -115,11 +130,7 @@ def test_a_worker_killed_mid_slice_loses_nothing_while_the_other_goes_on(
     victim, survivor = worker_factory(SHARED), worker_factory(SHARED)
     commit = start_commit(access_for_user(member), space, root_dir="run-7", user=member)
 
-    survivor.wait_for(lambda: in_second_slice(victim), what="the worker to be in the middle of a slice")
-    victim.process.send_signal(signal.SIGKILL)
-    victim.process.wait(timeout=10)
-    at_kill = moved(commit)
-    assert at_kill < len(uploaded), "killed in the middle, not after the end"
+    at_kill = kill_mid_slice(victim, survivor, commit, len(uploaded))
 
     survivor.wait_for(lambda: moved(commit) >= at_kill + 500, timeout=90, what="the other worker to go on")
     resume_stalled_commits.delay(stalled_after=0)  # what beat does once the commit stalls
@@ -128,3 +139,23 @@ def test_a_worker_killed_mid_slice_loses_nothing_while_the_other_goes_on(
     assert_moved_once(commit, store, uploaded, receiver)
     assert commit.runs >= 2, "the resume task planned again what the killed worker held"
     assert "worker-1" in slices_by_worker(commit)
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)
+def test_on_rabbitmq_a_killed_workers_slice_goes_to_another_at_once(
+    broker: str, worker_factory: Any, member: Any, space: Space, store: Store, receiver: Receiver
+) -> None:
+    """No resume: the broker redelivers the unacknowledged slice, the same task, to the survivor."""
+    webhooks.configure(space.organization, url=receiver.url, secret=receiver.secret)
+    victim, survivor = worker_factory(SHARED), worker_factory(SHARED)  # they start while the objects upload
+    uploaded = upload(store, 500)
+    commit = start_commit(access_for_user(member), space, root_dir="run-7", user=member)
+
+    kill_mid_slice(victim, survivor, commit, len(uploaded))
+    held = slice_tasks(victim, "received")[-1]
+    survivor.wait_for(lambda: finished(commit), timeout=60, what="the survivor to finish the commit")
+
+    assert held in slice_tasks(survivor, "succeeded"), "the killed worker's own slice, redelivered"
+    assert_moved_once(commit, store, uploaded, receiver)
+    assert commit.runs == 1, "planned once: nothing was resumed"

@@ -13,6 +13,7 @@ from connections.models import CloudConnection, Status
 from portal.audit.models import AuditEvent
 from portal.tenancy.models import Organization
 from tests.connection_inputs import VALID_INPUTS
+from tests.dispatching import sent_by
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSPACEPORTSECRET"
 
@@ -54,7 +55,7 @@ def test_owners_create_a_connection_and_validation_is_enqueued_on_commit(
     assert data["secret_fields_set"] == ["secret_access_key"]
     assert data["config"]["bucket"] == "acme-data"
     assert SECRET not in json.dumps(data)
-    assert [c.__qualname__ for c in callbacks].count("owe.<locals>.<lambda>") == 1
+    assert sent_by(callbacks) == ["connections.tasks.validate_connection"]
     connection = CloudConnection.objects.get(name="primary")
     assert [m["task"] for m in published] == ["connections.tasks.validate_connection"]
     assert list(published[0]["body"][0]) == [connection.pk]

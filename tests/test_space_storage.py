@@ -40,6 +40,7 @@ from portal.tenancy.grants import Scope as GrantScope
 from portal.tenancy.models import LOADINGZONE, Organization, Space
 from portal.tenancy.rules import AccessContext
 from tests.conftest import PASSWORD
+from tests.dispatching import sent_by
 from tests.emulators import AZURITE_ACCOUNT, Azurite
 from tests.fixtures.worker import Worker
 from tests.test_commits import access_for_user
@@ -77,7 +78,7 @@ def azure_organization(azurite: Azurite, owner: Any, connection_string: str = ""
 
 def enqueued_by(callbacks: list[Any], function: str) -> int:
     """How many of the on-commit callbacks ``function`` registered (others, such as the snapshots', are not counted)."""
-    return sum(1 for callback in callbacks if callback.__qualname__.startswith(f"{function}."))
+    return sent_by(callbacks).count(f"connections.tasks.{function}")
 
 
 def new_space(organization: Organization, django_capture_on_commit_callbacks: Any) -> Space:

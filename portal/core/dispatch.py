@@ -14,6 +14,7 @@ second copy, each taking a conditional claim on its row.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -32,10 +33,21 @@ BROKER_RETRY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0, "in
 SWEEP_BATCH = 500
 
 
+@dataclass(frozen=True)
+class Sending:
+    """The callback that sends an owed task once its transaction commits (tests read which task it sends)."""
+
+    task: Task
+    owed: OwedTask
+
+    def __call__(self) -> None:
+        send(self.task, self.owed)
+
+
 def owe(task: Task, *args: Any, **kwargs: Any) -> None:
     """Record that ``task(*args, **kwargs)`` is owed, in the current transaction; send it once that commits."""
     owed = OwedTask.objects.create(task=task.name, args=list(args), kwargs=kwargs)
-    transaction.on_commit(lambda: send(task, owed))
+    transaction.on_commit(Sending(task, owed))
 
 
 def send(task: Task, owed: OwedTask) -> bool:
