@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from portal.audit import journal
 from portal.audit.models import AuditEvent
 from portal.auth.models import ApiToken
+from portal.core.models import OwedTask
 from portal.tenancy.models import Organization, Space
 
 admin.site.site_header = "Spaceport administration"
@@ -119,6 +120,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """A token's key is shown only to its owner, once, when they create it in the API."""
+        return False
+
+
+@admin.register(OwedTask)
+class OwedTaskAdmin(admin.ModelAdmin):
+    """Work asked for while the broker was away, until beat's sweep hands it over: read-only, since
+    editing a task's arguments could aim the work elsewhere."""
+
+    list_display = ("task", "args", "created", "attempts", "error")
+    search_fields = ("task",)
+    readonly_fields = [field.name for field in OwedTask._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OwedTask | None = None) -> bool:
         return False
 
 

@@ -514,6 +514,23 @@ def test_a_failing_receiver_is_retried_on_the_backoff_until_the_limit(
     assert len(receiver.received) == 4
 
 
+def test_a_second_copy_of_a_delivery_task_does_not_post_the_attempt_again(space: Space, receiver: Receiver) -> None:
+    """Each attempt is claimed on its count: a copy that read the delivery before another run took the
+    attempt posts nothing, and neither does one that finds the delivery settled."""
+    webhooks.configure(space.organization, url=receiver.url, secret=receiver.secret)
+    delivery = WebhookDelivery.objects.create(
+        organization=space.organization, event="commit.finish", body=json.dumps({"event": "commit.finish"})
+    )
+    read_by_the_copy = WebhookDelivery.objects.get(pk=delivery.pk)
+    assert deliver_webhook.apply(args=[delivery.pk]).get() == "delivered"
+    with pytest.raises(webhooks.AttemptTaken):
+        webhooks.deliver(read_by_the_copy, final=False)
+    assert deliver_webhook.apply(args=[delivery.pk]).get() == "skipped"
+    assert len(receiver.received) == 1
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("delivered", 1)
+
+
 def test_a_wrong_secret_is_refused_by_the_receiver(
     owner: Any, member: Any, space: Space, store: Store, receiver: Receiver
 ) -> None:
