@@ -31,7 +31,7 @@ from portal.audit.models import AuditEvent
 from portal.core import dispatch
 from portal.core.models import OwedTask
 from portal.tasks import send_owed_tasks
-from portal.tenancy.models import LOADINGZONE, Space
+from portal.tenancy.models import LOADINGZONE, Organization, Space
 from tests.emulators import free_port
 from tests.fixtures.worker import forget_broker_connections
 from tests.outage import silent_server
@@ -39,7 +39,7 @@ from tests.test_commit_crash import contents, upload
 from tests.test_commits import Store, access_for_user, fresh_clients  # noqa: F401
 from tests.test_commits import store as store
 from tests.test_waiting_pages import card, report
-from tests.test_waiting_pages import connection as connection
+from tests.valid_connections import valid_connection
 
 DISPATCH_LOGGER = "portal.core.dispatch"
 
@@ -117,9 +117,10 @@ def test_a_commit_and_a_validation_asked_for_while_the_broker_is_down_are_done_o
 
 
 def test_a_hung_broker_keeps_the_request_waiting_seconds_not_forever(
-    owner: Any, connection: CloudConnection, django_capture_on_commit_callbacks: Any
+    organization: Organization, django_capture_on_commit_callbacks: Any
 ) -> None:
     """A broker that accepts connections and never answers: the validation is owed, the request ends."""
+    connection = valid_connection(organization)
     with silent_server() as port, broker_at(f"redis://127.0.0.1:{port}/0"):
         started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True):
