@@ -22,7 +22,8 @@ from portal.audit.trail import record
 from portal.core.crypto import DecryptionError
 from portal.tenancy.models import Space
 
-VALIDATION_LOCK_CLASS = 0x5C1
+# Advisory lock classes: the commit engine uses 0x5C0, beat 0x5C1.
+VALIDATION_LOCK_CLASS = 0x5C2
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=180, soft_time_limit=150)

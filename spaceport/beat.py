@@ -29,7 +29,7 @@ from django_celery_beat.schedulers import DatabaseScheduler
 
 logger = logging.getLogger(__name__)
 
-# The advisory lock's key (class, object); the commit engine's runner locks use class 0x5C0.
+# The advisory lock's key (class, object); the commit engine's runner locks use class 0x5C0, validations 0x5C2.
 LOCK_KEY = (0x5C1, 0)
 
 
