@@ -14,11 +14,9 @@ import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from connections import spaces
 from connections.models import CloudConnection, Status
@@ -170,14 +168,16 @@ def summarize(checks: list[Check]) -> tuple[str, str]:
     return Status.VALID, "Every operation succeeded."
 
 
-def validate(connection: CloudConnection, *, final: bool = True, retries_so_far: int = 0) -> tuple[str, bool]:
-    """Validate and store the report; returns the status and whether a retry could help.
+def validate(
+    connection: CloudConnection, *, final: bool = True, retries_so_far: int = 0, request: str = ""
+) -> tuple[str, bool]:
+    """Validate and store the report (naming the ``request`` it answers); returns the status and
+    whether a retry could help.
 
     With ``final=False`` a transient failure leaves the connection in ``validating`` so the
     caller can retry; the report still shows what happened, and when the next try is
     (``retries_so_far`` places this try on :mod:`connections.retrying`'s schedule).
     """
-    started = timezone.now()
     try:
         checks, transient = probe(connection)
     except Exception as exc:
@@ -186,7 +186,7 @@ def validate(connection: CloudConnection, *, final: bool = True, retries_so_far:
     retrying = status == Status.INVALID and transient and not final
     now = timezone.now()
     report: dict[str, Any] = {
-        "started_at": started.isoformat(),
+        "request": request,
         "checked_at": now.isoformat(),
         "status": status,
         "retrying": retrying,
@@ -215,9 +215,7 @@ def validate(connection: CloudConnection, *, final: bool = True, retries_so_far:
     return status, retrying
 
 
-def validated_since(connection: CloudConnection, requested: datetime) -> bool:
-    """Whether a validation that started at or after ``requested`` has reported (an outcome, or a retry
-    its own task carries on): a second copy of the request has nothing left to do."""
-    started = (connection.validation_report or {}).get("started_at")
-    moment = parse_datetime(started) if isinstance(started, str) else None
-    return moment is not None and moment >= requested
+def reported_for(connection: CloudConnection, request: str) -> bool:
+    """Whether the last report answers ``request`` (an outcome, or a retry its own task carries on):
+    a second copy of the request finds nothing left to do."""
+    return bool(request) and (connection.validation_report or {}).get("request") == request

@@ -8,15 +8,15 @@ row that asked for it (:mod:`portal.core.dispatch`), so a broker away at that mo
 
 from __future__ import annotations
 
-from django.utils import timezone
+import uuid
 
 from connections import tasks
 from portal.core.dispatch import owe
 
 
 def validate(connection_id: int) -> None:
-    """Test the connection against its storage; a copy sent twice validates once (``requested``)."""
-    owe(tasks.validate_connection, connection_id, requested=timezone.now().isoformat())
+    """Test the connection against its storage; a copy of the request sent twice validates once."""
+    owe(tasks.validate_connection, connection_id, request=uuid.uuid4().hex)
 
 
 def revoke_connection_credentials(connection_id: int, reason: str = "connection_disabled") -> None:

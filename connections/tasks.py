@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from celery import Task, shared_task
 from django.db import connection as db
-from django.utils.dateparse import parse_datetime
 
 from connections import probe, rotation, spaces
 from connections.active import with_active_connection
@@ -27,19 +25,19 @@ VALIDATION_LOCK_CLASS = 0x5C2
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES, time_limit=180, soft_time_limit=150)
-def validate_connection(self: Task, connection_id: int, requested: str | None = None) -> str:
+def validate_connection(self: Task, connection_id: int, request: str = "") -> str:
     """Validate one connection; a storage that may just be unreachable for now is retried with backoff.
 
     Every way this can fail ends in a status and a message (``probe.validate`` turns unexplained
     errors into one), so a connection is never left in ``validating`` with nothing to show. A request
-    sent twice (``requested``: when it was made) validates once: validations of one connection run one
-    at a time, and a copy that finds a validation begun since its request has reported does nothing.
+    sent twice (``request`` names it) validates once: validations of one connection run one at a
+    time, and a copy that finds the last report answering its request does nothing.
     """
     with validation_lock(connection_id):
-        return _validate(self, connection_id, parse_datetime(requested) if requested else None)
+        return _validate(self, connection_id, request)
 
 
-def _validate(self: Task, connection_id: int, requested: datetime | None) -> str:
+def _validate(self: Task, connection_id: int, request: str) -> str:
     try:
         connection = CloudConnection.objects.select_related("organization").filter(pk=connection_id).first()
     except DecryptionError:
@@ -52,9 +50,9 @@ def _validate(self: Task, connection_id: int, requested: datetime | None) -> str
     if connection is None or connection.status == Status.DISABLED:
         return "skipped"
     retries = self.request.retries
-    if requested is not None and not retries and probe.validated_since(connection, requested):
+    if not retries and probe.reported_for(connection, request):
         return "already validated"
-    status, retrying = probe.validate(connection, final=retries >= MAX_RETRIES, retries_so_far=retries)
+    status, retrying = probe.validate(connection, final=retries >= MAX_RETRIES, retries_so_far=retries, request=request)
     if retrying:
         # Not Celery's backoff: this schedule is a domain rule, the report shows the person when the
         # next try comes and when Spaceport gives up (``connections.retrying``).

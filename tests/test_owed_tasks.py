@@ -91,7 +91,7 @@ def test_a_commit_and_a_validation_asked_for_while_the_broker_is_down_are_done_o
     commit.refresh_from_db()
     assert commit.state == CommitState.QUEUED, "the worker never heard of it: the broker never had it"
 
-    requested = OwedTask.objects.get(task="connections.tasks.validate_connection").kwargs
+    request = OwedTask.objects.get(task="connections.tasks.validate_connection").kwargs
     sweep = send_owed_tasks.delay(older_than=0)  # what beat does every 30 s
     worker.wait_for(lambda: ran(sweep.id), what="the sweep")
     assert TaskResult.objects.get(task_id=sweep.id).result == "2"
@@ -105,7 +105,7 @@ def test_a_commit_and_a_validation_asked_for_while_the_broker_is_down_are_done_o
     assert owed() == {}
 
     # The broker had taken them after all: the second copies find their work done.
-    again = [run_commit.delay(commit.pk), validate_connection.delay(connection.pk, **requested)]
+    again = [run_commit.delay(commit.pk), validate_connection.delay(connection.pk, **request)]
     worker.wait_for(lambda: all(ran(r.id) for r in again), what="the second copies")
     assert [r.result for r in again] == ["gone", "already validated"]
     commit.refresh_from_db()
