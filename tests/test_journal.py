@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -98,6 +100,35 @@ def test_many_events_are_drained_in_batches(space: Space) -> None:
         journal.journal(ACTION, space, details={"n": n})
     assert journal.drain(batch=10) == 25
     assert sorted(event.details["n"] for event in issued()) == list(range(25))
+
+
+def test_a_drain_ends_while_vends_keep_journaling(space: Space) -> None:
+    """An audit listing drains first, so a drain that chased new entries would hold it as long as vends go on."""
+    journal.journal(ACTION, space, details={})
+    redis = raw_redis()
+    assert redis is not None
+    key = redis.key(STREAM)
+    [(_, fields)] = journal_entries()
+    stop = threading.Event()
+
+    def keep_journaling() -> None:
+        deadline = time.monotonic() + 20
+        while not stop.is_set() and time.monotonic() < deadline:
+            redis.client.xadd(key, fields)
+
+    writer = threading.Thread(target=keep_journaling)
+    writer.start()
+    try:
+        while redis.client.xlen(key) < 50:
+            time.sleep(0.01)
+        copied = journal.drain(batch=5)
+        ended_while_writing = writer.is_alive()
+    finally:
+        stop.set()
+        writer.join()
+        redis.client.delete(key)
+    assert ended_while_writing, "the drain went on until the vends stopped"
+    assert copied >= 50 and AuditEvent.objects.filter(action=ACTION).count() == copied
 
 
 def test_beat_drains_the_journal_every_few_seconds(space: Space) -> None:

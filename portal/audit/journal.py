@@ -184,21 +184,30 @@ def _entry(written: AuditEvent) -> str:
 
 
 def drain(batch: int = DRAIN_BATCH) -> int:
-    """Copy journaled events into the audit trail; answers how many entries were copied."""
+    """Copy journaled events into the audit trail; answers how many entries were copied.
+
+    Only the entries already there when it begins: while vends journal faster than one drain
+    copies, a drain chasing the newest entry would never end, and an audit listing waits for its
+    drain. Later entries wait for the next one, a few seconds away.
+    """
     redis = raw_redis()
     if redis is None:
         return 0
     client, key = redis.client, redis.key(STREAM)
+    newest = client.xrevrange(key, "+", "-", count=1)
+    if not newest:
+        return 0
+    last = newest[0][0]
     copied = 0
     while True:
-        entries = client.xrange(key, "-", "+", count=batch)
+        entries = client.xrange(key, "-", last, count=batch)
         if not entries:
             return copied
         ids = [entry_id for entry_id, _ in entries]
         _insert([_row(entry_id, fields) for entry_id, fields in entries])
         client.xdel(key, *ids)
         copied += len(entries)
-        if len(entries) < batch:
+        if len(entries) < batch or ids[-1] == last:
             return copied
 
 
