@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-vend bench-commit bench-commit-scale bench-commit-memory bench-copy bench-policy bench-gateway venv test-deps clean
+.PHONY: run test lint bench bench-vend bench-commit bench-commit-scale bench-commit-memory bench-copy bench-policy bench-gateway bench-soak venv test-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ test: test-deps
 	SPACEPORT_TEST_DB=sqlite $(BIN)/pytest -m both_databases
 
 ## bench: run every benchmark and write the figures to docs/benchmarks.md
-bench: bench-vend bench-commit bench-commit-scale bench-commit-memory bench-copy bench-policy bench-gateway
+bench: bench-vend bench-commit bench-commit-scale bench-commit-memory bench-copy bench-policy bench-gateway bench-soak
 
 bench-vend: test-deps
 	scripts/ensure-services
@@ -63,6 +63,11 @@ bench-gateway: test-deps
 	scripts/ensure-services
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	cd bench && ../$(BIN)/python s3_gateway.py
+
+bench-soak: test-deps
+	scripts/ensure-services
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	cd bench && ../$(BIN)/python soak.py
 
 lint:
 	$(BIN)/ruff check .

@@ -211,6 +211,49 @@ def gunicorn(env: dict[str, str], workers: int | None = None, name: str = "gunic
         log.close()
 
 
+def resident_mib(pid: int) -> float:
+    """A process's resident memory (VmRSS) in MiB, or 0 once it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextmanager
+def celery_processes(
+    env: dict[str, str], argvs: list[list[str]], name: str, ready: str = " ready."
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Celery processes (workers, beat) started from ``argvs``, each logging to ``var/bench-<name>-<n>.log``.
+
+    Yields once every log shows ``ready`` (a worker's "ready.", beat's "beat: Starting..."), so
+    their start-up is not part of what is measured; they are stopped and waited for at the end.
+    Those lines are logged at INFO, so the processes log at INFO whatever ``env`` says.
+    """
+    env = {**env, "LOG_LEVEL": "INFO"}
+    started: list[subprocess.Popen[bytes]] = []
+    paths = [ROOT / "var" / f"bench-{name}-{number}.log" for number in range(len(argvs))]
+    try:
+        for argv, path in zip(argvs, paths, strict=True):
+            with path.open("wb") as log:
+                started.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 180
+        while not all(ready in path.read_text(errors="replace") for path in paths):
+            exited = [path for process, path in zip(started, paths, strict=True) if process.poll() is not None]
+            if exited or time.monotonic() > deadline:
+                raise RuntimeError((exited or paths)[0].read_text(errors="replace")[-3000:])
+            time.sleep(0.3)
+        yield started
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.wait(timeout=60)
+
+
 @dataclass
 class WrkResult:
     connections: int
