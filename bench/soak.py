@@ -407,6 +407,7 @@ class Soak:
     minutes: int
     kinds: list[Kind]
     windows: list[dict[str, Window]]
+    loads: list[float]
     commits: Commits
     sampler: Sampler
     states: dict[str, list[int]]
@@ -419,8 +420,8 @@ class Soak:
 def minute_table(soak: Soak) -> str:
     heads = " | ".join(f"{kind.label} p50 / p99 ms" for kind in soak.kinds)
     lines = [
-        f"| minute | requests/s | {heads} | commit start p50 / p99 ms | errors |",
-        "|---:|---:|" + "---:|" * len(soak.kinds) + "---:|---|",
+        f"| minute | load (1 min) | requests/s | {heads} | commit start p50 / p99 ms | errors |",
+        "|---:|---:|---:|" + "---:|" * len(soak.kinds) + "---:|---|",
     ]
     for minute, windows in enumerate(soak.windows):
         rps = sum(w.requests_per_second for w in windows.values()) + len(soak.commits.latencies[minute]) / 60
@@ -435,7 +436,8 @@ def minute_table(soak: Soak) -> str:
         for kind in soak.kinds:
             errors.update({f"{kind.name}: {name}": n for name, n in windows[kind.name].errors.items()})
         errors.update({f"commit: {name}": n for name, n in soak.commits.errors[minute].items()})
-        lines.append(f"| {minute + 1} | {rps:,.0f} | {cells} | {commit_cell} | {errors_text(errors)} |")
+        load = soak.loads[minute]
+        lines.append(f"| {minute + 1} | {load:.1f} | {rps:,.0f} | {cells} | {commit_cell} | {errors_text(errors)} |")
     return "\n".join(lines)
 
 
@@ -514,10 +516,10 @@ is read and `/metrics` scraped.
 
 {minute_table(soak)}
 
-Requests/s counts every kind, commit starts included; errors are any answer other than the kind's
-success (201 for a vend, 202 for a commit start, 200 otherwise) and wrk's socket errors (connect,
-read, write, timeout after 5 s). The audit trail holds {soak.vends[0]:,} vends served from the
-credential cache and {soak.vends[1]:,} newly signed.
+The load average is the machine's at the end of each minute. Requests/s counts every kind, commit
+starts included; errors are any answer other than the kind's success (201 for a vend, 202 for a
+commit start, 200 otherwise) and wrk's socket errors (connect, read, write, timeout after 5 s). The
+audit trail holds {soak.vends[0]:,} vends served from the credential cache and {soak.vends[1]:,} newly signed.
 
 {memory_table(soak)}
 
@@ -586,10 +588,12 @@ def main() -> None:
             commits = Commits(server, token, args.commit_every, folders)
             sampler = Sampler(processes, server, metrics_token)
             windows: list[dict[str, Window]] = []
+            loads: list[float] = []
             with background(sampler), background(commits):
                 for minute in range(args.minutes):
                     running = {k.name: run_window(server.url, k, scripts[k.name], WINDOW_SECONDS) for k in all_kinds}
                     windows.append({k.name: window_result(k, running[k.name]) for k in all_kinds})
+                    loads.append(os.getloadavg()[0])
                     print(f"minute {minute + 1}:", {name: vars(w) for name, w in windows[-1].items()}, flush=True)
             load_after = os.getloadavg()
             states, drain_seconds = wait_for_commits(env, 300)
@@ -604,6 +608,7 @@ def main() -> None:
         args.minutes,
         all_kinds,
         windows,
+        loads,
         commits,
         sampler,
         states,
