@@ -509,7 +509,8 @@ Set-up: one gunicorn with {args.web_workers} worker processes as `spaceport/guni
 the organization's storage on `rclone serve s3`. wrk on the same machine, one process per kind of
 request ({connections}), each connection pausing {args.delay_ms} ms between requests, in one-minute
 windows. The mix, each kind's requests taken in turn: {calls}. Vends and list calls sign in with a
-personal API token, pages with a session. A commit of {args.objects} objects of 1 KiB (written
+personal API token and open a connection per request (so both web processes take their share);
+pages sign in with a session and keep their connection alive. A commit of {args.objects} objects of 1 KiB (written
 straight into the folder rclone serves) is started through `POST {SPACE_API}/commits/` every
 {args.commit_every:g} s, and every {SAMPLE_SECONDS} s the resident memory (VmRSS) of each process
 is read and `/metrics` scraped.
@@ -571,7 +572,9 @@ def main() -> None:
         endpoint = f"ENDPOINT={store.endpoint_url!r}\nKEY={store.key.access_key_id!r}\n"
         manage(env, "shell", "-c", endpoint + f"SECRET={store.key.secret_access_key!r}\n" + SETUP)
         token, cookie = signed_in(env)
-        api = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        # API clients connect afresh for every request, so both web processes share their load (a
+        # kept-alive connection stays with the process that accepted it); the browser keeps its own.
+        api = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Connection": "close"}
         headers = {"vend": api, "list": api, "page": {"Cookie": cookie}}
         scripts = {kind.name: load_script(kind, headers[kind.name], args.delay_ms) for kind in all_kinds}
         web_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(workdir / "prometheus")}
