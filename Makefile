@@ -21,7 +21,8 @@ run: venv
 	$(BIN)/python manage.py runportal
 
 ## test: install what the tests need, then run lint, type checks, migration check and the suite:
-## all of it on PostgreSQL, then the tests listed in tests/databases.py again on SQLite
+## all of it on PostgreSQL, then the tests listed in tests/databases.py again on SQLite,
+## each pass spread over one pytest process per core
 test: test-deps
 	scripts/ensure-services
 	$(BIN)/ruff check .
@@ -29,8 +30,8 @@ test: test-deps
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
-	SPACEPORT_TEST_DB=sqlite $(BIN)/pytest -m both_databases
+	$(BIN)/pytest -n auto --dist loadfile
+	SPACEPORT_TEST_DB=sqlite $(BIN)/pytest -n auto --dist loadfile -m both_databases
 
 ## bench: run every benchmark and write the figures to docs/benchmarks.md
 bench: bench-vend bench-commit bench-commit-scale bench-commit-memory bench-copy bench-policy bench-gateway bench-soak

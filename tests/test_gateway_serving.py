@@ -225,8 +225,15 @@ def test_several_processes_share_the_port_and_one_metrics_port_adds_them_up(
         assert requests.get(f"{url}/metrics", timeout=10).status_code == 403  # a bucket there, not metrics
         for n in range(12):  # a client each, so a connection each, spread by the kernel
             s3_for(url, world["key"]).put_object(Bucket="acme-raw", Key=f"p/{n}", Body=b"p" * 10)
-        metrics = served.operations("/metrics").text
-        assert sample(metrics, "spaceport_gateway_requests_total", operation="PutObject", status="200") == 12
+        # A request is counted once its answer has gone out, so the client may read it a moment before.
+        deadline = time.monotonic() + 10
+        while True:
+            metrics = served.operations("/metrics").text
+            counted = sample(metrics, "spaceport_gateway_requests_total", operation="PutObject", status="200")
+            if counted >= 12 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert counted == 12
         assert sample(metrics, "spaceport_gateway_received_bytes_total", operation="PutObject") == 120
         written = {path.name for path in made.pop().iterdir()}
         assert {f"counter_{pid}.db" for pid in pids} <= written, "both processes served and wrote samples"
