@@ -16,6 +16,7 @@ in each direction. The proxy takes CPU of its own on the same cores; the figures
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -67,10 +68,11 @@ def netem_missing() -> str:
 
 
 @contextmanager
-def delayed(store: RcloneS3, one_way_ms: float) -> Iterator[str]:
-    """The store's endpoint behind the delaying proxy (or the store itself with no delay)."""
+def delayed(store: RcloneS3, one_way_ms: float) -> Iterator[tuple[str, int | None]]:
+    """The store's endpoint behind the delaying proxy, and the proxy's process id (or the store
+    itself and None with no delay)."""
     if not one_way_ms:
-        yield store.endpoint_url
+        yield store.endpoint_url, None
         return
     port = free_port()
     target = store.endpoint_url.rsplit(":", 1)
@@ -79,7 +81,7 @@ def delayed(store: RcloneS3, one_way_ms: float) -> Iterator[str]:
     )
     time.sleep(1)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proxy.pid
     finally:
         proxy.terminate()
         proxy.wait(timeout=10)
@@ -111,6 +113,32 @@ def workers(env: dict[str, str], count: int, concurrency: int) -> Iterator[list[
             process.wait(timeout=60)
         for log in logs:
             log.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU milliseconds per object, by process group (workers, store, proxy), summed over runs."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self.used = dict.fromkeys(groups, 0.0)
+        self.objects = 0
+
+    @contextmanager
+    def measure(self, objects: int) -> Iterator[None]:
+        before = {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in self.groups.items()}
+        yield
+        for name, pids in self.groups.items():
+            self.used[name] += sum(cpu_seconds(pid) for pid in pids) - before[name]
+        self.objects += objects
+
+    def per_object(self) -> dict[str, float]:
+        return {name: 1000 * used / max(self.objects, 1) for name, used in self.used.items()}
 
 
 def rss_mib(pid: int) -> float:
@@ -164,38 +192,57 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} ({min(values):.0f} to {max(values):.0f})"
 
 
-def scale(runner: Runner, env: dict[str, str], args: argparse.Namespace, note: str) -> str:
+def scale(runner: Runner, env: dict[str, str], args: argparse.Namespace, note: str, fixed: dict[str, int]) -> str:
     rows = []
     base = 0.0
+    single: list[float] = []
     for count in args.workers:
-        with workers(env, count, args.concurrency):
-            rates = [args.objects / runner.commit(args.objects)[0] for _ in range(args.runs)]
+        with workers(env, count, args.concurrency) as started:
+            meter = CpuMeter({"workers": [p.pid for p in started], **{k: [v] for k, v in fixed.items()}})
+            rates = []
+            for _ in range(args.runs):
+                with meter.measure(args.objects):
+                    rates.append(args.objects / runner.commit(args.objects)[0])
         base = base or statistics.median(rates)
-        rows.append(f"| {count} | {args.concurrency} | {spread(rates)} | {statistics.median(rates) / base:.2f} |")
+        single = single or rates
+        cpu = meter.per_object()
+        rows.append(
+            f"| {count} | {args.concurrency} | {spread(rates)} | {statistics.median(rates) / base:.2f} "
+            f"| {cpu['workers']:.2f} | {cpu.get('store', 0):.2f} | {cpu.get('proxy', 0):.2f} |"
+        )
         print(rows[-1], flush=True)
-    saturation = []
+    saturation = [f"| {args.concurrency} | {spread(single)} | (the first row above) |"]
     for concurrency in args.saturation:
-        with workers(env, 1, concurrency):
-            rates = [args.objects / runner.commit(args.objects)[0] for _ in range(args.saturation_runs)]
-        saturation.append(f"| {concurrency} | {spread(rates)} |")
+        with workers(env, 1, concurrency) as started:
+            meter = CpuMeter({"workers": [p.pid for p in started], **{k: [v] for k, v in fixed.items()}})
+            rates = []
+            for _ in range(args.saturation_runs):
+                with meter.measure(args.objects):
+                    rates.append(args.objects / runner.commit(args.objects)[0])
+        cpu = meter.per_object()
+        saturation.append(
+            f"| {concurrency} | {spread(rates)} | {cpu['workers']:.2f} / {cpu.get('store', 0):.2f} "
+            f"/ {cpu.get('proxy', 0):.2f} |"
+        )
         print(saturation[-1], flush=True)
     load = Path("/proc/loadavg").read_text().split()[:3]
     return f"""
-Measured {today()} on {machine()}; load average {" ".join(load)} at the end; `make bench-commit-scale`.
-{args.objects:,} objects of 1 KiB committed by Celery workers (solo pool, production settings,
-PostgreSQL, Redis) from one queue, against one `rclone serve s3` store behind a
-{2 * args.one_way_ms:.0f} ms round trip. {note} Objects per second from the request to the
-finished state: median of {args.runs} runs (minimum to maximum).
+Measured {today()} on {machine()}; load average {" ".join(load)} at the end (other work shared the
+machine); `make bench-commit-scale`. {args.objects:,} objects of 1 KiB committed by Celery workers (solo
+pool, production settings, PostgreSQL, Redis) from one queue, against one `rclone serve s3` store
+behind a {2 * args.one_way_ms:.0f} ms round trip. {note} Objects per second from the request to the
+finished state: median of {args.runs} runs (minimum to maximum). CPU: milliseconds of CPU time per
+object moved, of all worker processes together, of the store, and of the delaying proxy.
 
-| worker processes | concurrency per worker | objects/s | speed-up over one |
-|---:|---:|---:|---:|
+| worker processes | concurrency per worker | objects/s | speed-up over one | CPU ms/object: workers | store | proxy |
+|---:|---:|---:|---:|---:|---:|---:|
 {chr(10).join(rows)}
 
 One worker at rising `SPACEPORT_COMMIT_CONCURRENCY` ({args.saturation_runs} run each; median,
 minimum to maximum), where it saturates:
 
-| concurrency | objects/s |
-|---:|---:|
+| concurrency | objects/s | CPU ms/object: worker / store / proxy |
+|---:|---:|---:|
 {chr(10).join(saturation)}
 """
 
@@ -235,8 +282,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--concurrency", type=int, default=4, help="SPACEPORT_COMMIT_CONCURRENCY of every worker")
-    parser.add_argument("--saturation", type=int, nargs="*", default=[2, 4, 8, 16, 32])
+    parser.add_argument("--concurrency", type=int, default=1, help="SPACEPORT_COMMIT_CONCURRENCY of every worker")
+    parser.add_argument("--saturation", type=int, nargs="*", default=[2, 4, 8, 16])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--saturation-runs", type=int, default=1)
     parser.add_argument("--one-way-ms", type=float, default=5.0, help="half the added round trip")
@@ -260,7 +307,7 @@ def main() -> None:
         recreate_database(DATABASE)
         env = production_env(DATABASE, issuer, CELERY_TASK_DEFAULT_QUEUE=QUEUE)
         manage(env, "migrate", "--noinput", "-v", "0")
-        with delayed(store, one_way) as endpoint:
+        with delayed(store, one_way) as (endpoint, proxy):
             manage(
                 env,
                 "shell",
@@ -278,7 +325,8 @@ def main() -> None:
                     "(`bench/delay_proxy.py`, half the round trip each way), which takes CPU of its own "
                     "on the same cores."
                 )
-                title, body = "Commit scale-out", scale(runner, env, args, note)
+                fixed = {"store": store.process.popen.pid, **({"proxy": proxy} if proxy else {})}
+                title, body = "Commit scale-out", scale(runner, env, args, note, fixed)
     finally:
         store.process.stop()
         issuer.stop()

@@ -31,7 +31,8 @@ from accessgrants.access import connection_of
 from commits import moving
 from commits.models import ACTIVE_STATES, OPEN_ITEM_STATES, Commit, CommitItem, CommitState, ItemState
 from commits.moving import COPY, Outcome, Planned, Route
-from connections.storage import StorageError, client_for, location_for
+from commits.planning import record_listed
+from connections.storage import StorageError, StoredObject, client_for, location_for
 from portal.audit.models import AuditEvent
 from portal.audit.trail import record
 from portal.core.errors import DomainError
@@ -215,7 +216,7 @@ def _plan(commit: Commit, route: Route) -> Iterator[None]:
         return
     started = time.monotonic()
     start = len(route.source.key(route.root_dir + "/"))
-    batch: list[CommitItem] = []
+    batch: list[StoredObject] = []
     listing = route.client.list_objects(route.source, route.root_dir + "/")
     while True:
         try:
@@ -223,13 +224,9 @@ def _plan(commit: Commit, route: Route) -> Iterator[None]:
         except Exception as exc:
             raise route.client.explain(exc) from exc
         if stored is not None:
-            batch.append(
-                CommitItem(
-                    commit=commit, key=stored.key[start:], size=stored.size, checksum=stored.checksum, etag=stored.etag
-                )
-            )
+            batch.append(stored)
         if len(batch) >= PLAN_BATCH or (stored is None and batch):
-            CommitItem.objects.bulk_create(batch, ignore_conflicts=True)
+            record_listed(commit, batch, start)
             Commit.objects.filter(pk=commit.pk).update(heartbeat=timezone.now())
             batch = []
             yield
