@@ -22,7 +22,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from support import ROOT, Issuer, machine, manage, production_env, recreate_database, today, write_section
+from support import (
+    ROOT,
+    Issuer,
+    machine,
+    manage,
+    production_env,
+    recreate_database,
+    today,
+    wait_until_idle,
+    write_section,
+)
 
 sys.path.insert(0, str(ROOT))
 from tests.emulators import RcloneS3, start_rclone_s3, venv_program
@@ -177,7 +187,7 @@ def main() -> None:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        time.sleep(3)
+        wait_until_idle([worker.pid])
         loads = [os.getloadavg()[0]]
         for run in range(1, args.runs + 1):
             settle_disk()

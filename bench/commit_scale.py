@@ -16,7 +16,6 @@ in each direction. The proxy takes CPU of its own on the same cores; the figures
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -31,12 +30,14 @@ from support import (
     PYTHON,
     ROOT,
     Issuer,
+    cpu_seconds,
     free_port,
     machine,
     manage,
     production_env,
     recreate_database,
     today,
+    wait_until_idle,
     write_section,
 )
 
@@ -88,7 +89,9 @@ def delayed(store: RcloneS3, one_way_ms: float) -> Iterator[tuple[str, int | Non
 
 
 @contextmanager
-def workers(env: dict[str, str], count: int, concurrency: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+def workers(
+    env: dict[str, str], count: int, concurrency: int, slice_size: int = 500
+) -> Iterator[list[subprocess.Popen[bytes]]]:
     started = []
     logs = []
     for number in range(count):
@@ -98,12 +101,16 @@ def workers(env: dict[str, str], count: int, concurrency: int) -> Iterator[list[
             subprocess.Popen(
                 worker_argv(QUEUE, name=f"bench-{number}"),
                 cwd=ROOT,
-                env={**env, "SPACEPORT_COMMIT_CONCURRENCY": str(concurrency)},
+                env={
+                    **env,
+                    "SPACEPORT_COMMIT_CONCURRENCY": str(concurrency),
+                    "SPACEPORT_COMMIT_SLICE_SIZE": str(slice_size),
+                },
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
         )
-    time.sleep(4)
+    wait_until_idle([process.pid for process in started])
     try:
         yield started
     finally:
@@ -113,12 +120,6 @@ def workers(env: dict[str, str], count: int, concurrency: int) -> Iterator[list[
             process.wait(timeout=60)
         for log in logs:
             log.close()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class CpuMeter:
@@ -197,7 +198,7 @@ def scale(runner: Runner, env: dict[str, str], args: argparse.Namespace, note: s
     base = 0.0
     single: list[float] = []
     for count in args.workers:
-        with workers(env, count, args.concurrency) as started:
+        with workers(env, count, args.concurrency, args.slice_size) as started:
             meter = CpuMeter({"workers": [p.pid for p in started], **{k: [v] for k, v in fixed.items()}})
             rates = []
             for _ in range(args.runs):
@@ -213,7 +214,7 @@ def scale(runner: Runner, env: dict[str, str], args: argparse.Namespace, note: s
         print(rows[-1], flush=True)
     saturation = [f"| {args.concurrency} | {spread(single)} | (the first row above) |"]
     for concurrency in args.saturation:
-        with workers(env, 1, concurrency) as started:
+        with workers(env, 1, concurrency, args.slice_size) as started:
             meter = CpuMeter({"workers": [p.pid for p in started], **{k: [v] for k, v in fixed.items()}})
             rates = []
             for _ in range(args.saturation_runs):
@@ -231,7 +232,9 @@ Measured {today()} on {machine()}; load average {" ".join(load)} at the end (oth
 machine); `make bench-commit-scale`. {args.objects:,} objects of 1 KiB committed by Celery workers (solo
 pool, production settings, PostgreSQL, Redis) from one queue, against one `rclone serve s3` store
 behind a {2 * args.one_way_ms:.0f} ms round trip. {note} Objects per second from the request to the
-finished state: median of {args.runs} runs (minimum to maximum). CPU: milliseconds of CPU time per
+finished state: median of {args.runs} runs (minimum to maximum). Slices of {args.slice_size} objects
+(`SPACEPORT_COMMIT_SLICE_SIZE`; 500 by default), so that the last slices of a commit are shared
+out evenly at a low concurrency. CPU: milliseconds of CPU time per
 object moved, of all worker processes together, of the store, and of the delaying proxy.
 
 | worker processes | concurrency per worker | objects/s | speed-up over one | CPU ms/object: workers | store | proxy |
@@ -285,6 +288,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1, help="SPACEPORT_COMMIT_CONCURRENCY of every worker")
     parser.add_argument("--saturation", type=int, nargs="*", default=[2, 4, 8, 16])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--slice-size", type=int, default=250, help="SPACEPORT_COMMIT_SLICE_SIZE of every worker")
     parser.add_argument("--saturation-runs", type=int, default=1)
     parser.add_argument("--one-way-ms", type=float, default=5.0, help="half the added round trip")
     parser.add_argument("--memory", action="store_true", help="measure memory over a large commit instead")

@@ -182,6 +182,24 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], log_path: Pat
             time.sleep(0.3)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(pids: list[int], seconds: float = 120) -> None:
+    """Until the processes have started up (imports, Django's checks) and use almost no CPU: a
+    worker's start-up is not a commit's cost, and on a busy machine it can last longer than a fixed pause."""
+    deadline = time.monotonic() + seconds
+    time.sleep(3)
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(1)
+        if sum(cpu_seconds(pid) for pid in pids) - before < 0.05 * len(pids):
+            return
+
+
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int | None = None, name: str = "gunicorn") -> Iterator[Server]:
     """gunicorn as the product ships it (``spaceport/gunicorn_config.py``); ``workers`` overrides its count."""
