@@ -36,6 +36,7 @@ from support import (
     manage,
     production_env,
     recreate_database,
+    stop_all,
     today,
     wait_until_idle,
     write_section,
@@ -114,10 +115,7 @@ def workers(
     try:
         yield started
     finally:
-        for process in started:
-            process.terminate()
-        for process in started:
-            process.wait(timeout=60)
+        stop_all(started)
         for log in logs:
             log.close()
 
