@@ -149,7 +149,11 @@ def test_on_rabbitmq_a_killed_workers_slice_goes_to_another_at_once(
     """No resume: the broker redelivers the unacknowledged slice, the same task, to the survivor."""
     webhooks.configure(space.organization, url=receiver.url, secret=receiver.secret)
     victim, survivor = worker_factory(SHARED), worker_factory(SHARED)  # they start while the objects upload
-    uploaded = upload(store, 500)
+    uploaded = upload(store, 1500)
+    # Both consume before the commit starts: on a quiet machine one worker alone moved every slice
+    # of a smaller commit while the other was still starting, and there was nothing left to kill.
+    victim.wait_until_ready()
+    survivor.wait_until_ready()
     commit = start_commit(access_for_user(member), space, root_dir="run-7", user=member)
 
     kill_mid_slice(victim, survivor, commit, len(uploaded))
