@@ -70,6 +70,17 @@ def sample(text: str, name: str, **labels: str) -> float:
     return total
 
 
+def settled(read: Any, done: Any, seconds: float = 5.0) -> Any:
+    """What `read` gives once `done` holds of it, or at the deadline: the gateway records a request's
+    log line and metrics after the last byte of its answer is sent, so a fast client can look first."""
+    deadline = time.monotonic() + seconds
+    value = read()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        value = read()
+    return value
+
+
 def test_one_json_access_line_per_request_without_a_secret_or_signature(
     live: LiveGateway, world: dict[str, Any], access_lines: io.StringIO
 ) -> None:
@@ -84,7 +95,8 @@ def test_one_json_access_line_per_request_without_a_secret_or_signature(
     )
     assert refused.status_code in (400, 403)
 
-    lines = [json.loads(line) for line in access_lines.getvalue().splitlines()]
+    text = settled(access_lines.getvalue, lambda text: len(text.splitlines()) >= 4)
+    lines = [json.loads(line) for line in text.splitlines()]
     assert len(lines) == 4
     put, get, presigned, anonymous = lines
     assert put["logger"] == "spaceport.gateway.access"
@@ -100,7 +112,6 @@ def test_one_json_access_line_per_request_without_a_secret_or_signature(
     assert put["remote"] == LOOPBACK and put["duration_ms"] > 0 and re.fullmatch(r"[0-9A-F]{16}", put["request_id"])
     assert anonymous["status"] == refused.status_code and anonymous["error_code"]
 
-    text = access_lines.getvalue()
     signature = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["X-Amz-Signature"][0]
     assert issued.secret_key not in text
     assert signature not in text and "X-Amz-" not in text and "AWS4-HMAC-SHA256" not in text
@@ -112,7 +123,14 @@ def test_metrics_count_requests_bytes_latency_and_decisions(live: LiveGateway, w
     s3.put_object(Bucket="acme-raw", Key="m.bin", Body=b"m" * 1000)
     for _ in range(3):
         s3.get_object(Bucket="acme-raw", Key="m.bin")["Body"].read()
-    after = scrape().decode()
+    after = settled(
+        lambda: scrape().decode(),
+        lambda text: (
+            sample(text, "spaceport_gateway_requests_total", operation="GetObject", status="200")
+            - sample(before, "spaceport_gateway_requests_total", operation="GetObject", status="200")
+            >= 3
+        ),
+    )
 
     def moved(name: str, **labels: str) -> float:
         return sample(after, name, **labels) - sample(before, name, **labels)
