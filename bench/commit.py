@@ -179,6 +179,7 @@ def main() -> None:
             for name in contenders:
                 total_bytes = fill(store, f"{name}-{run}", args.small, args.large, args.large_mib)
 
+        (ROOT / "var").mkdir(exist_ok=True)
         log = (ROOT / "var" / "bench-worker.log").open("wb")
         worker = subprocess.Popen(
             worker_argv("bench-commit"),
