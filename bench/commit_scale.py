@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from commit import BUCKET, COMMIT, SETUP, fill, moved_completely, settle_disk
@@ -30,15 +30,15 @@ from support import (
     PYTHON,
     ROOT,
     Issuer,
+    celery_processes,
     cpu_seconds,
     free_port,
     machine,
     manage,
     production_env,
     recreate_database,
-    stop_all,
+    resident_mib,
     today,
-    wait_until_idle,
     write_section,
 )
 
@@ -89,35 +89,13 @@ def delayed(store: RcloneS3, one_way_ms: float) -> Iterator[tuple[str, int | Non
         proxy.wait(timeout=10)
 
 
-@contextmanager
 def workers(
     env: dict[str, str], count: int, concurrency: int, slice_size: int = 500
-) -> Iterator[list[subprocess.Popen[bytes]]]:
-    started = []
-    logs = []
-    for number in range(count):
-        log = (ROOT / "var" / f"bench-scale-worker-{number}.log").open("wb")
-        logs.append(log)
-        started.append(
-            subprocess.Popen(
-                worker_argv(QUEUE, name=f"bench-{number}"),
-                cwd=ROOT,
-                env={
-                    **env,
-                    "SPACEPORT_COMMIT_CONCURRENCY": str(concurrency),
-                    "SPACEPORT_COMMIT_SLICE_SIZE": str(slice_size),
-                },
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-    wait_until_idle([process.pid for process in started])
-    try:
-        yield started
-    finally:
-        stop_all(started)
-        for log in logs:
-            log.close()
+) -> AbstractContextManager[list[subprocess.Popen[bytes]]]:
+    """``count`` workers on the benchmark's queue, started up and idle before any commit is timed."""
+    env = {**env, "SPACEPORT_COMMIT_CONCURRENCY": str(concurrency), "SPACEPORT_COMMIT_SLICE_SIZE": str(slice_size)}
+    argvs = [worker_argv(QUEUE, name=f"bench-{number}") for number in range(count)]
+    return celery_processes(env, argvs, "scale-worker", ready=None)
 
 
 class CpuMeter:
@@ -138,13 +116,6 @@ class CpuMeter:
 
     def per_object(self) -> dict[str, float]:
         return {name: 1000 * used / max(self.objects, 1) for name, used in self.used.items()}
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Runner:
@@ -177,7 +148,7 @@ class Runner:
         samples: list[str] = []
         while shell.poll() is None:
             if sample:
-                samples.append(" ".join(f"{rss_mib(p.pid):.0f}" for p in sample))
+                samples.append(" ".join(f"{resident_mib(p.pid):.0f}" for p in sample))
             time.sleep(1)
         output = shell.stdout.read() if shell.stdout else ""
         if "RESULT" not in output:
@@ -252,9 +223,9 @@ def memory(runner: Runner, env: dict[str, str], args: argparse.Namespace) -> str
     rows = []
     for count in (1, 2):
         with workers(env, count, 16) as started:
-            idle = [rss_mib(p.pid) for p in started]
+            idle = [resident_mib(p.pid) for p in started]
             seconds, samples = runner.commit(args.memory_objects, sample=started)
-            after = [rss_mib(p.pid) for p in started]
+            after = [resident_mib(p.pid) for p in started]
         per_worker = list(zip(*[[float(v) for v in line.split()] for line in samples], strict=True))
         for number, series in enumerate(per_worker):
             tenth = max(1, len(series) // 10)

@@ -47,6 +47,7 @@ from support import (
     parse_wrk,
     production_env,
     recreate_database,
+    resident_mib,
     today,
     wait_until_healthy,
     write_section,
@@ -150,13 +151,6 @@ def children(pid: int) -> list[int]:
         except OSError:
             continue
     return found + [grand for child in found for grand in children(child)]
-
-
-def resident_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 @contextmanager

@@ -243,26 +243,38 @@ def resident_mib(pid: int) -> float:
 
 @contextmanager
 def celery_processes(
-    env: dict[str, str], argvs: list[list[str]], name: str, ready: str = " ready."
+    env: dict[str, str], argvs: list[list[str]], name: str, ready: str | None = " ready."
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Celery processes (workers, beat) started from ``argvs``, each logging to ``var/bench-<name>-<n>.log``.
 
     Yields once every log shows ``ready`` (a worker's "ready.", beat's "beat: Starting..."), so
     their start-up is not part of what is measured; they are stopped and waited for at the end.
     Those lines are logged at INFO, so the processes log at INFO whatever ``env`` says.
+    With ``ready=None`` it yields once they are idle instead (``wait_until_idle``) and leaves the
+    log level to ``env``: a timed commit wants workers whose whole start-up is over, not merely
+    consuming, and none of the cost of logging at INFO.
     """
-    env = {**env, "LOG_LEVEL": "INFO"}
+    if ready is not None:
+        env = {**env, "LOG_LEVEL": "INFO"}
     started: list[subprocess.Popen[bytes]] = []
     paths = [ROOT / "var" / f"bench-{name}-{number}.log" for number in range(len(argvs))]
     try:
         for argv, path in zip(argvs, paths, strict=True):
             with path.open("wb") as log:
                 started.append(subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+
+        def exited() -> list[Path]:
+            return [path for process, path in zip(started, paths, strict=True) if process.poll() is not None]
+
+        if ready is None:
+            wait_until_idle([process.pid for process in started])
+            if exited():
+                raise RuntimeError(exited()[0].read_text(errors="replace")[-3000:])
         deadline = time.monotonic() + 180
-        while not all(ready in path.read_text(errors="replace") for path in paths):
-            exited = [path for process, path in zip(started, paths, strict=True) if process.poll() is not None]
-            if exited or time.monotonic() > deadline:
-                raise RuntimeError((exited or paths)[0].read_text(errors="replace")[-3000:])
+        while ready is not None and not all(ready in path.read_text(errors="replace") for path in paths):
+            gone = exited()
+            if gone or time.monotonic() > deadline:
+                raise RuntimeError((gone or paths)[0].read_text(errors="replace")[-3000:])
             time.sleep(0.3)
         yield started
     finally:
