@@ -28,6 +28,8 @@ STATUS = {
     "MalformedXML": 400,
     "NoSuchUpload": 404,
     "EntityTooLarge": 400,
+    # S3's list of error codes has none for an Expect it cannot meet: the HTTP status's own name.
+    "ExpectationFailed": 417,
 }
 
 

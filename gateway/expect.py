@@ -7,12 +7,19 @@ calls :func:`ask_for_body` first, after every check that can refuse the request 
 request refused earlier gets its error document while the client still holds the body back, and
 :func:`close_after_unasked_body` ends that connection, since the client never sends the body the
 server would otherwise wait for before reading the next request.
+
+An expectation other than ``100-continue`` is refused with 417, as aiohttp's default refuses it,
+but by the gateway's handler (:func:`refuse_unmet_expectation`) rather than the route's expect
+handler: that one runs before the middleware that logs and counts requests, and would answer in
+plain text where S3 clients read an XML error document with a request id.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 from aiohttp.http import HttpVersion11
+
+from gateway.errors import S3Error
 
 _ASKED = web.RequestKey("asked for the body", bool)
 
@@ -22,11 +29,16 @@ def _expects_continue(request: web.BaseRequest) -> bool:
 
 
 async def expect_nothing_yet(request: web.Request) -> None:
-    """The route's expect handler: refuses expectations other than ``100-continue``, as aiohttp's
-    default does, and leaves ``100 Continue`` to :func:`ask_for_body`."""
+    """The route's expect handler: answers nothing, leaving ``100 Continue`` to :func:`ask_for_body`
+    and any other expectation to :func:`refuse_unmet_expectation`."""
+
+
+def refuse_unmet_expectation(request: web.BaseRequest) -> None:
+    """Refuse an HTTP/1.1 expectation other than ``100-continue``: the gateway can meet no other.
+    An HTTP/1.0 request's ``Expect`` is ignored, as HTTP requires (and aiohttp does)."""
     expectation = request.headers.get("Expect", "")
-    if request.version == HttpVersion11 and expectation.lower() != "100-continue":
-        raise web.HTTPExpectationFailed(text=f"Unknown Expect: {expectation}")
+    if expectation and request.version == HttpVersion11 and expectation.lower() != "100-continue":
+        raise S3Error("ExpectationFailed", f"Unknown Expect: {expectation}")
 
 
 async def ask_for_body(request: web.Request) -> None:

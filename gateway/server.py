@@ -28,7 +28,7 @@ from django.db import connections
 from gateway import copies, deletes, listings, multipart, objects
 from gateway.buckets import space_of
 from gateway.errors import S3Error
-from gateway.expect import close_after_unasked_body, expect_nothing_yet
+from gateway.expect import close_after_unasked_body, expect_nothing_yet, refuse_unmet_expectation
 from gateway.facts import FACTS, RequestFacts, facts_of
 from gateway.freshness import VersionPoller
 from gateway.keys import access_key_secret
@@ -144,6 +144,7 @@ class Gateway(Proxy):
     async def _answer(
         self, request: web.Request, raw_path: str, raw_query: str, facts: RequestFacts
     ) -> web.StreamResponse:
+        refuse_unmet_expectation(request)
         headers = list(request.headers.items())
         verified = await self.db(verify, request.method, raw_path, raw_query, headers, access_key_secret)
         key_id = facts.access_key_id = verified.access_key_id

@@ -11,6 +11,7 @@ against the gateway's real clock.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from urllib.parse import quote, unquote_to_bytes
 from xml.etree import ElementTree
 
 import pytest
+from prometheus_client import REGISTRY
 
 from tests.gateway_signing import Raw
 from tests.gateway_world import (  # noqa: F401
@@ -606,6 +608,40 @@ def test_every_hostile_request_is_refused_and_the_store_is_unchanged(world: Gate
     )
     assert sent >= 500
     print(f"{sent} hostile requests refused in {elapsed:.1f} s")
+
+
+def test_an_expectation_other_than_100_continue_is_refused_as_an_s3_error(
+    world: GatewayWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An ``Expect`` the gateway cannot meet is refused with 417 before any check, signed or not, as
+    an S3 error document whose RequestId is the header's, in one refusal line of the gateway's log,
+    one access line and one count; the body never reaches the store."""
+    caplog.set_level(logging.INFO, logger="spaceport.gateway")
+    labels = {"operation": "Unknown", "status": "417"}
+    counted = REGISTRY.get_sample_value("spaceport_gateway_requests_total", labels) or 0.0
+    before = world.snapshot()
+    signed = HEADER_SIGNED["overwrite"](world)
+    for raw in (signed, signed.without_header("Authorization")):
+        answer = send(world, raw.with_header("Expect", "200-ok"))
+        assert (answer.status, answer.continued) == (417, False), answer.body
+        assert answer.header("content-type").startswith("application/xml")
+        code, request_id = answer.error()
+        assert (code, request_id) == ("ExpectationFailed", answer.header("x-amz-request-id"))
+        assert f"{request_id} PUT /acme-raw/in/existing.csv refused: ExpectationFailed" in caplog.text
+    assert world.snapshot() == before
+
+    def recorded() -> tuple[list[dict[str, object]], float]:
+        """The refusals' access lines and their count: both follow the answer's last byte."""
+        lines = [r.__dict__["fields"] for r in caplog.records if r.name == "spaceport.gateway.access"]
+        count = REGISTRY.get_sample_value("spaceport_gateway_requests_total", labels) or 0.0
+        return [line for line in lines if line["status"] == 417], count - counted
+
+    deadline = time.monotonic() + 5
+    while recorded()[1] < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    lines, count = recorded()
+    assert [(line["error_code"], line["method"]) for line in lines] == [("ExpectationFailed", "PUT")] * 2
+    assert count == 2
 
 
 def traversals(w: GatewayWorld) -> dict[str, tuple[str, str]]:
