@@ -13,25 +13,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import F, Q
 from django.dispatch import Signal
 from django.utils import timezone
 
 from accessgrants.access import connection_of
-from commits import moving
 from commits.models import ACTIVE_STATES, OPEN_ITEM_STATES, Commit, CommitItem, CommitState, ItemState
-from commits.moving import COPY, Outcome, Planned, Route
+from commits.mover import list_and_move
+from commits.moving import Route
+from commits.pipeline import REMOVERS, Pipeline, open_items, recount
 from commits.planning import record_listed
+from commits.slices import HandOff, Slice, claimed, claims_are_kept
 from connections.storage import StorageError, StoredObject, client_for, location_for
 from portal.audit.models import AuditEvent
 from portal.audit.trail import record
@@ -45,10 +46,6 @@ LOCK_CLASS = 0x5C0
 finished = Signal()
 """Sent with ``commit=`` inside the transaction that settles a commit (its webhook answers it)."""
 PLAN_BATCH = 1000
-# Batches in flight at once, threads deleting sources, and how often progress is counted.
-PIPELINE_DEPTH = 3
-REMOVERS = 2
-RECOUNT_SECONDS = 0.5
 MAX_RUNS = 20
 NOTHING_TO_COMMIT = "There was nothing to commit under the root directory."
 
@@ -74,33 +71,15 @@ def runner_lock(commit_id: int) -> Iterator[bool]:
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_CLASS, commit_id])
 
 
-@dataclass(frozen=True)
-class Slice:
-    """A share of one commit's items that one task moves: primary keys in ``(after, upto]``.
-
-    Slices are cut from the plan in primary-key order, so those of one run never overlap; running one
-    again, or twice at once, is safe (every state change is conditional on the state it was read in),
-    which is what lets the broker redeliver a slice whose worker was lost. ``space_was_empty``: the
-    space held nothing under the root directory when the run began, so an item still pending and
-    never copied is copied without first asking the space whether it holds the key.
-    """
-
-    commit_id: int
-    after: int
-    upto: int
-    space_was_empty: bool
-
-
-HandOff = Callable[[list[Slice]], None]
-
-
 def run(commit_id: int, *, deadline: float | None = None, hand_off: HandOff | None = None) -> str:
     """Plan (or resume) one commit and move it a slice at a time, or hand its slices to ``hand_off``.
 
     Without ``hand_off`` every slice is moved here and the commit finished. With it, slices go to
     other workers as the listing produces them (moving starts with the first page), and whichever
-    of them ends last settles the commit. Answers ``finished``, ``moving`` (handed off),
-    ``more`` (``deadline``, monotonic, passed: call again), ``busy`` (another run holds it) or ``gone``.
+    of them ends last settles the commit; where slices can be claimed across processes
+    (PostgreSQL, see :mod:`commits.mover`) this run also moves the slices no one has taken yet
+    while it lists. Answers ``finished``, ``moving`` (handed off), ``more`` (``deadline``,
+    monotonic, passed: call again), ``busy`` (another run holds it) or ``gone``.
     """
     with runner_lock(commit_id) as acquired:
         if not acquired:
@@ -111,6 +90,16 @@ def run(commit_id: int, *, deadline: float | None = None, hand_off: HandOff | No
         try:
             route = _route(commit)
             space_was_empty = _space_is_empty(route)
+            if hand_off is not None and _planner_moves():
+                if not list_and_move(
+                    commit,
+                    replace(route, existing={} if space_was_empty else None),
+                    lambda listed: _slices(listed, route, space_was_empty),
+                    hand_off,
+                    deadline,
+                ):
+                    return "more"
+                return "finished" if settle(commit) else "moving"
             for pieces in _slices(commit, route, space_was_empty):
                 if deadline is not None and time.monotonic() > deadline:
                     return "more"
@@ -135,7 +124,8 @@ def move_slice(piece: Slice, *, deadline: float | None = None) -> str:
     """Move one slice of a commit others may be moving at the same time; settle the commit if it was the last.
 
     Answers ``finished`` (the commit settled), ``moved`` (other slices remain), ``more``
-    (``deadline`` passed: run it again) or ``gone`` (the commit is no longer active).
+    (``deadline`` passed: run it again), ``taken`` (another process holds the slice's claim and
+    moves it) or ``gone`` (the commit is no longer active).
     """
     commit = (
         Commit.objects.select_related("organization", "space", "user")
@@ -144,12 +134,21 @@ def move_slice(piece: Slice, *, deadline: float | None = None) -> str:
     )
     if commit is None:
         return "gone"
-    try:
-        if not _work(commit, _slice_route(_route(commit), piece), piece, deadline):
-            return "more"
-    except (StorageError, DomainError) as exc:
-        return _end_on_error(commit, exc)
+    with claimed(piece) as mine:
+        if not mine:
+            return "taken"
+        try:
+            if not _work(commit, _slice_route(_route(commit), piece), piece, deadline):
+                return "more"
+        except (StorageError, DomainError) as exc:
+            return _end_on_error(commit, exc)
     return "finished" if settle(commit) else "moved"
+
+
+def _planner_moves() -> bool:
+    """Whether the planning run moves slices too: it needs claims other processes see, and a
+    connection of its own for the listing thread (none inside a caller's transaction)."""
+    return settings.SPACEPORT_COMMIT_PLANNER_MOVES and claims_are_kept() and not db.in_atomic_block
 
 
 def _end_on_error(commit: Commit, exc: StorageError | DomainError) -> str:
@@ -173,7 +172,7 @@ def settle(commit: Commit) -> bool:
         return False
     if CommitItem.objects.filter(commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=limit).exists():
         return False
-    _recount(commit)
+    recount(commit)
     _finish(commit, error="" if commit.total else NOTHING_TO_COMMIT)
     return True
 
@@ -234,7 +233,7 @@ def _plan(commit: Commit, route: Route) -> Iterator[None]:
             break
     Commit.objects.filter(pk=commit.pk).update(planned=True)
     commit.planned = True
-    _recount(commit)
+    recount(commit)
     logger.info("commit %s planned %s objects in %.1f s", commit.pk, commit.total, time.monotonic() - started)
 
 
@@ -288,14 +287,14 @@ def _work(commit: Commit, route: Route, piece: Slice, deadline: float | None) ->
         pipeline = Pipeline(commit, route, pool, removers)
         for attempt in range(attempts):
             cursor = piece.after
-            while items := _open_items(commit, cursor, piece.upto, size, attempts):
+            while items := open_items(commit, cursor, piece.upto, size, attempts):
                 if deadline is not None and time.monotonic() > deadline:
                     pipeline.drain()
                     return False
                 cursor = items[-1].pk
                 pipeline.start(items)
             pipeline.drain()
-            if not _open_items(commit, piece.after, piece.upto, 1, attempts):
+            if not open_items(commit, piece.after, piece.upto, 1, attempts):
                 return True
             # Not a Celery retry: only the items that failed get another pass, inside this slice and
             # its deadline, after a pause that doubles up to 30 s; the task is retried only when the
@@ -334,146 +333,6 @@ def _nothing_under(route: Route) -> bool:
         raise route.client.explain(exc) from exc
 
 
-def _open_items(commit: Commit, after: int, upto: int, size: int, attempts: int) -> list[Planned]:
-    rows = (
-        CommitItem.objects.filter(
-            commit=commit, state__in=OPEN_ITEM_STATES, attempts__lt=attempts, pk__gt=after, pk__lte=upto
-        )
-        .order_by("pk")
-        .values_list("pk", "key", "state", "size", "checksum", "copied", "attempts", "etag")[:size]
-    )
-    return [Planned(*row) for row in rows]
-
-
-@dataclass
-class InFlight:
-    """A batch on its way: the items as recorded, its copies, then the removal of its sources."""
-
-    by_pk: dict[int, Planned]
-    copies: list[Future[Outcome]] = field(default_factory=list)
-    removal: Future[list[Outcome]] | None = None
-
-    def ready(self) -> bool:
-        """Whether its current step has finished, so advancing it will not wait."""
-        return self.removal.done() if self.removal is not None else all(copy.done() for copy in self.copies)
-
-
-class Pipeline:
-    """Batches of one run in flight; the database is written only from the run's own thread.
-
-    Every step is recorded before the next side effect starts: ``copying`` before a copy,
-    the copy's outcome (``verified``) before its source is removed.
-    """
-
-    def __init__(self, commit: Commit, route: Route, pool: ThreadPoolExecutor, removers: ThreadPoolExecutor) -> None:
-        self.commit = commit
-        self.route = route
-        self.pool = pool
-        self.removers = removers
-        self.batches: deque[InFlight] = deque()
-        self.counted = time.monotonic()
-
-    def start(self, items: list[Planned]) -> None:
-        """Decide each item, record ``copying`` for those to copy, start their copies, move the rest along."""
-        batch = InFlight({item.pk: item for item in items})
-        decided = [moving.planned_copy(self.route, item) for item in items]
-        undecided = [item for item, outcome in zip(items, decided, strict=True) if outcome is None]
-        looked = list(self.pool.map(lambda item: moving.inspect(self.route, item, self.commit.overwrite), undecided))
-        outcomes = [outcome for outcome in decided if outcome is not None] + looked
-        to_copy = [outcome for outcome in outcomes if outcome.state == COPY]
-        _record(batch.by_pk, [outcome for outcome in outcomes if outcome.state != COPY])
-        sources = {outcome.pk: outcome.source for outcome in to_copy if outcome.source is not None}
-        for pk in _mark_copying(batch.by_pk, [outcome.pk for outcome in to_copy]):
-            batch.copies.append(self.pool.submit(moving.copy, self.route, batch.by_pk[pk], sources[pk]))
-        self.batches.append(batch)
-        self._advance(PIPELINE_DEPTH)
-
-    def drain(self) -> None:
-        """Wait for every batch in flight and record it."""
-        self._advance(0)
-        _recount(self.commit)
-        self.counted = time.monotonic()
-
-    def _advance(self, keep: int) -> None:
-        """Move finished batches along; wait only while more than ``keep`` are in flight."""
-        while self.batches and (len(self.batches) > keep or self.batches[0].ready()):
-            batch = self.batches[0]
-            if batch.removal is None:
-                _record(batch.by_pk, [copy.result() for copy in batch.copies])
-                verified = [item for item in batch.by_pk.values() if item.state == ItemState.VERIFIED]
-                batch.removal = self.removers.submit(moving.remove_sources, self.route, verified)
-                continue
-            _record(batch.by_pk, batch.removal.result())
-            self.batches.popleft()
-        if time.monotonic() - self.counted > RECOUNT_SECONDS:
-            _recount(self.commit)
-            self.counted = time.monotonic()
-
-
-def _mark_copying(by_pk: dict[int, Planned], pks: list[int]) -> list[int]:
-    """Record ``copying`` before any copy starts; only items still in the state we read are copied."""
-    mine: list[int] = []
-    for state in {by_pk[pk].state for pk in pks}:
-        group = [pk for pk in pks if by_pk[pk].state == state]
-        with transaction.atomic():
-            locked = list(
-                CommitItem.objects.select_for_update().filter(pk__in=group, state=state).values_list("pk", flat=True)
-            )
-            CommitItem.objects.filter(pk__in=locked).update(state=ItemState.COPYING)
-        mine.extend(locked)
-    for pk in mine:
-        by_pk[pk] = _with(by_pk[pk], ItemState.COPYING, by_pk[pk].copied)
-    return mine
-
-
-def _with(item: Planned, state: str, copied: bool) -> Planned:
-    return replace(item, state=state, copied=copied)
-
-
-def _record(by_pk: dict[int, Planned], outcomes: list[Outcome]) -> None:
-    """Write outcomes, each conditional on the state the item was read in; in memory only what was written."""
-    limit = settings.SPACEPORT_COMMIT_ITEM_ATTEMPTS
-    plain: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
-    for outcome in outcomes:
-        item = by_pk[outcome.pk]
-        if outcome.error:
-            state = ItemState.PENDING if outcome.transient and item.attempts_left(limit) else outcome.state
-            written = CommitItem.objects.filter(pk=item.pk, state=item.state).update(
-                state=state, error=outcome.error, attempts=F("attempts") + 1
-            )
-            if written:
-                by_pk[item.pk] = replace(item, state=state, attempts=item.attempts + 1)
-            continue
-        plain[(item.state, outcome.state, outcome.copied)].append(item.pk)
-    for (before, after, copied), pks in plain.items():
-        with transaction.atomic():
-            locked = list(
-                CommitItem.objects.select_for_update().filter(pk__in=pks, state=before).values_list("pk", flat=True)
-            )
-            CommitItem.objects.filter(pk__in=locked).update(state=after, copied=copied, error="")
-        for pk in locked:
-            by_pk[pk] = _with(by_pk[pk], after, copied)
-
-
-def _recount(commit: Commit) -> None:
-    """Counts from the items themselves, so a crash can never leave them off by a batch."""
-    rows = CommitItem.objects.filter(commit=commit).values("state").annotate(n=Count("id"), b=Sum("size"))
-    counts = {row["state"]: (row["n"], row["b"] or 0) for row in rows}
-    fields = {
-        "total": sum(n for n, _ in counts.values()),
-        "bytes_total": sum(b for _, b in counts.values()),
-        "moved": counts.get(ItemState.DONE, (0, 0))[0],
-        "bytes_moved": counts.get(ItemState.DONE, (0, 0))[1],
-        "skipped": counts.get(ItemState.SKIPPED, (0, 0))[0],
-        "failed": counts.get(ItemState.FAILED, (0, 0))[0],
-        "conflicts": counts.get(ItemState.CONFLICT, (0, 0))[0],
-        "heartbeat": timezone.now(),
-    }
-    Commit.objects.filter(pk=commit.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(commit, name, value)
-
-
 def final_state(commit: Commit) -> str:
     if commit.total and not (commit.failed or commit.conflicts):
         return CommitState.SUCCEEDED
@@ -488,7 +347,7 @@ def _finish(commit: Commit, error: str = "") -> None:
         state=ItemState.FAILED,
         error=error or "Gave up after repeated failures; the source is kept in the loadingzone.",
     )
-    _recount(commit)
+    recount(commit)
     state = final_state(commit)
     if not error and state != CommitState.SUCCEEDED:
         error = _summary(commit)

@@ -21,6 +21,7 @@ from django.conf import settings
 
 from commits import engine, webhooks
 from commits.models import Commit, WebhookDelivery
+from commits.slices import Slice
 
 TASK_SECONDS = 20 * 60
 MOVE_RETRIES = 6
@@ -59,7 +60,7 @@ def run_commit(self: Task, commit_id: int) -> str:
     return outcome
 
 
-def hand_off(pieces: list[engine.Slice]) -> None:
+def hand_off(pieces: list[Slice]) -> None:
     """Queue one task per slice; any worker on the queue takes them."""
     if pieces:
         group(move_slice.s(p.commit_id, p.after, p.upto, p.space_was_empty) for p in pieces).apply_async()
@@ -68,7 +69,7 @@ def hand_off(pieces: list[engine.Slice]) -> None:
 @shared_task(**MOVING_TASK)
 def move_slice(self: Task, commit_id: int, after: int, upto: int, space_was_empty: bool) -> str:
     """Move one slice of a commit (items ``after < pk <= upto``); the last slice to end settles the commit."""
-    piece = engine.Slice(commit_id, after, upto, space_was_empty)
+    piece = Slice(commit_id, after, upto, space_was_empty)
     try:
         outcome = engine.move_slice(piece, deadline=time.monotonic() + TASK_SECONDS)
     except engine.TransientCommitError as exc:

@@ -1,9 +1,11 @@
 """A worker killed with SIGKILL in the middle of a commit loses nothing.
 
 A real Celery worker on Redis moves 2,000+ objects on ``rclone serve s3``; once some are moved and
-many are not, it is killed with SIGKILL (no clean-up of any kind). A second worker and the resume
-task then finish the commit, and every object must be in the space exactly once, with its bytes,
-and gone from the loadingzone.
+many are not, it is killed with SIGKILL (no clean-up of any kind). The worker alone is the run
+that planned the commit and moves its slices while it lists, so it dies holding claims and
+half-recorded batches. A second worker then finishes the commit, through the slice tasks the
+killed run handed off or through the resume task, whichever comes first, and every object must be
+in the space exactly once, with its bytes, and gone from the loadingzone.
 """
 
 from __future__ import annotations
@@ -94,7 +96,6 @@ def test_a_worker_killed_mid_commit_loses_nothing(worker_factory: Any, member: A
 
     second.wait_for(finished, timeout=90, what="the resumed commit to finish")
     assert commit.state == CommitState.SUCCEEDED, commit.error
-    assert commit.runs >= 2
     assert contents(store, "raw") == uploaded, "every object once, with its bytes, and nothing else"
     assert contents(store, LOADINGZONE) == {}
     assert commit.total == OBJECTS
