@@ -7,12 +7,10 @@ holding a slice's claim. Claims are PostgreSQL advisory locks, so these tests ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection as db
 
 from commits import engine, slices
 from commits.models import Commit, CommitItem, CommitState, ItemState
@@ -20,6 +18,7 @@ from commits.slices import Slice
 from commits.starting import start_commit
 from portal.tenancy.models import LOADINGZONE, Space
 from tests.test_commits import Store, access_for_user, fresh_clients  # noqa: F401
+from tests.test_commits import other_worker as other_worker
 from tests.test_commits import store as store
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,20 +30,6 @@ def small_pieces(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine, "PLAN_BATCH", 10)
     settings.SPACEPORT_COMMIT_SLICE_SIZE = 5
     settings.SPACEPORT_COMMIT_BATCH_SIZE = 5
-
-
-@pytest.fixture
-def other_worker() -> Iterator[psycopg.Connection[Any]]:
-    """A connection of its own to the test database, as another worker's would be."""
-    settings_dict = db.settings_dict
-    with psycopg.connect(
-        host=settings_dict["HOST"],
-        port=settings_dict["PORT"],
-        user=settings_dict["USER"],
-        dbname=settings_dict["NAME"],
-        autocommit=True,
-    ) as other:
-        yield other
 
 
 def seed(store: Store, count: int) -> dict[str, bytes]:

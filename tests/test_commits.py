@@ -578,10 +578,9 @@ def test_stalled_commits_are_resumed_and_given_up_after_many_runs(member: Any, s
     assert "batch1/a.csv" in store.keys(LOADINGZONE)
 
 
-@pytest.mark.postgres_only(reason="holds PostgreSQL's advisory lock from a second connection; SQLite has none")
-def test_a_commit_waits_while_another_run_holds_it(member: Any, space: Space, store: Store) -> None:
-    seed_batch(store)
-    commit = start_commit(access_for_user(member), space, root_dir="batch1", user=member)
+@pytest.fixture
+def other_worker() -> Iterator[Any]:
+    """A connection of its own to the test database, as another worker's would be."""
     import psycopg
     from django.db import connection as db
 
@@ -593,11 +592,18 @@ def test_a_commit_waits_while_another_run_holds_it(member: Any, space: Space, st
         dbname=settings_dict["NAME"],
         autocommit=True,
     ) as other:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [engine.LOCK_CLASS, commit.pk])
-        assert engine.run(commit.pk) == "busy"
-        # Released explicitly: a closed connection's locks go only once its server process has
-        # exited, which can be after the next statement here.
-        other.execute("SELECT pg_advisory_unlock(%s, %s)", [engine.LOCK_CLASS, commit.pk])
+        yield other
+
+
+@pytest.mark.postgres_only(reason="holds PostgreSQL's advisory lock from a second connection; SQLite has none")
+def test_a_commit_waits_while_another_run_holds_it(member: Any, space: Space, store: Store, other_worker: Any) -> None:
+    seed_batch(store)
+    commit = start_commit(access_for_user(member), space, root_dir="batch1", user=member)
+    other_worker.execute("SELECT pg_advisory_lock(%s, %s)", [engine.LOCK_CLASS, commit.pk])
+    assert engine.run(commit.pk) == "busy"
+    # Released explicitly: a closed connection's locks go only once its server process has
+    # exited, which can be after the next statement here.
+    other_worker.execute("SELECT pg_advisory_unlock(%s, %s)", [engine.LOCK_CLASS, commit.pk])
     assert engine.run(commit.pk) == "finished"
 
 
