@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -25,7 +26,9 @@ from pathlib import Path
 from support import (
     ROOT,
     Issuer,
+    cpu_seconds,
     machine,
+    machine_busy_seconds,
     manage,
     production_env,
     recreate_database,
@@ -58,7 +61,10 @@ make_active(c)
 """
 
 COMMIT = """
+import sys
 import time
+sys.path.insert(0, BENCH)
+from support import cpu_seconds, machine_busy_seconds
 from django.contrib.auth import get_user_model
 from portal.tenancy.rules import AccessContext
 from commits.models import Commit
@@ -68,6 +74,9 @@ from portal.tenancy.models import Space
 user = get_user_model().objects.get(username="bench")
 spaces = with_active_connection(Space.objects.all())
 space = spaces.get(organization__name="bench", name="data")
+def spent():
+    return [machine_busy_seconds(), cpu_seconds(STORE_PID), cpu_seconds(WORKER_PID)]
+cpu = spent()
 started = time.perf_counter()
 commit = start_commit(AccessContext.for_user(user), space, root_dir=ROOT_DIR, user=user)
 while True:
@@ -76,7 +85,9 @@ while True:
         break
     time.sleep(0.1)
 elapsed = time.perf_counter() - started
+cpu = [after - before for before, after in zip(cpu, spent())]
 print("RESULT", elapsed, commit.state, commit.total, commit.moved, commit.failed, commit.bytes_moved)
+print("CPU", *cpu)
 """
 
 
@@ -115,7 +126,8 @@ def moved_completely(store: RcloneS3, folder: str, objects: int) -> bool:
     return left == 0 and arrived == objects
 
 
-def rclone_move(store: RcloneS3, folder: str, transfers: int | None) -> float:
+def rclone_move(store: RcloneS3, folder: str, transfers: int | None) -> tuple[float, list[float]]:
+    """Seconds, and the CPU the move cost: the machine's busy core-seconds, the store's, rclone's."""
     env = {
         **os.environ,
         "RCLONE_CONFIG_STORE_TYPE": "s3",
@@ -135,9 +147,17 @@ def rclone_move(store: RcloneS3, folder: str, transfers: int | None) -> float:
     ]
     if transfers:
         argv += ["--transfers", str(transfers), "--checkers", str(transfers)]
+    before = [machine_busy_seconds(), cpu_seconds(store.process.popen.pid), children_cpu()]
     started = time.perf_counter()
     subprocess.run(argv, env=env, check=True, capture_output=True, timeout=1800)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    after = [machine_busy_seconds(), cpu_seconds(store.process.popen.pid), children_cpu()]
+    return elapsed, [end - start for start, end in zip(before, after, strict=True)]
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -150,6 +170,8 @@ def main() -> None:
     args = parser.parse_args()
     objects = args.small + args.large
     seconds: dict[str, list[float]] = {"spaceport": [], "rclone-default": [], "rclone-tuned": []}
+    # Per run: the machine's busy core-seconds, the store's CPU seconds, the mover's (worker or rclone).
+    cpu: dict[str, list[list[float]]] = {name: [] for name in seconds}
 
     workdir = Path(tempfile.mkdtemp(prefix="spaceport-bench-commit-"))
     store = start_rclone_s3(workdir)
@@ -192,13 +214,20 @@ def main() -> None:
         loads = [os.getloadavg()[0]]
         for run in range(1, args.runs + 1):
             settle_disk()
-            output = manage(env, "shell", "-c", f"ROOT_DIR = 'spaceport-{run}'\n" + COMMIT)
+            names = (
+                f"ROOT_DIR = 'spaceport-{run}'\nBENCH = {str(ROOT / 'bench')!r}\n"
+                f"STORE_PID = {store.process.popen.pid}\nWORKER_PID = {worker.pid}\n"
+            )
+            output = manage(env, "shell", "-c", names + COMMIT)
             parts = output.split("RESULT", 1)[1].split()
             assert parts[1] == "succeeded" and moved_completely(store, f"spaceport-{run}", objects), output
             seconds["spaceport"].append(float(parts[0]))
+            cpu["spaceport"].append([float(value) for value in output.split("CPU", 1)[1].split()[:3]])
             for name, transfers in (("rclone-default", None), ("rclone-tuned", concurrency)):
                 settle_disk()
-                seconds[name].append(rclone_move(store, f"{name}-{run}", transfers))
+                elapsed, spent = rclone_move(store, f"{name}-{run}", transfers)
+                seconds[name].append(elapsed)
+                cpu[name].append(spent)
                 assert moved_completely(store, f"{name}-{run}", objects)
             loads.append(os.getloadavg()[0])
             print(run, {name: round(values[-1], 1) for name, values in seconds.items()}, flush=True)
@@ -219,9 +248,13 @@ def main() -> None:
     def row(label: str, name: str) -> str:
         values = seconds[name]
         median = statistics.median(values)
+        machine_cpu, store_cpu, mover_cpu = (statistics.median(run[part] for run in cpu[name]) for part in range(3))
+        cores = os.cpu_count() or 1
+        busy = statistics.median(run[0] / (cores * elapsed) for run, elapsed in zip(cpu[name], values, strict=True))
         return (
             f"| {label} | {median:.1f} ({min(values):.1f} to {max(values):.1f}) | {objects / median:.0f} "
-            f"| {mib / median:.0f} | {default_seconds / median:.2f} | {tuned_seconds / median:.2f} |"
+            f"| {mib / median:.0f} | {default_seconds / median:.2f} | {tuned_seconds / median:.2f} "
+            f"| {machine_cpu:.1f} ({busy:.0%}) | {store_cpu:.1f} | {mover_cpu:.1f} |"
         )
 
     lead = fastest_rclone / statistics.median(seconds["spaceport"])
@@ -241,10 +274,14 @@ over the runs; `make bench-commit`. One `rclone serve s3` store on this machine;
 runs each, taking turns. Spaceport: a commit through the API's domain function, executed by one
 Celery worker (solo pool, the engine copies {concurrency} objects at a time), timed from the request to
 the finished state, every copy verified (size and checksum) before its source is deleted. rclone:
-`rclone move`, server-side. Seconds: median (minimum to maximum); the rest from the medians.
+`rclone move`, server-side. Seconds: median (minimum to maximum); the rest from the medians. CPU:
+core-seconds while each contender ran, median of its runs: the whole machine's (every process,
+the kernel's writeback included; in brackets, how busy that kept the {os.cpu_count()} cores), the store's, and
+the mover's (the Celery worker, or the `rclone move` process).
 
-| contender | seconds | objects/s | MiB/s | speed vs rclone default | speed vs rclone with {concurrency} transfers |
-|---|---:|---:|---:|---:|---:|
+| contender | seconds | objects/s | MiB/s | speed vs rclone default | speed vs rclone with {concurrency} transfers \
+| CPU s: machine (busy) | store | mover |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
 {row("Spaceport commit", "spaceport")}
 {row("rclone move (defaults: 4 transfers, 8 checkers)", "rclone-default")}
 {row(f"rclone move --transfers {concurrency} --checkers {concurrency}", "rclone-tuned")}

@@ -188,6 +188,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """Core-seconds every CPU of the machine has spent busy since boot (not idle, not waiting for IO)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_until_idle(pids: list[int], seconds: float = 120) -> None:
     """Until the processes have started up (imports, Django's checks) and use almost no CPU: a
     worker's start-up is not a commit's cost, and on a busy machine it can last longer than a fixed pause."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
@@ -30,7 +29,7 @@ from accessgrants.access import connection_of
 from commits.models import ACTIVE_STATES, OPEN_ITEM_STATES, Commit, CommitItem, CommitState, ItemState
 from commits.mover import list_and_move
 from commits.moving import Route
-from commits.pipeline import REMOVERS, Pipeline, open_items, recount
+from commits.pipeline import Pipeline, open_items, recount
 from commits.planning import record_listed
 from commits.slices import HandOff, Slice, claimed, claims_are_kept
 from connections.storage import StorageError, StoredObject, client_for, location_for
@@ -93,7 +92,7 @@ def run(commit_id: int, *, deadline: float | None = None, hand_off: HandOff | No
             if hand_off is not None and _planner_moves():
                 if not list_and_move(
                     commit,
-                    replace(route, existing={} if space_was_empty else None),
+                    _slice_route(route, space_was_empty),
                     lambda listed: _slices(listed, route, space_was_empty),
                     hand_off,
                     deadline,
@@ -107,7 +106,7 @@ def run(commit_id: int, *, deadline: float | None = None, hand_off: HandOff | No
                     hand_off(pieces)
                     continue
                 for piece in pieces:
-                    if not _work(commit, _slice_route(route, piece), piece, deadline):
+                    if not _work(commit, _slice_route(route, piece.space_was_empty), piece, deadline):
                         return "more"
             if hand_off is not None:
                 return "finished" if settle(commit) else "moving"
@@ -138,7 +137,7 @@ def move_slice(piece: Slice, *, deadline: float | None = None) -> str:
         if not mine:
             return "taken"
         try:
-            if not _work(commit, _slice_route(_route(commit), piece), piece, deadline):
+            if not _work(commit, _slice_route(_route(commit), piece.space_was_empty), piece, deadline):
                 return "more"
         except (StorageError, DomainError) as exc:
             return _end_on_error(commit, exc)
@@ -280,11 +279,7 @@ def _work(commit: Commit, route: Route, piece: Slice, deadline: float | None) ->
     """
     attempts = settings.SPACEPORT_COMMIT_ITEM_ATTEMPTS
     size = settings.SPACEPORT_COMMIT_BATCH_SIZE
-    with (
-        ThreadPoolExecutor(max_workers=settings.SPACEPORT_COMMIT_CONCURRENCY) as pool,
-        ThreadPoolExecutor(max_workers=REMOVERS) as removers,
-    ):
-        pipeline = Pipeline(commit, route, pool, removers)
+    with Pipeline(commit, route) as pipeline:
         for attempt in range(attempts):
             cursor = piece.after
             while items := open_items(commit, cursor, piece.upto, size, attempts):
@@ -303,9 +298,10 @@ def _work(commit: Commit, route: Route, piece: Slice, deadline: float | None) ->
     return True
 
 
-def _slice_route(route: Route, piece: Slice) -> Route:
-    """The route as a slice sees it: an empty space needs no look before a first copy."""
-    return replace(route, existing={} if piece.space_was_empty else None)
+def _slice_route(route: Route, space_was_empty: bool) -> Route:
+    """The route as a run's slices see it: a space empty when the run began needs no look before a
+    first copy; otherwise each copy is decided from what the space holds."""
+    return replace(route, existing={} if space_was_empty else None)
 
 
 def _space_is_empty(route: Route) -> bool:

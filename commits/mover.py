@@ -20,14 +20,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import connection as db
 
 from commits.models import Commit
 from commits.moving import Route
-from commits.pipeline import REMOVERS, Pipeline, open_items
+from commits.pipeline import Pipeline, open_items
 from commits.slices import HandOff, Slice, release, try_claim
 
 # What the listing thread sends: slices cut from a page, the end of the listing, or its failure.
@@ -116,11 +115,8 @@ def list_and_move(
     lister = threading.Thread(
         target=_list, args=(commit.pk, slices, listed, stop), name=f"commit-{commit.pk}-listing", daemon=True
     )
-    with (
-        ThreadPoolExecutor(max_workers=settings.SPACEPORT_COMMIT_CONCURRENCY) as pool,
-        ThreadPoolExecutor(max_workers=REMOVERS) as removers,
-    ):
-        mover = SliceMover(commit, route, Pipeline(commit, route, pool, removers))
+    with Pipeline(commit, route) as pipeline:
+        mover = SliceMover(commit, route, pipeline)
         lister.start()
         listing = True
         try:
