@@ -8,7 +8,9 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.test import RequestFactory
 
 from portal.audit import journal
@@ -171,3 +173,20 @@ def test_an_event_is_journaled_only_within_the_limit(space: Space) -> None:
     journal.drain()
     trail = AuditEvent.objects.filter(action__startswith="credential.").order_by("time", "pk")
     assert [(e.action, e.details["n"]) for e in trail] == [(ACTION, 0), (ACTION, 1), ("credential.refuse", 2)]
+
+
+@pytest.mark.parametrize("backend", ["redis", "local memory"])
+def test_held_or_counted_answers_the_cache_or_counts(backend: str, settings: Any) -> None:
+    if backend == "local memory":
+        caches = copy.deepcopy(settings.CACHES)
+        caches["default"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        settings.CACHES = caches
+    key, counter = f"held-test:{backend}", f"held-counter:{backend}"
+    cache.delete_many([key, counter])
+
+    assert journal.held_or_counted(key, counter, 60) == journal.HeldOrCounted(None, 1)
+    assert journal.held_or_counted(key, counter, 60) == journal.HeldOrCounted(None, 2)
+    cache.set(key, "token", 60)
+    assert journal.held_or_counted(key, counter, 60) == journal.HeldOrCounted("token", 0), "nothing counted"
+    cache.delete(key)
+    assert journal.held_or_counted(key, counter, 60) == journal.HeldOrCounted(None, 3)

@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis as redis_py
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
 
+from accessgrants.vending.issuing import CACHE_PREFIX
 from connections import lifecycle
 from portal.audit import journal
 from portal.audit.models import AuditEvent
 from portal.auth.models import ApiToken
 from portal.core import snapshots
+from portal.core.cache import raw_redis
 from portal.tenancy.grants import Grant, Role, Scope
 from portal.tenancy.models import Space
 from tests.emulators import Azurite
@@ -180,3 +183,40 @@ def test_a_new_credential_on_a_moved_version_counts_once_toward_the_rate_limit(
     assert upload.status_code == 200, "a new (upload) credential: started over once, counted once"
     assert vend(key) == 429
     assert _credential_events()[-1] == ("credential.refuse", "throttled")
+
+
+def redis_commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The commands every redis-py client in this process sends from now on (the cache's reads,
+    scripts, stream entries), whichever of the cache's connection pools it uses."""
+    sent: list[str] = []
+    original = redis_py.Redis.execute_command
+
+    def counted(self: redis_py.Redis, *args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]))
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis_py.Redis, "execute_command", counted)
+    return sent
+
+
+def test_a_new_credential_costs_two_redis_calls_and_a_held_one_one(
+    acme: Space, member: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, key = ApiToken.issue(member, "script")
+    assert vend(key) == 200
+    sent = redis_commands(monkeypatch)
+    assert vend(key) == 200
+    assert sent == ["EVALSHA"], "held in the process: the count and the audit entry in one script"
+
+    settings.SPACEPORT_CREDENTIAL_CACHE_BUFFER_MINUTES = 100_000  # nothing is kept: every vend is new
+    redis = raw_redis()
+    assert redis is not None
+    held = list(redis.client.scan_iter(match=f"*{CACHE_PREFIX}*"))
+    assert held, "the first vend's credential is in the shared cache"
+    redis.client.delete(*held)
+    assert vend(key) == 200  # the process lets go of the credential it kept
+    sent.clear()
+    assert vend(key) == 200
+    assert sent == ["EVALSHA", "XADD"], "looked up and counted in one script, then the audit entry"
+    journal.drain()
+    assert AuditEvent.objects.filter(action="credential.issue").count() == 4, "every vend is audited"

@@ -31,7 +31,7 @@ from connections.storage import (
     per_user,
     vendor_for,
 )
-from portal.audit.journal import journal, journal_within_limit
+from portal.audit.journal import held_or_counted, journal, journal_within_limit
 from portal.audit.models import AuditEvent
 from portal.audit.trail import event
 from portal.core import crypto
@@ -165,22 +165,26 @@ def cache_key(scope: Scope, per_user: bool) -> str:
     return CACHE_PREFIX + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _cached(key: str, min_remaining: timedelta | None = None) -> Credential | None:
-    """A cached credential with more than the buffer (or the caller's ``min_remaining``) left.
+def _remembered(key: str, min_remaining: timedelta | None = None) -> Credential | None:
+    """A credential this process issued or read under ``key``, decrypted, with time enough left:
+    a warm request needs no round trip and no decryption."""
+    text = _recent.get(_recent.key(key))
+    return None if text is None else _usable(key, text, min_remaining)
 
-    Entries are encrypted in Redis like secrets at rest; each process keeps the ones it has
-    read or issued, decrypted, so a warm request needs no round trip and no decryption.
-    """
+
+def _held(key: str, token: Any, min_remaining: timedelta | None = None) -> Credential | None:
+    """A credential the shared cache held (encrypted, like secrets at rest), if it can still be used."""
+    try:
+        text = crypto.decrypt(token)
+    except (crypto.DecryptionError, TypeError):
+        return None
+    return _usable(key, text, min_remaining)
+
+
+def _usable(key: str, text: str, min_remaining: timedelta | None) -> Credential | None:
+    """The credential, kept in the process, if more than the buffer (and the caller's
+    ``min_remaining``) is left; None otherwise."""
     local_key = _recent.key(key)
-    text = _recent.get(local_key)
-    if text is None:
-        token = cache.get(key)
-        if token is None:
-            return None
-        try:
-            text = crypto.decrypt(token)
-        except crypto.DecryptionError:
-            return None
     try:
         credential = Credential.from_json(text)
     except (ValueError, KeyError, TypeError):
@@ -255,9 +259,11 @@ def issue(
     ``min_remaining`` is for tools that refresh a set time before expiry (botocore: 15 minutes): a
     cached credential closer to its end than that would send them straight back for another.
 
-    A credential found in the cache costs one Redis call for its rate limit and its audit event
-    together (:func:`journal_within_limit`); a new one is rate-limited before the provider is asked.
-    A throttled request is audited as a refusal.
+    A credential this process holds costs one Redis call, for its rate limit and its audit event
+    together (:func:`journal_within_limit`). Otherwise one call looks in the shared cache and, when
+    it holds nothing, counts the request against the rate limit (:func:`held_or_counted`), so a new
+    credential is rate-limited before the provider is asked and costs one more call, its audit
+    entry. A throttled request is audited as a refusal.
     """
     try:
         opened = check_access(context, space, access, target)
@@ -277,24 +283,32 @@ def issue(
         object_keys=object_keys,
     )
     key = cache_key(scope, per_user(connection))
-    credential = _cached(key, min_remaining)
+    counter, retry_after = rate_window(user.pk)
+    limit = settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE
+    credential = _remembered(key, min_remaining)
+    counted_miss: int | None = None
+    if credential is None:
+        looked = held_or_counted(key, counter, RATE_WINDOW_SECONDS)
+        if looked.held is not None:
+            credential = _held(key, looked.held, min_remaining)
+        else:
+            counted_miss = looked.count
     if credential is not None:
-        counter, retry_after = rate_window(user.pk)
         issuance = issuance_options(space, access, target, credential, cached=True)
         count = journal_within_limit(
-            counter,
-            RATE_WINDOW_SECONDS,
-            settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE,
-            allowed=event("credential.issue", opened, **issuance),
+            counter, RATE_WINDOW_SECONDS, limit, allowed=event("credential.issue", opened, **issuance)
         )
-        if count > settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE:
+        if count > limit:
             journal("credential.refuse", space, **refusal_options(access, target, "throttled"))
             counted("refused", connection.provider)
             raise RateLimited(retry_after=retry_after)
         counted("cached", connection.provider)
         return Issued(credential, cached=True, space=space, opened=opened, provider=connection.provider)
     try:
-        _throttle(user.pk)
+        if counted_miss is None:  # the cache held a credential too near its end: count this request now
+            _throttle(user.pk)
+        elif counted_miss > limit:
+            raise RateLimited(retry_after=retry_after)
         credential = vendor_for(connection).vend(scope)
     except DomainError as exc:
         journal(

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Unpack
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -169,6 +170,60 @@ def journal_within_limit(
 def _count_and_journal(client: Any) -> Any:
     """The script, registered once per client (registering hashes it)."""
     return client.register_script(_COUNT_AND_JOURNAL)
+
+
+# Unless the snapshot version has moved (then -1): the cache's value under KEYS[3] if it holds one,
+# nothing counted; otherwise count a hit on KEYS[1] and answer the count.
+_HELD_OR_COUNTED = """
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
+local held = redis.call('GET', KEYS[3])
+if held then return held end
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+@dataclass(frozen=True)
+class HeldOrCounted:
+    """What the cache held under a key (nothing was counted), or, when it held nothing, the count."""
+
+    held: Any
+    count: int
+
+
+def held_or_counted(held_key: str, counter: str, window_seconds: int) -> HeldOrCounted:
+    """The cache's value under ``held_key``, or else one more hit counted on ``counter``.
+
+    A credential request that finds nothing in its process looks in the shared cache and, when
+    that holds nothing either, counts against the rate limit before a new credential is made: on
+    Redis both in one round trip, which also confirms the access snapshot version the request
+    assumed (:class:`snapshots.StaleSnapshot` if it moved, nothing counted). A miss then costs two
+    calls (this, and the new credential's audit entry) instead of three.
+    """
+    redis = raw_redis()
+    if redis is None:
+        value = cache.get(held_key)
+        if value is not None:
+            return HeldOrCounted(value, 0)
+        snapshots.confirm()
+        return HeldOrCounted(None, count_hit(counter, window_seconds))
+    assumed = snapshots.unconfirmed()
+    version_key, version = (assumed.key, assumed.stored) if assumed is not None else (redis.key(STREAM), b"")
+    answer = _held_or_counted(redis.client)(
+        keys=[redis.key(counter), version_key, redis.key(held_key)], args=[window_seconds, version]
+    )
+    if isinstance(answer, int) and answer < 0:
+        snapshots.stale()
+    snapshots.confirmed()
+    if isinstance(answer, int):
+        return HeldOrCounted(None, answer)
+    return HeldOrCounted(redis.loaded(answer), 0)
+
+
+@functools.lru_cache(maxsize=8)
+def _held_or_counted(client: Any) -> Any:
+    return client.register_script(_HELD_OR_COUNTED)
 
 
 def _serialized(allowed: AuditEvent | EventTemplate | None) -> str:

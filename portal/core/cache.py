@@ -60,6 +60,7 @@ class RawRedis:
     client: Any
     key: Callable[[str], str]
     stored: Callable[[Any], Any]
+    loaded: Callable[[Any], Any]
 
 
 def raw_redis() -> RawRedis | None:
@@ -68,7 +69,8 @@ def raw_redis() -> RawRedis | None:
     if not isinstance(backend, SharedClientRedisCache):
         return None
     client = backend._cache
-    return RawRedis(client.get_client(write=True), backend.make_and_validate_key, client._serializer.dumps)  # type: ignore[attr-defined]
+    serializer = client._serializer  # type: ignore[attr-defined]
+    return RawRedis(client.get_client(write=True), backend.make_and_validate_key, serializer.dumps, serializer.loads)
 
 
 def count_hit(key: str, window_seconds: int) -> int:
