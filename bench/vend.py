@@ -349,7 +349,8 @@ def profile(
         sampler.wait(timeout=60)
         for line in output.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
-            counts[profile_group(stack)] += int(count)
+            if count.isdigit():  # py-spy ends the file with an empty line
+                counts[profile_group(stack)] += int(count)
     return Profile(dict(counts), seconds, RATE, result.requests_per_second)
 
 
