@@ -265,7 +265,11 @@ PROFILE_RULES: list[tuple[str, tuple[str, ...]]] = [
         "Redis: the script counting the rate limit and journaling the audit entry (`portal/audit/journal.py`)",
         ("redis/", "journal_within_limit (portal/audit/journal.py"),
     ),
-    ("Redis: other calls (a miss's cache read and audit entry)", ("redis/",)),
+    (
+        "Redis: a miss's script counting it and looking the credential up (`portal/audit/journal.py`)",
+        ("redis/", "counted_and_held (portal/audit/journal.py"),
+    ),
+    ("Redis: other calls (a new credential's audit entry)", ("redis/",)),
     # py-spy names the Azure SDK's files below the ``azure`` namespace package: "(core/...", "(blob/...".
     ("Azure SDK: asking for the container's stored access policy (HTTP to Azurite)", ("(core/",)),
     ("Azure SDK: asking for the container's stored access policy (HTTP to Azurite)", ("(blob/",)),

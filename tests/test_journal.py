@@ -176,7 +176,7 @@ def test_an_event_is_journaled_only_within_the_limit(space: Space) -> None:
 
 
 @pytest.mark.parametrize("backend", ["redis", "local memory"])
-def test_held_or_counted_answers_the_cache_or_counts(backend: str, settings: Any) -> None:
+def test_counted_and_held_counts_and_answers_the_cache(backend: str, settings: Any) -> None:
     if backend == "local memory":
         caches = copy.deepcopy(settings.CACHES)
         caches["default"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -184,9 +184,8 @@ def test_held_or_counted_answers_the_cache_or_counts(backend: str, settings: Any
     key, counter = f"held-test:{backend}", f"held-counter:{backend}"
     cache.delete_many([key, counter])
 
-    assert journal.held_or_counted(key, counter, 60) == journal.HeldOrCounted(None, 1)
-    assert journal.held_or_counted(key, counter, 60) == journal.HeldOrCounted(None, 2)
+    assert journal.counted_and_held(counter, key, 60) == journal.CountedAndHeld(1, None)
     cache.set(key, "token", 60)
-    assert journal.held_or_counted(key, counter, 60) == journal.HeldOrCounted("token", 0), "nothing counted"
+    assert journal.counted_and_held(counter, key, 60) == journal.CountedAndHeld(2, "token")
     cache.delete(key)
-    assert journal.held_or_counted(key, counter, 60) == journal.HeldOrCounted(None, 3)
+    assert journal.counted_and_held(counter, key, 60) == journal.CountedAndHeld(3, None)

@@ -31,7 +31,7 @@ from connections.storage import (
     per_user,
     vendor_for,
 )
-from portal.audit.journal import held_or_counted, journal, journal_within_limit
+from portal.audit.journal import counted_and_held, journal, journal_within_limit
 from portal.audit.models import AuditEvent
 from portal.audit.trail import event
 from portal.core import crypto
@@ -138,17 +138,6 @@ def rate_window(user_id: int) -> tuple[str, int]:
     """The user's counter for the current minute, and the seconds until the next one starts."""
     now = timezone.now().timestamp()
     return f"vend-rate:{user_id}:{int(now // 60)}", 60 - int(now) % 60
-
-
-def _throttle(user_id: int) -> None:
-    """Refuse past the per-minute limit; refused requests count too, so hammering does not help.
-
-    The count also confirms an assumed access snapshot version, in the same round trip.
-    """
-    counter, retry_after = rate_window(user_id)
-    limit = settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE
-    if journal_within_limit(counter, RATE_WINDOW_SECONDS, limit, allowed=None) > limit:
-        raise RateLimited(retry_after=retry_after)
 
 
 def cache_key(scope: Scope, per_user: bool) -> str:
@@ -260,10 +249,10 @@ def issue(
     cached credential closer to its end than that would send them straight back for another.
 
     A credential this process holds costs one Redis call, for its rate limit and its audit event
-    together (:func:`journal_within_limit`). Otherwise one call looks in the shared cache and, when
-    it holds nothing, counts the request against the rate limit (:func:`held_or_counted`), so a new
-    credential is rate-limited before the provider is asked and costs one more call, its audit
-    entry. A throttled request is audited as a refusal.
+    together (:func:`journal_within_limit`). Otherwise one call counts the request against the rate
+    limit and looks in the shared cache (:func:`counted_and_held`), so a new credential is
+    rate-limited before the provider is asked, and one more writes the audit entry. A throttled
+    request is audited as a refusal.
     """
     try:
         opened = check_access(context, space, access, target)
@@ -286,13 +275,6 @@ def issue(
     counter, retry_after = rate_window(user.pk)
     limit = settings.SPACEPORT_CREDENTIAL_RATE_LIMIT_PER_MINUTE
     credential = _remembered(key, min_remaining)
-    counted_miss: int | None = None
-    if credential is None:
-        looked = held_or_counted(key, counter, RATE_WINDOW_SECONDS)
-        if looked.held is not None:
-            credential = _held(key, looked.held, min_remaining)
-        else:
-            counted_miss = looked.count
     if credential is not None:
         issuance = issuance_options(space, access, target, credential, cached=True)
         count = journal_within_limit(
@@ -304,18 +286,20 @@ def issue(
             raise RateLimited(retry_after=retry_after)
         counted("cached", connection.provider)
         return Issued(credential, cached=True, space=space, opened=opened, provider=connection.provider)
+    looked = counted_and_held(counter, key, RATE_WINDOW_SECONDS)
+    if looked.count > limit:
+        journal("credential.refuse", space, **refusal_options(access, target, "throttled"))
+        counted("refused", connection.provider)
+        raise RateLimited(retry_after=retry_after)
+    credential = _held(key, looked.held, min_remaining) if looked.held is not None else None
+    if credential is not None:
+        journal("credential.issue", opened, **issuance_options(space, access, target, credential, cached=True))
+        counted("cached", connection.provider)
+        return Issued(credential, cached=True, space=space, opened=opened, provider=connection.provider)
     try:
-        if counted_miss is None:  # the cache held a credential too near its end: count this request now
-            _throttle(user.pk)
-        elif counted_miss > limit:
-            raise RateLimited(retry_after=retry_after)
         credential = vendor_for(connection).vend(scope)
     except DomainError as exc:
-        journal(
-            "credential.refuse",
-            space if exc.code == "throttled" else opened,
-            **refusal_options(access, target, exc.code),
-        )
+        journal("credential.refuse", opened, **refusal_options(access, target, exc.code))
         counted("refused", connection.provider)
         raise
     _store(key, credential)

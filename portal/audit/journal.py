@@ -172,58 +172,55 @@ def _count_and_journal(client: Any) -> Any:
     return client.register_script(_COUNT_AND_JOURNAL)
 
 
-# Unless the snapshot version has moved (then -1): the cache's value under KEYS[3] if it holds one,
-# nothing counted; otherwise count a hit on KEYS[1] and answer the count.
-_HELD_OR_COUNTED = """
-if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return -1 end
-local held = redis.call('GET', KEYS[3])
-if held then return held end
+# Unless the snapshot version has moved (then -1 alone): count a hit on KEYS[1], and answer the
+# count with the cache's value under KEYS[3] when it holds one.
+_COUNTED_AND_HELD = """
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[2] then return {-1} end
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
+local held = redis.call('GET', KEYS[3])
+if held then return {count, held} end
+return {count}
 """
 
 
 @dataclass(frozen=True)
-class HeldOrCounted:
-    """What the cache held under a key (nothing was counted), or, when it held nothing, the count."""
+class CountedAndHeld:
+    """The count after one more hit, and what the cache held under the key looked up (or None)."""
 
-    held: Any
     count: int
+    held: Any
 
 
-def held_or_counted(held_key: str, counter: str, window_seconds: int) -> HeldOrCounted:
-    """The cache's value under ``held_key``, or else one more hit counted on ``counter``.
+def counted_and_held(counter: str, held_key: str, window_seconds: int) -> CountedAndHeld:
+    """Count one more hit on ``counter`` (kept ``window_seconds``) and look up ``held_key`` in the cache.
 
-    A credential request that finds nothing in its process looks in the shared cache and, when
-    that holds nothing either, counts against the rate limit before a new credential is made: on
-    Redis both in one round trip, which also confirms the access snapshot version the request
-    assumed (:class:`snapshots.StaleSnapshot` if it moved, nothing counted). A miss then costs two
-    calls (this, and the new credential's audit entry) instead of three.
+    A credential request that finds nothing in its process counts against the rate limit and looks
+    in the shared cache at once: on Redis in one round trip, which also confirms the access
+    snapshot version the request assumed (:class:`snapshots.StaleSnapshot` if it moved, nothing
+    counted). Whatever the cache answers (a usable credential, one too near its end, nothing), the
+    request then costs one more call, its audit entry: two in all, where a read, a count and the
+    entry were three.
     """
     redis = raw_redis()
     if redis is None:
-        value = cache.get(held_key)
-        if value is not None:
-            return HeldOrCounted(value, 0)
         snapshots.confirm()
-        return HeldOrCounted(None, count_hit(counter, window_seconds))
+        return CountedAndHeld(count_hit(counter, window_seconds), cache.get(held_key))
     assumed = snapshots.unconfirmed()
     version_key, version = (assumed.key, assumed.stored) if assumed is not None else (redis.key(STREAM), b"")
-    answer = _held_or_counted(redis.client)(
+    answer = _counted_and_held(redis.client)(
         keys=[redis.key(counter), version_key, redis.key(held_key)], args=[window_seconds, version]
     )
-    if isinstance(answer, int) and answer < 0:
+    count = int(answer[0])
+    if count < 0:
         snapshots.stale()
     snapshots.confirmed()
-    if isinstance(answer, int):
-        return HeldOrCounted(None, answer)
-    return HeldOrCounted(redis.loaded(answer), 0)
+    return CountedAndHeld(count, redis.loaded(answer[1]) if len(answer) > 1 else None)
 
 
 @functools.lru_cache(maxsize=8)
-def _held_or_counted(client: Any) -> Any:
-    return client.register_script(_HELD_OR_COUNTED)
+def _counted_and_held(client: Any) -> Any:
+    return client.register_script(_COUNTED_AND_HELD)
 
 
 def _serialized(allowed: AuditEvent | EventTemplate | None) -> str:
