@@ -140,6 +140,14 @@ def rate_window(user_id: int) -> tuple[str, int]:
     return f"vend-rate:{user_id}:{int(now // 60)}", 60 - int(now) % 60
 
 
+def _throttled(space: Space, access: str, target: str, provider: str, retry_after: int) -> RateLimited:
+    """The refusal of a request past the rate limit, audited and counted; refused requests count
+    against the limit too, so hammering does not help."""
+    journal("credential.refuse", space, **refusal_options(access, target, "throttled"))
+    counted("refused", provider)
+    return RateLimited(retry_after=retry_after)
+
+
 def cache_key(scope: Scope, per_user: bool) -> str:
     parts = {
         "connection": scope.connection.pk,
@@ -281,16 +289,12 @@ def issue(
             counter, RATE_WINDOW_SECONDS, limit, allowed=event("credential.issue", opened, **issuance)
         )
         if count > limit:
-            journal("credential.refuse", space, **refusal_options(access, target, "throttled"))
-            counted("refused", connection.provider)
-            raise RateLimited(retry_after=retry_after)
+            raise _throttled(space, access, target, connection.provider, retry_after)
         counted("cached", connection.provider)
         return Issued(credential, cached=True, space=space, opened=opened, provider=connection.provider)
     looked = counted_and_held(counter, key, RATE_WINDOW_SECONDS)
     if looked.count > limit:
-        journal("credential.refuse", space, **refusal_options(access, target, "throttled"))
-        counted("refused", connection.provider)
-        raise RateLimited(retry_after=retry_after)
+        raise _throttled(space, access, target, connection.provider, retry_after)
     credential = _held(key, looked.held, min_remaining) if looked.held is not None else None
     if credential is not None:
         journal("credential.issue", opened, **issuance_options(space, access, target, credential, cached=True))
