@@ -7,7 +7,9 @@ from logging.config import dictConfig
 from typing import Any
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_process_init, worker_ready
+
+from spaceport.heap import freeze_startup_objects
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spaceport.settings")
 
@@ -26,3 +28,10 @@ def use_the_portal_logging(**kwargs: Any) -> None:
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+@worker_ready.connect
+@worker_process_init.connect
+def leave_startup_objects_to_rest(**kwargs: Any) -> None:
+    """A started worker (its pool's processes too) keeps start-up's objects out of collections."""
+    freeze_startup_objects()

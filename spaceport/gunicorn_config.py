@@ -51,6 +51,13 @@ def on_starting(server: Any) -> None:
         Path(directory).mkdir(parents=True, exist_ok=True)
 
 
+def post_worker_init(worker: Any) -> None:
+    """Once the worker has loaded Django, start-up's objects stay out of garbage collections."""
+    from spaceport.heap import freeze_startup_objects
+
+    freeze_startup_objects()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.mark_process_dead(worker.pid)

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.credentials import (
@@ -33,6 +32,7 @@ from connections.providers.base import Check, StorageError
 from connections.providers.identity import TokenSource, connection_token_source, uses_shared_identity
 from connections.providers.s3.client import S3Client
 from connections.providers.s3.session import fixed_keys, s3_config, s3_session, static_key_s3
+from connections.providers.sdk import botocore_session
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -53,7 +53,7 @@ def session_name(connection: CloudConnection) -> str:
 
 def spaceport_sts(region: str) -> Any:
     """STS signed by Spaceport's own principal: configured keys, or boto3's default chain."""
-    session = botocore.session.Session()
+    session = botocore_session()
     keys: dict[str, str] = {}
     if settings.SPACEPORT_AWS_ACCESS_KEY_ID:
         keys = {
@@ -168,7 +168,7 @@ class WebIdentityRole(RoleSession):
     method = "spaceport-web-identity"
 
     def __init__(self, connection: CloudConnection, token: TokenSource, *, clock: Clock | None = None) -> None:
-        session = botocore.session.Session()
+        session = botocore_session()
         sts = session.create_client(
             "sts",
             region_name=connection.config["region"],
@@ -344,7 +344,7 @@ def build_client(connection: CloudConnection, *, clock: Clock | None = None) -> 
         secret_access_key=keys["aws_secret_access_key"],
         config=s3_config(),
     )
-    sts = botocore.session.Session().create_client(
+    sts = botocore_session().create_client(
         "sts",
         region_name=config["region"],
         endpoint_url=settings.SPACEPORT_AWS_STS_ENDPOINT or None,

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from connections.egress_http import guard_botocore
 from connections.providers.aws.methods import ACCESS_KEYS
 from connections.providers.rotating import IssuedKey, KeyRotation, RotationFailed
+from connections.providers.sdk import botocore_session
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -45,7 +45,7 @@ def iam(connection: CloudConnection) -> Any:
     """IAM signed with the key ``connection`` holds."""
     config = connection.config
     secret = connection.secret or {}
-    client = botocore.session.Session().create_client(
+    client = botocore_session().create_client(
         "iam",
         region_name=IAM_REGION,
         endpoint_url=config.get("endpoint_url") or None,

@@ -12,6 +12,7 @@ from botocore.credentials import Credentials, ReadOnlyCredentials
 from django.conf import settings
 
 from connections.egress_http import guard_botocore
+from connections.providers.sdk import botocore_session
 
 
 def s3_config(
@@ -50,7 +51,7 @@ def s3_session() -> botocore.session.Session:
     Nothing here reads them, and parsing every listed object's LastModified with dateutil cost
     a commit's plan more CPU than the rest of the listing.
     """
-    session = botocore.session.Session()
+    session = botocore_session()
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=str)
     return session
 
