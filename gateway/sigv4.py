@@ -32,21 +32,18 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
+from connections.providers.s3.sigv4 import ALGORITHM, SERVICE, signature, signing_key, string_to_sign
 from gateway.canonical import (
     Headers,
     canonical_query,
     canonical_request,
     header_values,
     query_pairs,
-    sha256_hex,
 )
 from gateway.chunked import ChunkedBody, trailer_algorithm
 from gateway.errors import S3Error
 from gateway.payload import BodyCheck, Sha256Body
-from portal.core.cache import ProcessMemory
 
-ALGORITHM = "AWS4-HMAC-SHA256"
-SERVICE = "s3"
 MAX_SKEW = timedelta(minutes=15)
 MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 UNSIGNED = "UNSIGNED-PAYLOAD"
@@ -58,36 +55,12 @@ STREAMING = (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAI
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _AMZ_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 
-# By (secret, date, region, service): the signing key, which changes once a day per key.
-_signing_keys: ProcessMemory[tuple[str, str, str, str], bytes] = ProcessMemory(
-    "SigV4 signing keys",
-    entries=4096,
-    secrets="a signing key signs for its access key for a whole day; deriving it takes four HMACs per "
-    "request. It is keyed by the secret itself, so a rotated secret never finds the old key, and a "
-    "key that may no longer sign is refused before its secret is looked up",
-)
-
 SecretLookup = Callable[[str], "str | None"]
 
 
 def region() -> str:
     """The region clients must sign for (``SPACEPORT_S3_GATEWAY_REGION``)."""
     return str(getattr(settings, "SPACEPORT_S3_GATEWAY_REGION", "us-east-1"))
-
-
-def signing_key(secret: str, date: str, region_name: str, service: str = SERVICE) -> bytes:
-    at = (secret, date, region_name, service)
-    found = _signing_keys.get(at)
-    if found is None:
-        found = hmac.digest(f"AWS4{secret}".encode(), date.encode(), "sha256")
-        for part in (region_name, service, "aws4_request"):
-            found = hmac.digest(found, part.encode(), "sha256")
-        _signing_keys.put(at, found)
-    return found
-
-
-def signature(key: bytes, string_to_sign: str) -> str:
-    return hmac.new(key, string_to_sign.encode(), "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -338,9 +311,8 @@ def _match(
     *,
     presigned: bool,
 ) -> VerifiedRequest:
-    string_to_sign = f"{ALGORITHM}\n{amz_date}\n{credential.scope}\n{sha256_hex(canonical)}"
     key = signing_key(secret, credential.date, credential.region, credential.service)
-    expected = signature(key, string_to_sign)
+    expected = signature(key, string_to_sign(amz_date, credential.scope, canonical))
     if not hmac.compare_digest(expected.encode(), given.encode()):
         raise S3Error(
             "SignatureDoesNotMatch",
