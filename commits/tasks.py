@@ -1,13 +1,17 @@
 """Commits in the background: planning, the slices any worker moves, resuming, and webhooks.
 
-``run_commit`` lists a commit's root directory and hands each page's slices to the fleet as a
-Celery group of ``move_slice`` tasks, so any number of workers move one commit at once. Both are
+``run_commit`` lists a commit's root directory and hands each page's slices to the fleet as
+``move_slice`` tasks, so any number of workers move one commit at once. Both are
 safe to run again at any point (see ``commits.engine``), so they are acknowledged late and
 rejected when their worker is lost: the broker gives a killed worker's slice to another. Whichever
 slice ends last settles the commit; that is decided from the items' recorded states, not from a
 chord's counter, because a slice the resume task queues again after a crash is not a member of
 any chord, and a commit must finish all the same. A task stops after ``TASK_SECONDS`` and
 continues in a new one, so no time limit is ever hit in the middle of a large commit.
+
+Every task a task sends on (a slice, the next part of a long run, a resumed commit) is recorded
+as owed first (:mod:`portal.core.dispatch`): should the broker be away at that moment, the sweep
+sends it once the broker is back, instead of the commit waiting for beat to find it stalled.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from celery import Task, group, shared_task
+from celery import Task, shared_task
 from django.conf import settings
 
 from commits import engine, webhooks
 from commits.models import Commit, WebhookDelivery
 from commits.slices import Slice
+from portal.core.dispatch import owe
 
 TASK_SECONDS = 20 * 60
 MOVE_RETRIES = 6
@@ -56,14 +61,14 @@ def run_commit(self: Task, commit_id: int) -> str:
             return "failed"
         raise
     if outcome == "more":
-        run_commit.delay(commit_id)
+        owe(run_commit, commit_id)
     return outcome
 
 
 def hand_off(pieces: list[Slice]) -> None:
     """Queue one task per slice; any worker on the queue takes them."""
-    if pieces:
-        group(move_slice.s(p.commit_id, p.after, p.upto, p.space_was_empty) for p in pieces).apply_async()
+    for piece in pieces:
+        owe(move_slice, piece.commit_id, piece.after, piece.upto, piece.space_was_empty)
 
 
 @shared_task(**MOVING_TASK)
@@ -78,7 +83,7 @@ def move_slice(self: Task, commit_id: int, after: int, upto: int, space_was_empt
             return "failed"
         raise
     if outcome == "more":
-        move_slice.delay(commit_id, after, upto, space_was_empty)
+        owe(move_slice, commit_id, after, upto, space_was_empty)
     return outcome
 
 
@@ -92,7 +97,7 @@ def resume_stalled_commits(stalled_after: int | None = None) -> int:
         if runs >= engine.MAX_RUNS:
             engine.give_up(commit_id, f"Gave up after {runs} attempts to run it.")
             continue
-        run_commit.delay(commit_id)
+        owe(run_commit, commit_id)
         resumed += 1
     return resumed
 

@@ -18,6 +18,7 @@ from connections.providers.base import StorageError
 from connections.retrying import MAX_RETRIES, delay_after
 from portal.audit.trail import record
 from portal.core.crypto import DecryptionError
+from portal.core.dispatch import owe
 from portal.tenancy.models import Space
 
 # Advisory lock classes: the commit engine uses 0x5C0, beat 0x5C1.
@@ -83,7 +84,7 @@ def revalidate_connections() -> int:
     in_use = CloudConnection.objects.exclude(status__in=[Status.DRAFT, Status.DISABLED])
     ids = list(in_use.values_list("pk", flat=True))
     for connection_id in ids:
-        validate_connection.delay(connection_id)
+        owe(validate_connection, connection_id)
     record("connection.revalidate_all", details={"count": len(ids)})
     return len(ids)
 
@@ -174,6 +175,8 @@ def rotate_connection_keys() -> int:
     """Daily: rotate the key of every opted-in connection whose key is older than
     ``SPACEPORT_CONNECTION_KEY_ROTATION_DAYS``; one task per connection, so one slow cloud delays no other."""
     ids = rotation.due_ids()
+    # Sent, not owed: the sweep may send an owed task twice, and a rotation must not run twice
+    # blindly; one the broker missed is due again at the next daily run.
     for connection_id in ids:
         rotate_connection_key.delay(connection_id)
     return len(ids)

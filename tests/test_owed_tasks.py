@@ -21,10 +21,14 @@ from django.test import override_settings
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
+from commits import engine
+from commits import tasks as commit_tasks
 from commits.models import CommitState
+from commits.slices import Slice
 from commits.starting import start_commit
 from commits.tasks import run_commit
 from connections import lifecycle
+from connections import tasks as connection_tasks
 from connections.models import CloudConnection, Status
 from connections.tasks import validate_connection
 from portal.audit.models import AuditEvent
@@ -145,3 +149,23 @@ def test_the_sweep_stops_at_a_broker_still_away_and_leaves_new_requests_alone(
     assert len([r for r in caplog.records if r.name == DISPATCH_LOGGER]) == 1
     attempts = dict(OwedTask.objects.values_list("pk", "attempts"))
     assert attempts == {fresh.pk: 0, due[0].pk: 1, due[1].pk: 0, due[2].pk: 0}
+
+
+def test_what_a_running_task_sends_on_is_owed_when_the_broker_is_away(
+    organization: Organization, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slice handed to the fleet, a stalled commit resumed, a connection revalidated: each is kept
+    for the sweep, not lost with the task that asked for it."""
+    connection = valid_connection(organization)
+    monkeypatch.setattr(engine, "stalled", lambda older_than: [41])
+    with broker_at(f"redis://127.0.0.1:{free_port()}/0"), django_capture_on_commit_callbacks(execute=True):
+        commit_tasks.hand_off([Slice(41, 0, 500, True), Slice(41, 500, 1000, True)])
+        assert commit_tasks.resume_stalled_commits.run() == 1
+        assert connection_tasks.revalidate_connections.run() == 1
+    rows = sorted((row.task, row.args, row.attempts) for row in OwedTask.objects.all())
+    assert rows == [
+        ("commits.tasks.move_slice", [41, 0, 500, True], 1),
+        ("commits.tasks.move_slice", [41, 500, 1000, True], 1),
+        ("commits.tasks.run_commit", [41], 1),
+        ("connections.tasks.validate_connection", [connection.pk], 1),
+    ]
