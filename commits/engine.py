@@ -26,6 +26,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from accessgrants.access import connection_of
+from commits.listing import listed
 from commits.models import ACTIVE_STATES, OPEN_ITEM_STATES, Commit, CommitItem, CommitState, ItemState
 from commits.mover import list_and_move
 from commits.moving import Route
@@ -205,7 +206,8 @@ def _route(commit: Commit) -> Route:
 
 
 def _plan(commit: Commit, route: Route) -> Iterator[None]:
-    """List the root directory into items, a page at a time, so moving starts with the first page.
+    """List the root directory into items, a page at a time, so moving starts with the first page
+    (its folders are listed side by side, :mod:`commits.listing`).
 
     Yields after each page is recorded. Listing again after a crash adds only what is missing;
     the commit counts as planned once the listing went through to the end.
@@ -215,7 +217,7 @@ def _plan(commit: Commit, route: Route) -> Iterator[None]:
     started = time.monotonic()
     start = len(route.source.key(route.root_dir + "/"))
     batch: list[StoredObject] = []
-    listing = route.client.list_objects(route.source, route.root_dir + "/")
+    listing = listed(route.client, route.source, route.root_dir + "/")
     while True:
         try:
             stored = next(listing, None)

@@ -15,6 +15,7 @@ from connections.egress import AddressRefused, Destination, allowed, port_of, ve
 from connections.egress_http import guarded_session
 from connections.providers.base import (
     VALIDATION_PREFIX,
+    Folder,
     Location,
     StorageClient,
     StorageError,
@@ -39,6 +40,7 @@ __all__ = [
     "AddressRefused",
     "Credential",
     "Destination",
+    "Folder",
     "Location",
     "NotSignable",
     "NotVendable",

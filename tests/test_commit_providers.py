@@ -9,17 +9,19 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from commits import engine
+from commits import engine, listing
 from commits.models import CommitItem, CommitState
 from commits.starting import start_commit
 from connections.methods import Method
 from connections.models import CloudConnection
+from connections.providers.base import Folder, StorageError, StoredObject
 from connections.providers.registry import client_for, forget_clients, location_for
 from portal.tenancy.changes import create_space
 from portal.tenancy.models import LOADINGZONE, Organization, Space
@@ -150,3 +152,60 @@ def test_a_commit_moves_every_kind_of_object(
         assert hashlib.sha256(copy).digest() == hashlib.sha256(data).digest(), key
     assert list(client.list_objects(loadingzone, root + "/")) == []
     assert client.get_object(loadingzone, f"{root}-sibling/keep.txt") == b"not part of it"
+
+
+@pytest.mark.parametrize("store", list(STORES))
+def test_a_root_is_listed_a_level_deep_then_folder_by_folder_each_object_once(
+    store: str, request: pytest.FixtureRequest, organization: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = STORES[store](organization, request)
+    if store == "azurite":
+        ensure_azure_containers(connection, LOADINGZONE)
+    client = client_for(connection)
+    loadingzone = location_for(connection, LOADINGZONE)
+    root = f"listing-{uuid.uuid4().hex[:8]}"
+    keys = [*objects(), *(f"many/{n:04d}.txt" for n in range(25))]
+    for key in keys:
+        client.put_object(loadingzone, f"{root}/{key}", b"x")
+    client.put_object(loadingzone, f"{root}-sibling/keep.txt", b"not part of it")
+    start = len(loadingzone.key(root + "/"))
+
+    level = list(client.list_level(loadingzone, root + "/"))
+    assert sorted(e.key[start:] for e in level if isinstance(e, Folder)) == sorted(
+        ["a/", "big/", "données/", "empty/", "many/", "日本語/"]
+    )
+    assert sorted(e.key[start:] for e in level if isinstance(e, StoredObject)) == sorted(
+        ["top.csv", "spaces and +plus&amp.txt", "empty.bin"]
+    )
+
+    def listed_keys() -> list[str]:
+        return [stored.key[start:] for stored in listing.listed(client, loadingzone, root + "/", page=10)]
+
+    side_by_side = listed_keys()
+    assert sorted(side_by_side) == sorted(keys), "every object once, folders listed in lanes, pages of 10"
+    monkeypatch.setattr(listing, "MAX_FOLDERS", 2)
+    flat = listed_keys()
+    assert sorted(flat) == sorted(keys), "too many folders: the rest of the root is listed flat"
+
+
+def test_a_folder_that_cannot_be_listed_fails_the_listing_and_stops_its_lanes(
+    request: pytest.FixtureRequest, organization: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = rclone_connection(organization, request)
+    client = client_for(connection)
+    loadingzone = location_for(connection, LOADINGZONE)
+    for folder in ("a", "b", "c", "d", "e", "f"):
+        for n in range(30):
+            client.put_object(loadingzone, f"root/{folder}/{n}.txt", b"x")
+    real = client.list_objects
+
+    def refusing(location: Any, prefix: str = "", limit: int | None = None) -> Any:
+        if prefix == "root/d/":  # a store refusing one folder (fault injected into the real client)
+            raise StorageError("access_denied", "Listing root/d/ was refused.")
+        return real(location, prefix, limit)
+
+    monkeypatch.setattr(client, "list_objects", refusing)
+    threads = threading.active_count()
+    with pytest.raises(StorageError, match="root/d/"):
+        list(listing.listed(client, loadingzone, "root/", page=5))
+    assert threading.active_count() == threads, "no lane is left listing"

@@ -49,6 +49,14 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
+class Folder:
+    """What a one-level listing shows of the objects below a delimiter: ``key`` (relative to the
+    bucket) is their common prefix, ending in ``/``."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class Copy:
     """One server-side copy: from where, to where, and the source as a listing described it, if known.
 
@@ -124,6 +132,13 @@ class StorageClient(ABC):
     @abstractmethod
     def list_objects(self, location: Location, prefix: str = "", limit: int | None = None) -> Iterator[StoredObject]:
         """Objects under ``location.prefix + prefix``, keys relative to the bucket."""
+
+    def list_level(self, location: Location, prefix: str = "") -> Iterator[StoredObject | Folder]:
+        """The objects directly under ``location.prefix + prefix`` and a :class:`Folder` for each
+        group of keys that continue past the next ``/``, keys relative to the bucket, in key order
+        as a flat listing gives them. Stores that cannot list by delimiter raise
+        NotImplementedError when called."""
+        raise NotImplementedError
 
     @abstractmethod
     def put_object(self, location: Location, key: str, data: bytes) -> StoredObject:

@@ -13,6 +13,7 @@ from azure.core.exceptions import (
 )
 from azure.identity import AzureAuthorityHosts
 from azure.storage.blob import (
+    BlobPrefix,
     BlobProperties,
     BlobServiceClient,
     ExponentialRetry,
@@ -23,7 +24,7 @@ from connections.providers.azure.errors import Signer, error_code, explained, ne
 from connections.providers.azure.methods import CONNECTION_STRING, SERVICE_PRINCIPAL
 from connections.providers.azure.policies import ContainerPolicies, create_container
 from connections.providers.azure.signin import TIMEOUTS, endpoint_host, service_principal_credential, transport
-from connections.providers.base import Copy, Location, StorageClient, StorageError, StoredObject
+from connections.providers.base import Copy, Folder, Location, StorageClient, StorageError, StoredObject
 
 if TYPE_CHECKING:
     from connections.models import CloudConnection
@@ -81,6 +82,18 @@ class AzureBlobClient(StorageClient):
                         return
                     listed += 1
                     yield StoredObject(key=blob.name, size=blob.size or 0, etag=_etag(blob.etag))
+        except AzureError as exc:
+            raise self.explain(exc, container=location.bucket) from exc
+
+    def list_level(self, location: Location, prefix: str = "") -> Iterator[StoredObject | Folder]:
+        self._token()
+        container = self.service.get_container_client(location.bucket)
+        try:
+            for entry in container.walk_blobs(name_starts_with=location.key(prefix), delimiter="/"):
+                if isinstance(entry, BlobPrefix):
+                    yield Folder(entry.name)
+                else:
+                    yield StoredObject(key=entry.name, size=entry.size or 0, etag=_etag(entry.etag))
         except AzureError as exc:
             raise self.explain(exc, container=location.bucket) from exc
 

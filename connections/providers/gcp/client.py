@@ -24,7 +24,15 @@ from google.oauth2 import service_account
 
 from connections.egress import found_in
 from connections.egress_http import NoRedirects, guard_session
-from connections.providers.base import Copy, Location, StorageClient, StorageError, StoredObject, copy_vanished
+from connections.providers.base import (
+    Copy,
+    Folder,
+    Location,
+    StorageClient,
+    StorageError,
+    StoredObject,
+    copy_vanished,
+)
 from connections.providers.gcp.accounts import organization_service_account
 from connections.providers.gcp.identity import check_google_host, impersonated
 from connections.providers.gcp.methods import DIRECT_IAM, METHODS, SERVICE_ACCOUNT_KEY, WORKLOAD_IDENTITY
@@ -88,6 +96,23 @@ class GcsClient(StorageClient):
                 if limit is not None and listed >= limit:
                     return
                 yield StoredObject(key=blob.name, size=blob.size or 0, etag=blob.etag or "")
+        except Exception as exc:
+            raise self._explain(exc, location, "storage.objects.list") from exc
+
+    def list_level(self, location: Location, prefix: str = "") -> Iterator[StoredObject | Folder]:
+        try:
+            blobs = self.service.list_blobs(
+                location.bucket,
+                prefix=location.key(prefix),
+                delimiter="/",
+                page_size=PAGE_SIZE,
+                timeout=TIMEOUT,
+                retry=RETRY,
+            )
+            for page in blobs.pages:
+                entries: list[StoredObject | Folder] = [Folder(name) for name in page.prefixes]
+                entries += [StoredObject(key=blob.name, size=blob.size or 0, etag=blob.etag or "") for blob in page]
+                yield from sorted(entries, key=lambda entry: entry.key)
         except Exception as exc:
             raise self._explain(exc, location, "storage.objects.list") from exc
 

@@ -18,7 +18,15 @@ from botocore.exceptions import (
 )
 from django.conf import settings
 
-from connections.providers.base import Copy, Location, StorageClient, StorageError, StoredObject, copy_vanished
+from connections.providers.base import (
+    Copy,
+    Folder,
+    Location,
+    StorageClient,
+    StorageError,
+    StoredObject,
+    copy_vanished,
+)
 from connections.providers.s3.direct import DirectCopy
 from connections.providers.s3.errors import Store, explained
 from connections.providers.s3.multipart import COPY_OBJECT_LIMIT, copy_in_parts
@@ -118,6 +126,20 @@ class S3Client(StorageClient):
                 count += 1
                 if limit is not None and count >= limit:
                     return
+
+    def list_level(self, location: Location, prefix: str = "") -> Iterator[StoredObject | Folder]:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=location.bucket, Prefix=location.key(prefix), Delimiter="/", PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        for page in pages:
+            folders = page.get("CommonPrefixes", [])
+            entries: list[StoredObject | Folder] = [Folder(common["Prefix"]) for common in folders]
+            entries += [
+                StoredObject(key=item["Key"], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'))
+                for item in page.get("Contents", [])
+            ]
+            yield from sorted(entries, key=lambda entry: entry.key)
 
     def put_object(self, location: Location, key: str, data: bytes) -> StoredObject:
         response = self.s3.put_object(Bucket=location.bucket, Key=location.key(key), Body=data)
