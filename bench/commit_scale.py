@@ -137,8 +137,12 @@ class Runner:
         self.runs += 1
         folder = f"run-{self.runs:03d}"
         settle_disk()
+        # The script also reports one worker's CPU, which is not read here: CpuMeter counts every worker.
+        store = self.store.process.popen.pid
+        bench = str(ROOT / "bench")
+        names = f"ROOT_DIR = {folder!r}\nBENCH = {bench!r}\nSTORE_PID = {store}\nWORKER_PID = {store}\n"
         shell = subprocess.Popen(
-            [PYTHON, "manage.py", "shell", "-c", f"ROOT_DIR = {folder!r}\n" + COMMIT],
+            [PYTHON, "manage.py", "shell", "-c", names + COMMIT],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.PIPE,

@@ -8,9 +8,10 @@ level deep first: the objects directly under it, and its folders. The folders ar
 flat, up to ``LANES`` at once, and their pages handed on as they arrive, so the small files of one
 folder move while another is still being listed.
 
-A root of more than ``MAX_FOLDERS`` folders (say, one folder per object) is listed flat instead:
-one request per folder would cost more than it saves. Stores that cannot list by delimiter are
-listed flat too. Either way every object under the root is listed exactly once.
+A root of more than ``MAX_FOLDERS`` folders (say, one folder per object) has what lies inside its
+folders listed flat instead: one request per folder would cost more than it saves. Stores that
+cannot list by delimiter are listed flat. Either way every object under the root is listed once,
+whatever order the store lists in.
 """
 
 from __future__ import annotations
@@ -39,25 +40,23 @@ def listed(client: StorageClient, location: Location, prefix: str, page: int = 1
         yield from client.list_objects(location, prefix)
         return
     folders: list[str] = []
-    last = ""
     for entry in level:
         if isinstance(entry, Folder):
             folders.append(entry.key)
         else:
             yield entry
-            last = entry.key
         if len(folders) > MAX_FOLDERS:
-            yield from _past(client, location, prefix, last)
+            yield from (entry for entry in level if isinstance(entry, StoredObject))
+            yield from _inside_folders(client, location, prefix)
             return
     yield from _side_by_side(client, location, folders, page)
 
 
-def _past(client: StorageClient, location: Location, prefix: str, last: str) -> Iterator[StoredObject]:
-    """A flat listing of the root, less the objects directly under it up to ``last``, which the
-    one-level listing already gave: both list in key order, so those are exactly the ones it gave."""
+def _inside_folders(client: StorageClient, location: Location, prefix: str) -> Iterator[StoredObject]:
+    """A flat listing of the root less the objects directly under it, which the one-level listing gives."""
     start = len(location.key(prefix))
     for stored in client.list_objects(location, prefix):
-        if "/" in stored.key[start:] or stored.key > last:
+        if "/" in stored.key[start:]:
             yield stored
 
 

@@ -135,9 +135,8 @@ class StorageClient(ABC):
 
     def list_level(self, location: Location, prefix: str = "") -> Iterator[StoredObject | Folder]:
         """The objects directly under ``location.prefix + prefix`` and a :class:`Folder` for each
-        group of keys that continue past the next ``/``, keys relative to the bucket, in key order
-        as a flat listing gives them. Stores that cannot list by delimiter raise
-        NotImplementedError when called."""
+        group of keys that continue past the next ``/``, keys relative to the bucket. Stores that
+        cannot list by delimiter raise NotImplementedError when called."""
         raise NotImplementedError
 
     @abstractmethod

@@ -110,9 +110,10 @@ class GcsClient(StorageClient):
                 retry=RETRY,
             )
             for page in blobs.pages:
-                entries: list[StoredObject | Folder] = [Folder(name) for name in page.prefixes]
-                entries += [StoredObject(key=blob.name, size=blob.size or 0, etag=blob.etag or "") for blob in page]
-                yield from sorted(entries, key=lambda entry: entry.key)
+                for name in page.prefixes:
+                    yield Folder(name)
+                for blob in page:
+                    yield StoredObject(key=blob.name, size=blob.size or 0, etag=blob.etag or "")
         except Exception as exc:
             raise self._explain(exc, location, "storage.objects.list") from exc
 

@@ -133,13 +133,10 @@ class S3Client(StorageClient):
             Bucket=location.bucket, Prefix=location.key(prefix), Delimiter="/", PaginationConfig={"PageSize": PAGE_SIZE}
         )
         for page in pages:
-            folders = page.get("CommonPrefixes", [])
-            entries: list[StoredObject | Folder] = [Folder(common["Prefix"]) for common in folders]
-            entries += [
-                StoredObject(key=item["Key"], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'))
-                for item in page.get("Contents", [])
-            ]
-            yield from sorted(entries, key=lambda entry: entry.key)
+            for common in page.get("CommonPrefixes", []):
+                yield Folder(common["Prefix"])
+            for item in page.get("Contents", []):
+                yield StoredObject(key=item["Key"], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'))
 
     def put_object(self, location: Location, key: str, data: bytes) -> StoredObject:
         response = self.s3.put_object(Bucket=location.bucket, Key=location.key(key), Body=data)
