@@ -31,6 +31,7 @@ from connections.providers.registry import (
     request_signer_for,
     vendor_for,
 )
+from connections.providers.s3 import sigv4 as sigv4_steps
 from connections.providers.signing import NotSignable, RequestSigner
 from connections.providers.vending import Access, Credential, NotVendable, Scope, Target, Vendor
 
@@ -63,6 +64,7 @@ __all__ = [
     "per_user",
     "port_of",
     "request_signer_for",
+    "sigv4_steps",
     "vendor_for",
     "vet",
     "with_active_connection",

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
-from connections.providers.s3.sigv4 import ALGORITHM, SERVICE, signature, signing_key, string_to_sign
+from connections.storage import sigv4_steps
 from gateway.canonical import (
     Headers,
     canonical_query,
@@ -44,6 +44,8 @@ from gateway.chunked import ChunkedBody, trailer_algorithm
 from gateway.errors import S3Error
 from gateway.payload import BodyCheck, Sha256Body
 
+ALGORITHM = sigv4_steps.ALGORITHM
+SERVICE = sigv4_steps.SERVICE
 MAX_SKEW = timedelta(minutes=15)
 MAX_EXPIRES_SECONDS = 7 * 24 * 3600
 UNSIGNED = "UNSIGNED-PAYLOAD"
@@ -311,8 +313,8 @@ def _match(
     *,
     presigned: bool,
 ) -> VerifiedRequest:
-    key = signing_key(secret, credential.date, credential.region, credential.service)
-    expected = signature(key, string_to_sign(amz_date, credential.scope, canonical))
+    key = sigv4_steps.signing_key(secret, credential.date, credential.region, credential.service)
+    expected = sigv4_steps.signature(key, sigv4_steps.string_to_sign(amz_date, credential.scope, canonical))
     if not hmac.compare_digest(expected.encode(), given.encode()):
         raise S3Error(
             "SignatureDoesNotMatch",
