@@ -81,7 +81,7 @@ class AzureBlobClient(StorageClient):
                     if limit is not None and listed >= limit:
                         return
                     listed += 1
-                    yield StoredObject(key=blob.name, size=blob.size or 0, etag=_etag(blob.etag))
+                    yield _listed(blob)
         except AzureError as exc:
             raise self.explain(exc, container=location.bucket) from exc
 
@@ -93,7 +93,7 @@ class AzureBlobClient(StorageClient):
                 if isinstance(entry, BlobPrefix):
                     yield Folder(entry.name)
                 else:
-                    yield StoredObject(key=entry.name, size=entry.size or 0, etag=_etag(entry.etag))
+                    yield _listed(entry)
         except AzureError as exc:
             raise self.explain(exc, container=location.bucket) from exc
 
@@ -285,6 +285,11 @@ def _described(name: str, properties: BlobProperties) -> StoredObject:
 
 def _etag(value: Any) -> str:
     return str(value or "").strip('"')
+
+
+def _listed(blob: BlobProperties) -> StoredObject:
+    """A blob as a listing describes it."""
+    return StoredObject(key=blob.name, size=blob.size or 0, etag=_etag(blob.etag))
 
 
 def build_client(connection: CloudConnection) -> StorageClient:

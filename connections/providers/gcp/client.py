@@ -95,7 +95,7 @@ class GcsClient(StorageClient):
             for listed, blob in enumerate(blobs):
                 if limit is not None and listed >= limit:
                     return
-                yield StoredObject(key=blob.name, size=blob.size or 0, etag=blob.etag or "")
+                yield _listed(blob)
         except Exception as exc:
             raise self._explain(exc, location, "storage.objects.list") from exc
 
@@ -113,7 +113,7 @@ class GcsClient(StorageClient):
                 for name in page.prefixes:
                     yield Folder(name)
                 for blob in page:
-                    yield StoredObject(key=blob.name, size=blob.size or 0, etag=blob.etag or "")
+                    yield _listed(blob)
         except Exception as exc:
             raise self._explain(exc, location, "storage.objects.list") from exc
 
@@ -277,6 +277,11 @@ class GcsClient(StorageClient):
             "Google refused Spaceport's own credentials, or refused to let Spaceport act as your organization's "
             "service account; the Spaceport operator must check them (roles/iam.serviceAccountTokenCreator)."
         )
+
+
+def _listed(blob: storage.Blob) -> StoredObject:
+    """A blob as a listing describes it."""
+    return StoredObject(key=blob.name, size=blob.size or 0, etag=blob.etag or "")
 
 
 def _described(blob: storage.Blob) -> StoredObject:

@@ -59,6 +59,11 @@ def described(name: str, head: dict[str, Any]) -> StoredObject:
     )
 
 
+def _listed(item: dict[str, Any]) -> StoredObject:
+    """An object as a listing page describes it (its timestamp is not read)."""
+    return StoredObject(key=item["Key"], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'))
+
+
 class S3Client(StorageClient):
     """Object operations through a botocore S3 client; subclasses decide how it authenticates.
 
@@ -122,7 +127,7 @@ class S3Client(StorageClient):
         count = 0
         for page in pages:
             for item in page.get("Contents", []):
-                yield StoredObject(key=item["Key"], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'))
+                yield _listed(item)
                 count += 1
                 if limit is not None and count >= limit:
                     return
@@ -136,7 +141,7 @@ class S3Client(StorageClient):
             for common in page.get("CommonPrefixes", []):
                 yield Folder(common["Prefix"])
             for item in page.get("Contents", []):
-                yield StoredObject(key=item["Key"], size=int(item["Size"]), etag=item.get("ETag", "").strip('"'))
+                yield _listed(item)
 
     def put_object(self, location: Location, key: str, data: bytes) -> StoredObject:
         response = self.s3.put_object(Bucket=location.bucket, Key=location.key(key), Body=data)
